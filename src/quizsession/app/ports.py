@@ -1,0 +1,227 @@
+"""Ports: what the app layer needs from the outside world.
+
+Adapters implement these (``quizsession.adapters``); every adapter of a port passes
+the same contract suite (``tests/contract``). Driver exceptions never cross a port:
+adapters translate them into the errors defined here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Literal, Protocol
+
+import msgspec
+
+from quizsession.domain.events import AttemptEvent
+from quizsession.domain.quiz import Quiz
+
+AttemptStatus = Literal["open", "submitted", "voided"]
+
+
+class StoreError(Exception):
+    """Base of the storage errors the app layer understands."""
+
+
+class VersionConflict(StoreError):
+    """``append`` found the attempt at another version than expected (the optimistic
+    lock). Nothing was written."""
+
+    def __init__(self, attempt_id: str, expected: int, actual: int | None = None) -> None:
+        super().__init__(f"attempt {attempt_id}: expected version {expected}, found {actual}")
+        self.attempt_id = attempt_id
+        self.expected = expected
+        self.actual = actual
+
+
+class StoreUnavailable(StoreError):
+    """The durable store cannot be reached or refused the write (disk full, server
+    down). Nothing was acknowledged."""
+
+
+class RecordedEvent(msgspec.Struct, frozen=True, kw_only=True):
+    attempt_id: str
+    seq: int  # 1-based position in the attempt's log; equals the version after it
+    event: AttemptEvent
+
+
+class AttemptIndexRow(msgspec.Struct, frozen=True, kw_only=True):
+    """The queryable projection of one attempt, written in the same transaction as
+    its events (so it can never disagree with the log)."""
+
+    attempt_id: str
+    quiz_id: str
+    candidate_id: str
+    status: AttemptStatus
+    state: str  # candidate-visible section state, e.g. "test_started"
+    version: int
+    updated_at: float
+    deadline: float | None = None
+    due_at: float | None = None  # deadline + grace while the test runs, else None
+
+
+class Invite(msgspec.Struct, frozen=True, kw_only=True):
+    token_hash: str
+    quiz_id: str
+    candidate_id: str
+    name: str
+    email: str
+    valid_until: float
+    created_at: float
+
+
+class QuizSummary(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    version: int
+    title: str
+
+
+class EventStore(Protocol):
+    async def append(
+        self,
+        attempt_id: str,
+        expected_version: int,
+        events: Sequence[AttemptEvent],
+        index: AttemptIndexRow,
+    ) -> int:
+        """Atomically append ``events`` after ``expected_version`` and upsert the
+        index row. Returns the new version. Raises ``VersionConflict`` if the
+        attempt is not at ``expected_version`` (0 = the attempt must not exist).
+        Returns only once the events are durable (for a persistent store)."""
+        ...
+
+    async def read(self, attempt_id: str, after: int = 0) -> list[RecordedEvent]:
+        """The attempt's events with seq > ``after``, in order ([] if unknown)."""
+        ...
+
+    async def get_index(self, attempt_id: str) -> AttemptIndexRow | None: ...
+
+    async def list_attempts(
+        self,
+        *,
+        quiz_id: str | None = None,
+        status: AttemptStatus | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[AttemptIndexRow]:
+        """Index rows filtered by quiz and status, ordered by attempt_id."""
+        ...
+
+    async def due_attempts(self, now: float, limit: int = 500) -> list[AttemptIndexRow]:
+        """Open attempts whose ``due_at`` <= ``now``, earliest first."""
+        ...
+
+
+class QuizRepository(Protocol):
+    async def put_quiz(self, quiz: Quiz) -> Quiz:
+        """Store ``quiz`` as the next version of its id (``quiz.version`` is
+        ignored) and return it with its version. Storing a definition equal to the
+        latest version returns the latest version unchanged."""
+        ...
+
+    async def get_quiz(self, quiz_id: str, version: int | None = None) -> Quiz | None:
+        """A given version, or the latest when ``version`` is None."""
+        ...
+
+    async def list_quizzes(self) -> list[QuizSummary]:
+        """The latest version of every quiz, ordered by id."""
+        ...
+
+
+class InviteRepository(Protocol):
+    async def add_invites(self, invites: Sequence[Invite]) -> None:
+        """Store invites; a token hash already present is replaced."""
+        ...
+
+    async def find_invite(self, token_hash: str) -> Invite | None: ...
+
+
+class Store(EventStore, QuizRepository, InviteRepository, Protocol):
+    """Everything durable, opened and closed by the composition root."""
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> bool:
+        """True when the store answers (for /readyz)."""
+        ...
+
+    @property
+    def durable(self) -> bool:
+        """False for the memory store: nothing survives a restart."""
+        ...
+
+
+class LeaseGrant(msgspec.Struct, frozen=True, kw_only=True):
+    acquired: bool
+    holder: str | None  # the session holding the lease after the call
+    expires_in: float  # seconds until the holder's lease lapses (0 when none)
+
+
+class Notice(msgspec.Struct, frozen=True, kw_only=True):
+    """A message for the live sessions of one attempt (across instances)."""
+
+    attempt_id: str
+    kind: Literal["takeover", "extension", "end_of_test", "void", "drain", "unlock"]
+    data: dict[str, object] = {}
+
+
+class Subscription(Protocol):
+    def __aiter__(self) -> AsyncIterator[Notice]: ...
+
+    async def close(self) -> None: ...
+
+
+class LiveState(Protocol):
+    """Leases, presence, notices and rate limits. For speed and coordination only:
+    correctness (fencing, durability) never depends on it."""
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def acquire_lease(
+        self, attempt_id: str, session_id: str, ttl_s: float, *, force: bool = False
+    ) -> LeaseGrant:
+        """Take the attempt's lease for ``session_id`` if it is free, lapsed or
+        already this session's (a renewal); with ``force`` take it regardless (an
+        explicit takeover). Atomic: of N concurrent callers at most one acquires a
+        free lease."""
+        ...
+
+    async def release_lease(self, attempt_id: str, session_id: str) -> None:
+        """Free the lease if (and only if) ``session_id`` holds it."""
+        ...
+
+    async def lease_holder(self, attempt_id: str) -> LeaseGrant:
+        """Who holds the lease now (acquired=False; holder None when free)."""
+        ...
+
+    async def touch_session(self, session_id: str, ttl_s: float) -> None:
+        """Record activity of a session (for the idle timeout)."""
+        ...
+
+    async def session_seen(self, session_id: str) -> bool | None:
+        """True if active within its idle TTL, False if the record lapsed, None if
+        this live state has no record (e.g. after a restart of the memory adapter)."""
+        ...
+
+    async def publish(self, notice: Notice) -> None: ...
+
+    async def subscribe(self, attempt_id: str) -> Subscription: ...
+
+    async def hit(self, key: str, limit: int, per_seconds: int) -> bool:
+        """Count one hit against ``key``; False when over ``limit`` per window."""
+        ...
+
+    async def ping(self) -> bool: ...
+
+
+class Clock(Protocol):
+    def now(self) -> float:
+        """Wall-clock UTC seconds since the epoch (timestamps, deadlines)."""
+        ...
+
+    def monotonic(self) -> float:
+        """Monotonic seconds (intervals, TTLs)."""
+        ...

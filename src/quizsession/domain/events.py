@@ -1,0 +1,146 @@
+"""The events of an attempt's append-only log.
+
+Every change to an attempt is one of these; the attempt's state is their fold
+(``attempt.apply``). Events are tagged msgspec structs so the stores encode and
+decode them without a hand-written mapping. Times are UTC seconds since the epoch,
+as decided by the app layer's clock; the domain never reads a clock itself.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+AnswerValue = str | bool | float | list[str] | None
+Actor = str  # "candidate", "deadline", "system" or "admin:<key name>"
+SessionEndReason = Literal["logout", "idle", "unlock", "expired", "voided", "submitted"]
+SubmitReason = Literal["candidate", "deadline", "admin"]
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+    at: float
+
+
+class AttemptCreated(Event, tag="attempt_created"):
+    attempt_id: str
+    quiz_id: str
+    quiz_version: int
+    candidate_id: str
+    candidate_name: str = ""
+
+
+class SessionOpened(Event, tag="session_opened"):
+    session_id: str
+    epoch: int
+    takeover: bool = False
+
+
+class SessionSuperseded(Event, tag="session_superseded"):
+    session_id: str
+    by_session_id: str
+
+
+class SessionClosed(Event, tag="session_closed"):
+    session_id: str
+    reason: SessionEndReason
+    by: Actor = "candidate"
+
+
+class SectionStarted(Event, tag="section_started"):
+    section: Literal["practice", "test"]
+    seed: int
+    plan: list[str]  # question ids in order; empty for adaptive selection
+    op_id: str | None = None
+
+
+class PracticeFinished(Event, tag="practice_finished"):
+    op_id: str | None = None
+
+
+class QuestionDelivered(Event, tag="question_delivered"):
+    section: Literal["practice", "test"]
+    question_id: str
+
+
+class QuestionViewed(Event, tag="question_viewed"):
+    question_id: str
+
+
+class AnswerSaved(Event, tag="answer_saved"):
+    section: Literal["practice", "test"]
+    question_id: str
+    answer: AnswerValue
+    op_id: str
+    session_id: str
+
+
+class TimeExtended(Event, tag="time_extended"):
+    seconds: float
+    by: Actor
+    reason: str = ""
+
+
+class DurationChanged(Event, tag="duration_changed"):
+    """An admin applied a quiz timing change to this attempt in progress."""
+
+    duration_s: float
+    quiz_version: int
+    by: Actor
+
+
+class Submitted(Event, tag="submitted"):
+    """The test is closed. ``finished_at`` is the deadline for a deadline submit."""
+
+    reason: SubmitReason
+    finished_at: float
+    score: float
+    max_score: float
+    op_id: str | None = None
+    by: Actor = "candidate"
+
+
+class Voided(Event, tag="voided"):
+    by: Actor
+    reason: str = ""
+
+
+class Reopened(Event, tag="reopened"):
+    by: Actor
+    reason: str = ""
+    extra_seconds: float = 0.0
+
+
+AttemptEvent = (
+    AttemptCreated
+    | SessionOpened
+    | SessionSuperseded
+    | SessionClosed
+    | SectionStarted
+    | PracticeFinished
+    | QuestionDelivered
+    | QuestionViewed
+    | AnswerSaved
+    | TimeExtended
+    | DurationChanged
+    | Submitted
+    | Voided
+    | Reopened
+)
+
+_ENCODER = msgspec.json.Encoder()
+_DECODER = msgspec.json.Decoder(AttemptEvent)
+
+
+def encode_event(event: AttemptEvent) -> bytes:
+    return _ENCODER.encode(event)
+
+
+def decode_event(data: bytes | str) -> AttemptEvent:
+    return _DECODER.decode(data)
+
+
+def event_type(event: AttemptEvent) -> str:
+    tag = type(event).__struct_config__.tag
+    assert isinstance(tag, str)
+    return tag
