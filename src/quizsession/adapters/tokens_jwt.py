@@ -1,0 +1,67 @@
+"""Session tokens as JWTs: HS256 pinned on both sides (no ``alg: none``, no
+algorithm confusion), with expiry, issued-at and a token type checked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jwt
+
+from quizsession.app.ports import Clock, SessionClaims, TokenError
+
+ALGORITHM = "HS256"
+TOKEN_TYPE = "qs-session"
+
+
+class JwtTokens:
+    def __init__(self, secret: str, clock: Clock) -> None:
+        if len(secret) < 32:
+            raise ValueError("the token secret needs at least 32 characters")
+        self._secret = secret
+        self._clock = clock
+
+    def issue(self, claims: SessionClaims) -> str:
+        payload: dict[str, Any] = {
+            "typ": TOKEN_TYPE,
+            "sub": claims.session_id,
+            "aid": claims.attempt_id,
+            "ep": claims.epoch,
+            "iat": int(claims.issued_at),
+            "exp": int(claims.expires_at),
+        }
+        return jwt.encode(payload, self._secret, algorithm=ALGORITHM)
+
+    def verify(self, token: str) -> SessionClaims:
+        if len(token) > 4096:
+            raise TokenError("token too long")
+        try:
+            # Signature and algorithm checked by PyJWT; time checked against the
+            # service's own clock below (the server owns the clock).
+            payload = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],
+                options={
+                    "require": ["exp", "iat", "sub"],
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                },
+            )
+        except jwt.PyJWTError as exc:
+            raise TokenError("token invalid") from exc
+        try:
+            if payload.get("typ") != TOKEN_TYPE:
+                raise TokenError("wrong token type")
+            claims = SessionClaims(
+                session_id=str(payload["sub"]),
+                attempt_id=str(payload["aid"]),
+                epoch=int(payload["ep"]),
+                issued_at=float(payload["iat"]),
+                expires_at=float(payload["exp"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TokenError("token claims invalid") from exc
+        if claims.expires_at <= self._clock.now():
+            raise TokenError("token expired", expired=True)
+        return claims

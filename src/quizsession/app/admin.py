@@ -1,0 +1,166 @@
+"""Administrator use cases. Each change is an event on the attempt that records
+who did it (``admin:<key name>``): the log is the audit trail."""
+
+from __future__ import annotations
+
+import msgspec
+
+from quizsession.app import errors as AE
+from quizsession.app.attempts import AttemptExecutor, Outcome
+from quizsession.app.ports import AttemptIndexRow, AttemptStatus, Clock, LiveState, Notice, Store
+from quizsession.app.sessions import SessionService
+from quizsession.app.views import AttemptView, attempt_view
+from quizsession.domain.commands import ChangeDuration, Extend, Reopen, Unlock, Void
+from quizsession.domain.events import AttemptEvent, SessionClosed, event_type
+
+
+class EventView(msgspec.Struct, frozen=True, kw_only=True):
+    seq: int
+    type: str
+    at: float
+    data: AttemptEvent
+
+
+class AttemptDetail(msgspec.Struct, frozen=True, kw_only=True):
+    attempt: AttemptView
+    candidate_name: str
+    live_session: str | None
+    events: list[EventView] | None = None
+
+
+class TimingResult(msgspec.Struct, frozen=True, kw_only=True):
+    quiz_id: str
+    quiz_version: int
+    duration_s: float
+    attempts_changed: int
+
+
+class AdminService:
+    def __init__(
+        self,
+        store: Store,
+        live: LiveState,
+        executor: AttemptExecutor,
+        sessions: SessionService,
+        clock: Clock,
+    ) -> None:
+        self._store = store
+        self._live = live
+        self._exec = executor
+        self._sessions = sessions
+        self._clock = clock
+
+    async def list_attempts(
+        self,
+        *,
+        quiz_id: str | None,
+        status: AttemptStatus | None,
+        limit: int,
+        offset: int,
+    ) -> list[AttemptIndexRow]:
+        return await self._store.list_attempts(
+            quiz_id=quiz_id, status=status, limit=limit, offset=offset
+        )
+
+    async def events(self, attempt_id: str) -> list[EventView]:
+        records = await self._store.read(attempt_id)
+        if not records:
+            raise AE.refuse(AE.NOT_FOUND, "no such attempt")
+        return [
+            EventView(seq=r.seq, type=event_type(r.event), at=r.event.at, data=r.event)
+            for r in records
+        ]
+
+    async def detail(self, attempt_id: str, *, with_events: bool = True) -> AttemptDetail:
+        loaded = await self._exec.load(attempt_id, fresh=True)
+        if loaded is None:
+            raise AE.refuse(AE.NOT_FOUND, "no such attempt")
+        return AttemptDetail(
+            attempt=attempt_view(loaded.state, loaded.quiz, self._clock.now()),
+            candidate_name=loaded.state.candidate_name,
+            live_session=loaded.state.live_session,
+            events=await self.events(attempt_id) if with_events else None,
+        )
+
+    def _view(self, outcome: Outcome) -> AttemptView:
+        return attempt_view(outcome.state, outcome.quiz, outcome.now)
+
+    async def extend(self, attempt_id: str, seconds: float, by: str, reason: str) -> AttemptView:
+        outcome = await self._exec.execute(
+            attempt_id, lambda _l: Extend(seconds=seconds, by=by, reason=reason)
+        )
+        view = self._view(outcome)
+        await self._live.publish(
+            Notice(
+                attempt_id=attempt_id,
+                kind="extension",
+                data={"seconds": seconds, "deadline": view.deadline},
+            )
+        )
+        return view
+
+    async def unlock(self, attempt_id: str, by: str) -> AttemptView:
+        outcome = await self._exec.execute(attempt_id, lambda _l: Unlock(by=by))
+        await self._release_closed(outcome)
+        await self._live.publish(Notice(attempt_id=attempt_id, kind="unlock", data={}))
+        return self._view(outcome)
+
+    async def void(self, attempt_id: str, by: str, reason: str) -> AttemptView:
+        outcome = await self._exec.execute(attempt_id, lambda _l: Void(by=by, reason=reason))
+        await self._release_closed(outcome)
+        await self._live.publish(Notice(attempt_id=attempt_id, kind="void", data={}))
+        return self._view(outcome)
+
+    async def reopen(
+        self, attempt_id: str, by: str, reason: str, extra_seconds: float
+    ) -> AttemptView:
+        outcome = await self._exec.execute(
+            attempt_id, lambda _l: Reopen(by=by, reason=reason, extra_seconds=extra_seconds)
+        )
+        return self._view(outcome)
+
+    async def apply_timing(self, quiz_id: str, by: str) -> TimingResult:
+        """Apply the latest version's duration to every attempt of the quiz in
+        progress (only a longer duration changes anything)."""
+        quiz = await self._store.get_quiz(quiz_id)
+        if quiz is None:
+            raise AE.refuse(AE.NOT_FOUND, f"quiz {quiz_id} not found")
+        changed = 0
+        offset = 0
+        while True:
+            rows = await self._store.list_attempts(
+                quiz_id=quiz_id, status="open", limit=500, offset=offset
+            )
+            if not rows:
+                break
+            offset += len(rows)
+            for row in rows:
+                if row.state != "test_started":
+                    continue
+                outcome = await self._exec.execute(
+                    row.attempt_id,
+                    lambda _l: ChangeDuration(
+                        duration_s=quiz.duration_s, quiz_version=quiz.version, by=by
+                    ),
+                )
+                if outcome.events:
+                    changed += 1
+                    view = self._view(outcome)
+                    await self._live.publish(
+                        Notice(
+                            attempt_id=row.attempt_id,
+                            kind="extension",
+                            data={"deadline": view.deadline},
+                        )
+                    )
+        return TimingResult(
+            quiz_id=quiz_id,
+            quiz_version=quiz.version,
+            duration_s=quiz.duration_s,
+            attempts_changed=changed,
+        )
+
+    async def _release_closed(self, outcome: Outcome) -> None:
+        for event in outcome.events:
+            if isinstance(event, SessionClosed):
+                await self._live.release_lease(outcome.state.attempt_id, event.session_id)

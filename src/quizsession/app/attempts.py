@@ -1,0 +1,264 @@
+"""Loading, deciding and appending: the one path by which attempts change.
+
+``AttemptExecutor.execute`` folds the attempt (from a bounded in-process cache,
+caught up from the store), asks the domain to ``decide``, appends the events with
+the version it decided on as the optimistic lock, and only then applies them to
+the cached state. If another writer moved the attempt in between (another
+instance, a takeover), the store refuses the append; the executor catches up and
+decides again, so a stale epoch is refused by the rules on the retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import msgspec
+
+from quizsession.app import errors as AE
+from quizsession.app.ports import (
+    AttemptIndexRow,
+    AttemptStatus,
+    Clock,
+    Store,
+    StoreUnavailable,
+    VersionConflict,
+)
+from quizsession.domain.attempt import AttemptState, apply, deadline, decide, due_at
+from quizsession.domain.commands import AttemptCommand
+from quizsession.domain.events import AttemptEvent, event_type
+from quizsession.domain.quiz import Quiz
+
+MAX_RETRIES = 8
+
+
+@dataclass
+class Loaded:
+    state: AttemptState
+    quiz: Quiz
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: AttemptState
+    quiz: Quiz
+    events: Sequence[AttemptEvent]  # what this call appended ([] for a no-op or replay)
+    now: float
+
+
+class QuizCache:
+    """Quiz versions are immutable, so a version once read is cached for good."""
+
+    def __init__(self, store: Store, capacity: int = 1024) -> None:
+        self._store = store
+        self._cache: OrderedDict[tuple[str, int], Quiz] = OrderedDict()
+        self._capacity = capacity
+
+    async def get(self, quiz_id: str, version: int) -> Quiz:
+        key = (quiz_id, version)
+        quiz = self._cache.get(key)
+        if quiz is None:
+            quiz = await self._store.get_quiz(quiz_id, version)
+            if quiz is None:
+                raise AE.refuse(AE.NOT_FOUND, f"quiz {quiz_id} version {version} not found")
+            self._cache[key] = quiz
+            if len(self._cache) > self._capacity:
+                self._cache.popitem(last=False)
+        return quiz
+
+
+_STATUS: dict[str, AttemptStatus] = {"open": "open", "submitted": "submitted", "voided": "voided"}
+
+
+def index_row(state: AttemptState, quiz: Quiz, now: float) -> AttemptIndexRow:
+    return AttemptIndexRow(
+        attempt_id=state.attempt_id,
+        quiz_id=state.quiz_id,
+        candidate_id=state.candidate_id,
+        status=_STATUS[state.status],
+        state=state.section_state(quiz),
+        version=state.version,
+        updated_at=now,
+        deadline=deadline(state, quiz),
+        due_at=due_at(state, quiz),
+    )
+
+
+def _copy_preview(state: AttemptState, events: Sequence[AttemptEvent]) -> AttemptState:
+    """The state after ``events`` without touching ``state`` (for the index row)."""
+    preview = copy.deepcopy(state)
+    for event in events:
+        apply(preview, event)
+    return preview
+
+
+class AttemptExecutor:
+    def __init__(
+        self,
+        store: Store,
+        quizzes: QuizCache,
+        clock: Clock,
+        *,
+        cache_size: int = 100_000,
+        authoritative_cache: bool = True,
+    ) -> None:
+        self._store = store
+        self._quizzes = quizzes
+        self._clock = clock
+        self._cache: OrderedDict[str, Loaded] = OrderedDict()
+        self._cache_size = cache_size
+        # True when this process is the only writer (embedded store): reads can
+        # trust the cache. With a shared store, reads catch up from the log first.
+        self._authoritative = authoritative_cache
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._lock_users: dict[str, int] = {}
+
+    # -- loading ----------------------------------------------------------------
+
+    async def _catch_up(self, attempt_id: str, loaded: Loaded | None) -> Loaded | None:
+        after = loaded.state.version if loaded is not None else 0
+        try:
+            records = await self._store.read(attempt_id, after=after)
+        except StoreUnavailable as exc:
+            raise AE.refuse(AE.STORE_UNAVAILABLE, "the store is unavailable; retry") from exc
+        if loaded is None:
+            if not records:
+                return None
+            state = AttemptState()
+            for rec in records:
+                apply(state, rec.event)
+            quiz = await self._quizzes.get(state.quiz_id, state.quiz_version)
+            loaded = Loaded(state=state, quiz=quiz)
+        else:
+            for rec in records:
+                if rec.seq != loaded.state.version + 1:
+                    # Out of step (should not happen): rebuild from scratch.
+                    self._cache.pop(attempt_id, None)
+                    return await self._catch_up(attempt_id, None)
+                apply(loaded.state, rec.event)
+        self._remember(attempt_id, loaded)
+        return loaded
+
+    def _remember(self, attempt_id: str, loaded: Loaded) -> None:
+        self._cache[attempt_id] = loaded
+        self._cache.move_to_end(attempt_id)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+    async def load(self, attempt_id: str, *, fresh: bool | None = None) -> Loaded | None:
+        """The folded attempt, or None. ``fresh`` forces a catch-up read from the
+        store (default: only when the cache is not authoritative)."""
+        cached = self._cache.get(attempt_id)
+        must_read = (not self._authoritative) if fresh is None else fresh
+        if cached is not None and not must_read:
+            self._cache.move_to_end(attempt_id)
+            return cached
+        return await self._catch_up(attempt_id, cached)
+
+    def forget(self, attempt_id: str) -> None:
+        self._cache.pop(attempt_id, None)
+
+    # -- executing --------------------------------------------------------------
+
+    def _lock(self, attempt_id: str) -> asyncio.Lock:
+        lock = self._locks.get(attempt_id)
+        if lock is None:
+            lock = self._locks[attempt_id] = asyncio.Lock()
+            self._lock_users[attempt_id] = 0
+        return lock
+
+    async def execute(
+        self,
+        attempt_id: str,
+        make: Callable[[Loaded], AttemptCommand],
+        *,
+        create: Callable[[], tuple[Quiz, AttemptCommand]] | None = None,
+    ) -> Outcome:
+        """Decide ``make(loaded)`` against the latest state and append the events.
+
+        ``create`` is used when the attempt does not exist yet: it returns the quiz
+        and the creating command, appended with expected version 0 (so of two
+        concurrent creators exactly one succeeds and the other retries)."""
+        lock = self._lock(attempt_id)
+        self._lock_users[attempt_id] += 1
+        try:
+            async with lock:
+                return await self._execute_locked(attempt_id, make, create)
+        finally:
+            self._lock_users[attempt_id] -= 1
+            if self._lock_users[attempt_id] == 0:
+                del self._lock_users[attempt_id]
+                del self._locks[attempt_id]
+
+    async def _execute_locked(
+        self,
+        attempt_id: str,
+        make: Callable[[Loaded], AttemptCommand],
+        create: Callable[[], tuple[Quiz, AttemptCommand]] | None,
+    ) -> Outcome:
+        loaded = self._cache.get(attempt_id)
+        if loaded is None:
+            loaded = await self._catch_up(attempt_id, None)
+        for _ in range(MAX_RETRIES):
+            now = self._clock.now()
+            if loaded is None:
+                if create is None:
+                    raise AE.refuse(AE.NOT_FOUND, "no such attempt")
+                quiz, first = create()
+                blank = AttemptState()
+                created = decide(blank, quiz, first, now)
+                loaded_new = Loaded(state=blank, quiz=quiz)
+                try:
+                    await self._append(attempt_id, loaded_new, created, now)
+                except VersionConflict:
+                    loaded = await self._catch_up(attempt_id, None)
+                    continue
+                loaded = loaded_new
+            command = make(loaded)
+            events = decide(loaded.state, loaded.quiz, command, now)
+            if not events:
+                return Outcome(state=loaded.state, quiz=loaded.quiz, events=(), now=now)
+            try:
+                await self._append(attempt_id, loaded, events, now)
+            except VersionConflict:
+                loaded = await self._catch_up(attempt_id, loaded)
+                continue
+            return Outcome(state=loaded.state, quiz=loaded.quiz, events=events, now=now)
+        raise AE.refuse(AE.BUSY, "the attempt is changing too fast; retry")
+
+    async def _append(
+        self, attempt_id: str, loaded: Loaded, events: Sequence[AttemptEvent], now: float
+    ) -> None:
+        preview = _copy_preview(loaded.state, events) if _needs_preview(events) else None
+        row_state = preview if preview is not None else loaded.state
+        expected = loaded.state.version
+        if preview is None:
+            # Cheap path (one answer saved, one question delivered...): the index
+            # row only changes its version and time.
+            row = index_row(loaded.state, loaded.quiz, now)
+            row = _with_version(row, expected + len(events))
+        else:
+            row = index_row(row_state, loaded.quiz, now)
+        try:
+            await self._store.append(attempt_id, expected, events, row)
+        except VersionConflict:
+            raise
+        except StoreUnavailable as exc:
+            raise AE.refuse(AE.STORE_UNAVAILABLE, "the store is unavailable; retry") from exc
+        for event in events:
+            apply(loaded.state, event)
+        self._remember(attempt_id, loaded)
+
+
+_CHEAP_EVENTS = frozenset({"answer_saved", "question_delivered", "question_viewed"})
+
+
+def _needs_preview(events: Sequence[AttemptEvent]) -> bool:
+    return any(event_type(e) not in _CHEAP_EVENTS for e in events)
+
+
+def _with_version(row: AttemptIndexRow, version: int) -> AttemptIndexRow:
+    return msgspec.structs.replace(row, version=version)

@@ -1,0 +1,156 @@
+"""Quizzes and invites: getting definitions in and candidates invited."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Sequence
+
+import msgspec
+
+from quizsession.app import errors as AE
+from quizsession.app.ports import Clock, Invite, QuizSummary, Store
+from quizsession.app.sessions import hash_token
+from quizsession.domain.quiz import Quiz
+from quizsession.domain.quiz_validation import parse_quiz
+
+EMAIL_MAX = 254
+NAME_MAX = 200
+ROSTER_MAX = 10_000
+
+
+class RosterEntry(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    email: str
+    valid_until: str  # YYYY-MM-DD (through the end of that UTC day) or ISO-8601 with offset
+    token: str | None = None  # supplied by a roster file, else generated
+    candidate_id: str | None = None
+
+
+class IssuedInvite(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    email: str
+    candidate_id: str
+    valid_until: float
+    token: str
+    link: str
+
+
+def parse_valid_until(text: str) -> float:
+    """``YYYY-MM-DD`` means valid through the end of that day (UTC); a datetime
+    must carry its offset."""
+    text = text.strip()
+    try:
+        if len(text) == 10:
+            day = dt.date.fromisoformat(text)
+            end = dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=dt.UTC)
+            return end.timestamp()
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f"not a date: {text!r}") from exc
+    if moment.tzinfo is None:
+        raise ValueError(f"a datetime needs a timezone offset: {text!r}")
+    return moment.timestamp()
+
+
+def parse_roster_lines(text: str) -> list[RosterEntry]:
+    """Roster lines ``name email valid-until token`` (the name may hold spaces:
+    fields are read from the right). Blank lines and ``#`` comments are skipped."""
+    entries: list[RosterEntry] = []
+    problems: list[dict[str, object]] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split()
+        if len(parts) < 4:
+            problems.append({"line": number, "message": "expected: name email valid-until token"})
+            continue
+        name = " ".join(parts[:-3])
+        entries.append(
+            RosterEntry(name=name, email=parts[-3], valid_until=parts[-2], token=parts[-1])
+        )
+    if problems:
+        raise AE.refuse(AE.VALIDATION, "the roster has errors", problems=problems)
+    return entries
+
+
+def _check_entry(index: int, entry: RosterEntry) -> list[dict[str, object]]:
+    problems: list[dict[str, object]] = []
+    path = f"/roster/{index}"
+    if not entry.name.strip() or len(entry.name) > NAME_MAX:
+        problems.append({"path": f"{path}/name", "message": "a name of 1-200 characters"})
+    if "@" not in entry.email or len(entry.email) > EMAIL_MAX or any(c.isspace() for c in entry.email):
+        problems.append({"path": f"{path}/email", "message": "not an email address"})
+    try:
+        parse_valid_until(entry.valid_until)
+    except ValueError as exc:
+        problems.append({"path": f"{path}/valid_until", "message": str(exc)})
+    if entry.token is not None and (len(entry.token) < 22 or len(entry.token) > 128):
+        problems.append(
+            {"path": f"{path}/token", "message": "a supplied token needs 22-128 characters"}
+        )
+    return problems
+
+
+class Catalog:
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+
+    async def put_quiz(self, raw: object) -> Quiz:
+        quiz = parse_quiz(raw)
+        return await self._store.put_quiz(quiz)
+
+    async def get_quiz(self, quiz_id: str, version: int | None = None) -> Quiz:
+        quiz = await self._store.get_quiz(quiz_id, version)
+        if quiz is None:
+            raise AE.refuse(AE.NOT_FOUND, f"quiz {quiz_id} not found")
+        return quiz
+
+    async def list_quizzes(self) -> list[QuizSummary]:
+        return await self._store.list_quizzes()
+
+    async def invite(
+        self, quiz_id: str, roster: Sequence[RosterEntry], *, base_url: str = ""
+    ) -> list[IssuedInvite]:
+        """Store one invite per roster line and return the tokens (shown once:
+        only their hashes are kept)."""
+        await self.get_quiz(quiz_id)
+        if len(roster) > ROSTER_MAX:
+            raise AE.refuse(AE.VALIDATION, f"at most {ROSTER_MAX} roster lines at once")
+        problems = [p for i, e in enumerate(roster) for p in _check_entry(i, e)]
+        if problems:
+            raise AE.refuse(AE.VALIDATION, "the roster has errors", problems=problems)
+        now = self._clock.now()
+        invites: list[Invite] = []
+        issued: list[IssuedInvite] = []
+        for entry in roster:
+            token = entry.token or secrets.token_urlsafe(24)  # 192 random bits
+            candidate_id = entry.candidate_id or "c_" + hash_token(
+                f"{quiz_id}\x00{entry.email.strip().lower()}"
+            )[:20]
+            valid_until = parse_valid_until(entry.valid_until)
+            invites.append(
+                Invite(
+                    token_hash=hash_token(token),
+                    quiz_id=quiz_id,
+                    candidate_id=candidate_id,
+                    name=entry.name.strip(),
+                    email=entry.email.strip(),
+                    valid_until=valid_until,
+                    created_at=now,
+                )
+            )
+            issued.append(
+                IssuedInvite(
+                    name=entry.name.strip(),
+                    email=entry.email.strip(),
+                    candidate_id=candidate_id,
+                    valid_until=valid_until,
+                    token=token,
+                    link=f"{base_url}/take#{token}",
+                )
+            )
+        await self._store.add_invites(invites)
+        return issued

@@ -1,0 +1,475 @@
+"""Candidate use cases: open a session, take the quiz, heartbeat, complete, log out.
+
+A session holds the attempt's lease (live state) while it heartbeats and the
+attempt's current epoch (the durable store). The lease decides whether a second
+login is refused; the epoch decides whether a write is accepted, and only the
+epoch matters for correctness.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import msgspec
+
+from quizsession.app import errors as AE
+from quizsession.app.attempts import AttemptExecutor, Loaded, Outcome, QuizCache
+from quizsession.app.ports import (
+    Clock,
+    LiveState,
+    Notice,
+    SessionClaims,
+    Store,
+    TokenCodec,
+    TokenError,
+)
+from quizsession.app.views import AttemptView, QuestionView, attempt_view, question_view
+from quizsession.domain import errors as E
+from quizsession.domain.attempt import deadline
+from quizsession.domain.commands import (
+    AttemptCommand,
+    CloseSession,
+    CreateAttempt,
+    DeliverNext,
+    FinishPractice,
+    OpenSession,
+    SaveAnswer,
+    SectionName,
+    SessionRef,
+    StartSection,
+    Submit,
+    ViewQuestion,
+)
+from quizsession.domain.errors import DomainError
+from quizsession.domain.events import AnswerValue, Submitted
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def attempt_id_for(quiz_id: str, candidate_id: str) -> str:
+    """One attempt per candidate and quiz, with an id derived from both so that
+    concurrent first logins race on the store's primary key, not on a lookup."""
+    digest = hashlib.sha256(f"{quiz_id}\x00{candidate_id}".encode()).hexdigest()
+    return "a_" + digest[:24]
+
+
+def new_session_id() -> str:
+    return "s_" + secrets.token_urlsafe(16)
+
+
+class OpenedSession(msgspec.Struct, frozen=True, kw_only=True):
+    session_id: str
+    session_token: str
+    expires_at: float
+    attempt: AttemptView
+
+
+class SaveResult(msgspec.Struct, frozen=True, kw_only=True):
+    saved: bool
+    question_id: str
+    version: int
+    replayed: bool
+    server_time: float
+    deadline: float | None
+    time_remaining_s: float | None
+
+
+class HeartbeatResult(msgspec.Struct, frozen=True, kw_only=True):
+    session_token: str
+    expires_at: float
+    lease_ttl_s: float
+    attempt: AttemptView
+
+
+class NextQuestion(msgspec.Struct, frozen=True, kw_only=True):
+    question: QuestionView | None
+    remaining: int  # questions not yet delivered in this section
+    server_time: float
+    time_remaining_s: float | None
+
+
+class CompleteResult(msgspec.Struct, frozen=True, kw_only=True):
+    attempt: AttemptView
+    score: float | None
+    max_score: float | None
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    token_ttl_s: float = 900.0
+    login_limit_per_minute: int = 30
+    write_limit_per_second: int = 20
+
+
+class SessionService:
+    def __init__(
+        self,
+        store: Store,
+        live: LiveState,
+        tokens: TokenCodec,
+        executor: AttemptExecutor,
+        quizzes: QuizCache,
+        clock: Clock,
+        settings: SessionSettings | None = None,
+    ) -> None:
+        self._store = store
+        self._live = live
+        self._tokens = tokens
+        self._exec = executor
+        self._quizzes = quizzes
+        self._clock = clock
+        self._settings = settings or SessionSettings()
+
+    # -- opening ---------------------------------------------------------------
+
+    async def open_with_invite(
+        self, invite_token: str, *, takeover: bool = False, client: str = ""
+    ) -> OpenedSession:
+        if client and not await self._live.hit(
+            f"login:addr:{client}", self._settings.login_limit_per_minute, 60
+        ):
+            raise AE.refuse(AE.RATE_LIMITED, "too many login attempts; slow down", retry_after=60)
+        invite = await self._store.find_invite(hash_token(invite_token))
+        if invite is None:
+            raise AE.refuse(AE.INVITE_INVALID, "this invite is not valid")
+        if self._clock.now() > invite.valid_until:
+            raise AE.refuse(AE.INVITE_EXPIRED, "this invite has expired")
+        return await self._open(invite.quiz_id, invite.candidate_id, invite.name, takeover)
+
+    async def open_for_user(
+        self, user_id: str, quiz_id: str, *, name: str = "", takeover: bool = False
+    ) -> OpenedSession:
+        return await self._open(quiz_id, user_id, name, takeover)
+
+    async def _open(
+        self, quiz_id: str, candidate_id: str, name: str, takeover: bool
+    ) -> OpenedSession:
+        if not await self._live.hit(
+            f"login:cand:{quiz_id}:{candidate_id}", self._settings.login_limit_per_minute, 60
+        ):
+            raise AE.refuse(AE.RATE_LIMITED, "too many logins; slow down", retry_after=60)
+        attempt_id = attempt_id_for(quiz_id, candidate_id)
+        loaded = await self._exec.load(attempt_id, fresh=True)
+        if loaded is None:
+            latest = await self._store.get_quiz(quiz_id)
+            if latest is None:
+                raise AE.refuse(AE.NOT_FOUND, f"quiz {quiz_id} not found")
+            quiz = latest
+        else:
+            quiz = loaded.quiz
+            if loaded.state.status == "voided":
+                raise DomainError("this attempt was voided", code=E.ATTEMPT_VOIDED)
+        policies = quiz.policies
+        session_id = new_session_id()
+        grant = await self._live.acquire_lease(attempt_id, session_id, policies.lease_ttl_s)
+        if not grant.acquired:
+            allowed = policies.second_login == "takeover"
+            if not (allowed and takeover):
+                raise DomainError(
+                    "this quiz is open in another window or device",
+                    code=E.SESSION_ACTIVE,
+                    retry_after=max(1, int(grant.expires_in + 0.999)),
+                    takeover_allowed=allowed,
+                )
+            grant = await self._live.acquire_lease(
+                attempt_id, session_id, policies.lease_ttl_s, force=True
+            )
+        previous = loaded.state.live_session if loaded is not None else None
+        try:
+            outcome = await self._exec.execute(
+                attempt_id,
+                lambda _l: OpenSession(session_id=session_id, takeover=takeover),
+                create=lambda: (
+                    quiz,
+                    CreateAttempt(
+                        attempt_id=attempt_id,
+                        quiz_id=quiz.id,
+                        quiz_version=quiz.version,
+                        candidate_id=candidate_id,
+                        candidate_name=name,
+                    ),
+                ),
+            )
+        except BaseException:
+            await self._live.release_lease(attempt_id, session_id)
+            raise
+        if previous is not None and previous != session_id:
+            await self._live.publish(
+                Notice(
+                    attempt_id=attempt_id,
+                    kind="takeover",
+                    data={"session_id": previous, "by_session_id": session_id},
+                )
+            )
+        await self._live.touch_session(session_id, policies.idle_timeout_s)
+        token, expires = self._issue(session_id, attempt_id, outcome.state.epoch)
+        return OpenedSession(
+            session_id=session_id,
+            session_token=token,
+            expires_at=expires,
+            attempt=attempt_view(outcome.state, outcome.quiz, outcome.now),
+        )
+
+    def _issue(self, session_id: str, attempt_id: str, epoch: int) -> tuple[str, float]:
+        now = self._clock.now()
+        expires = now + self._settings.token_ttl_s
+        claims = SessionClaims(
+            session_id=session_id,
+            attempt_id=attempt_id,
+            epoch=epoch,
+            issued_at=now,
+            expires_at=expires,
+        )
+        return self._tokens.issue(claims), expires
+
+    # -- authentication ----------------------------------------------------------
+
+    async def authenticate(self, token: str | None, session_id: str) -> SessionClaims:
+        """The claims of a valid token for ``session_id``, with the idle timeout
+        enforced. Never touches the store."""
+        if not token:
+            raise AE.refuse(AE.TOKEN_INVALID, "a session token is required")
+        try:
+            claims = self._tokens.verify(token)
+        except TokenError as exc:
+            if exc.expired:
+                raise AE.refuse(AE.TOKEN_EXPIRED, "the session token has expired") from exc
+            raise AE.refuse(AE.TOKEN_INVALID, "the session token is not valid") from exc
+        if claims.session_id != session_id:
+            raise AE.refuse(AE.TOKEN_INVALID, "this token belongs to another session")
+        seen = await self._live.session_seen(session_id)
+        if seen is False:
+            await self._close_idle(claims)
+            raise AE.refuse(AE.SESSION_IDLE, "the session was idle too long; log in again")
+        return claims
+
+    async def _close_idle(self, claims: SessionClaims) -> None:
+        ref = SessionRef(session_id=claims.session_id, epoch=claims.epoch)
+        try:
+            await self._exec.execute(
+                claims.attempt_id, lambda _l: CloseSession(session=ref, reason="idle")
+            )
+        except DomainError:
+            pass  # already superseded or closed: nothing to record
+        await self._live.release_lease(claims.attempt_id, claims.session_id)
+
+    async def _touch(self, claims: SessionClaims, loaded: Loaded) -> None:
+        await self._live.touch_session(claims.session_id, loaded.quiz.policies.idle_timeout_s)
+
+    async def _loaded(self, claims: SessionClaims) -> Loaded:
+        loaded = await self._exec.load(claims.attempt_id)
+        if loaded is None:
+            raise AE.refuse(AE.NOT_FOUND, "no such attempt")
+        return loaded
+
+    def _check_reader(self, claims: SessionClaims, loaded: Loaded) -> None:
+        """Reads by an ended session are refused like its writes (a stale tab is
+        told plainly rather than shown a view it cannot act on)."""
+        state = loaded.state
+        if claims.epoch == state.epoch and state.live_session == claims.session_id:
+            return
+        if claims.epoch < state.epoch or state.ended_sessions.get(claims.session_id) == "superseded":
+            raise DomainError(
+                "another session has taken over this attempt", code=E.SESSION_SUPERSEDED
+            )
+        raise DomainError("this session has ended", code=E.SESSION_CLOSED)
+
+    async def _run(
+        self, claims: SessionClaims, make: Callable[[Loaded], AttemptCommand]
+    ) -> Outcome:
+        try:
+            return await self._exec.execute(claims.attempt_id, make)
+        except DomainError as exc:
+            if exc.code == E.DEADLINE_PASSED:
+                await self.submit_due(claims.attempt_id)
+            raise
+
+    # -- the flow ----------------------------------------------------------------
+
+    async def view(self, claims: SessionClaims) -> AttemptView:
+        loaded = await self._loaded(claims)
+        self._check_reader(claims, loaded)
+        await self._touch(claims, loaded)
+        return attempt_view(loaded.state, loaded.quiz, self._clock.now())
+
+    async def start(
+        self, claims: SessionClaims, section: SectionName, op_id: str | None
+    ) -> AttemptView:
+        ref = _ref(claims)
+        seed = secrets.randbits(31)
+        outcome = await self._run(
+            claims, lambda _l: StartSection(session=ref, section=section, seed=seed, op_id=op_id)
+        )
+        await self._touch(claims, outcome_loaded(outcome))
+        return attempt_view(outcome.state, outcome.quiz, outcome.now)
+
+    async def next_question(self, claims: SessionClaims) -> NextQuestion:
+        ref = _ref(claims)
+        outcome = await self._run(claims, lambda _l: DeliverNext(session=ref))
+        await self._touch(claims, outcome_loaded(outcome))
+        state, quiz = outcome.state, outcome.quiz
+        view = attempt_view(state, quiz, outcome.now)
+        section = state.current_section()
+        question = None
+        remaining = 0
+        if section is not None:
+            progress = state.progress(section)
+            definition = quiz.section(section)
+            assert progress is not None and definition is not None
+            current = progress.current_question()
+            if current is not None:
+                found = definition.question(current)
+                assert found is not None
+                question = question_view(state, quiz, section, found)
+            remaining = max(0, view.total - len(progress.delivered))
+        return NextQuestion(
+            question=question,
+            remaining=remaining,
+            server_time=outcome.now,
+            time_remaining_s=view.time_remaining_s,
+        )
+
+    async def save(
+        self,
+        claims: SessionClaims,
+        question_id: str,
+        answer: AnswerValue,
+        op_id: str,
+        expected_version: int | None = None,
+    ) -> SaveResult:
+        if not await self._live.hit(
+            f"write:{claims.session_id}", self._settings.write_limit_per_second, 1
+        ):
+            raise AE.refuse(AE.RATE_LIMITED, "too many writes; slow down", retry_after=1)
+        ref = _ref(claims)
+        outcome = await self._run(
+            claims,
+            lambda _l: SaveAnswer(
+                session=ref,
+                question_id=question_id,
+                answer=answer,
+                op_id=op_id,
+                expected_version=expected_version,
+            ),
+        )
+        state = outcome.state
+        record = state.ops.get(op_id)
+        version = record.version if record is not None else state.version
+        await self._touch(claims, outcome_loaded(outcome))
+        end = deadline(state, outcome.quiz)
+        remaining = None if end is None else max(0.0, round(end - outcome.now, 3))
+        return SaveResult(
+            saved=True,
+            question_id=question_id,
+            version=version,
+            replayed=not outcome.events,
+            server_time=outcome.now,
+            deadline=end,
+            time_remaining_s=remaining,
+        )
+
+    async def heartbeat(
+        self, claims: SessionClaims, question_id: str | None = None
+    ) -> HeartbeatResult:
+        loaded = await self._loaded(claims)
+        self._check_reader(claims, loaded)
+        ttl = loaded.quiz.policies.lease_ttl_s
+        grant = await self._live.acquire_lease(claims.attempt_id, claims.session_id, ttl)
+        if not grant.acquired:
+            # Another session holds the lease: this one must have been superseded.
+            loaded = await self._exec.load(claims.attempt_id, fresh=True) or loaded
+            self._check_reader(claims, loaded)
+            raise DomainError(
+                "another session holds this attempt", code=E.SESSION_SUPERSEDED
+            )
+        state, quiz, now = loaded.state, loaded.quiz, self._clock.now()
+        if question_id is not None and state.viewed != question_id:
+            ref = _ref(claims)
+            outcome = await self._run(
+                claims, lambda _l: ViewQuestion(session=ref, question_id=question_id)
+            )
+            state, quiz, now = outcome.state, outcome.quiz, outcome.now
+        await self._touch(claims, loaded)
+        token, expires = self._issue(claims.session_id, claims.attempt_id, claims.epoch)
+        return HeartbeatResult(
+            session_token=token,
+            expires_at=expires,
+            lease_ttl_s=ttl,
+            attempt=attempt_view(state, quiz, now),
+        )
+
+    async def complete(self, claims: SessionClaims, op_id: str | None) -> CompleteResult:
+        ref = _ref(claims)
+        loaded = await self._loaded(claims)
+        if loaded.state.current_section() == "practice":
+            outcome = await self._run(claims, lambda _l: FinishPractice(session=ref, op_id=op_id))
+        else:
+            outcome = await self._run(
+                claims, lambda _l: Submit(reason="candidate", session=ref, op_id=op_id)
+            )
+            await self._announce_end(outcome)
+        view = attempt_view(outcome.state, outcome.quiz, outcome.now)
+        result = view.result
+        return CompleteResult(
+            attempt=view,
+            score=result.score if result else None,
+            max_score=result.max_score if result else None,
+        )
+
+    async def logout(self, claims: SessionClaims) -> None:
+        ref = _ref(claims)
+        await self._exec.execute(
+            claims.attempt_id, lambda _l: CloseSession(session=ref, reason="logout")
+        )
+        await self._live.release_lease(claims.attempt_id, claims.session_id)
+
+    # -- deadline ------------------------------------------------------------------
+
+    async def submit_due(self, attempt_id: str) -> Outcome | None:
+        """Submit an attempt whose deadline + grace has passed (idempotent)."""
+        try:
+            outcome = await self._exec.execute(
+                attempt_id, lambda _l: Submit(reason="deadline", by="deadline")
+            )
+        except DomainError as exc:
+            if exc.code in (E.NOT_ALLOWED, E.ATTEMPT_VOIDED, E.SECTION_NOT_STARTED):
+                return None
+            raise
+        await self._announce_end(outcome)
+        return outcome
+
+    async def _announce_end(self, outcome: Outcome) -> None:
+        submitted = [e for e in outcome.events if isinstance(e, Submitted)]
+        if not submitted:
+            return
+        event = submitted[0]
+        await self._live.publish(
+            Notice(
+                attempt_id=outcome.state.attempt_id,
+                kind="end_of_test",
+                data={
+                    "score": event.score,
+                    "max_score": event.max_score,
+                    "finished_at": event.finished_at,
+                    "reason": event.reason,
+                },
+            )
+        )
+        if outcome.state.live_session is None:
+            for session_id in list(outcome.state.ended_sessions)[-1:]:
+                await self._live.release_lease(outcome.state.attempt_id, session_id)
+
+
+def _ref(claims: SessionClaims) -> SessionRef:
+    return SessionRef(session_id=claims.session_id, epoch=claims.epoch)
+
+
+def outcome_loaded(outcome: Outcome) -> Loaded:
+    return Loaded(state=outcome.state, quiz=outcome.quiz)
+
+

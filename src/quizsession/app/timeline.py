@@ -1,0 +1,97 @@
+"""An attempt's timeline, one event a line, for people (CLI ``log``, admin API):
+
+    2016/06/13 13:16:22 response q1 [A1,A2] 10
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from quizsession.app.ports import RecordedEvent
+from quizsession.domain.events import (
+    AnswerSaved,
+    AnswerValue,
+    AttemptCreated,
+    DurationChanged,
+    PracticeFinished,
+    QuestionDelivered,
+    QuestionViewed,
+    Reopened,
+    SectionStarted,
+    SessionClosed,
+    SessionOpened,
+    SessionSuperseded,
+    Submitted,
+    TimeExtended,
+    Voided,
+)
+from quizsession.domain.quiz import Quiz
+from quizsession.domain.scoring import score_answer
+
+
+def _when(at: float) -> str:
+    return dt.datetime.fromtimestamp(at, tz=dt.UTC).strftime("%Y/%m/%d %H:%M:%S")
+
+
+def _answer(value: AnswerValue) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, list):
+        return "[" + ",".join(value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return value.replace("\n", " ")
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+def describe(event: object, quiz: Quiz | None) -> str:
+    match event:
+        case AttemptCreated():
+            return f"created {event.quiz_id} v{event.quiz_version} {event.candidate_id}"
+        case SessionOpened():
+            extra = " takeover" if event.takeover else ""
+            return f"login {event.session_id} epoch {event.epoch}{extra}"
+        case SessionSuperseded():
+            return f"superseded {event.session_id} by {event.by_session_id}"
+        case SessionClosed():
+            return f"logout {event.session_id} {event.reason} by {event.by}"
+        case SectionStarted():
+            return f"start {event.section}"
+        case PracticeFinished():
+            return "finish practice"
+        case QuestionDelivered():
+            return f"deliver {event.question_id}"
+        case QuestionViewed():
+            return f"view {event.question_id}"
+        case AnswerSaved():
+            points = ""
+            if quiz is not None:
+                section = quiz.section(event.section)
+                question = section.question(event.question_id) if section else None
+                if question is not None:
+                    points = " " + _num(score_answer(question, event.answer))
+            return f"response {event.question_id} {_answer(event.answer)}{points}"
+        case TimeExtended():
+            return f"extend {_num(event.seconds)}s by {event.by} {event.reason}".rstrip()
+        case DurationChanged():
+            return f"duration {_num(event.duration_s)}s (v{event.quiz_version}) by {event.by}"
+        case Submitted():
+            return (
+                f"submit {event.reason} {_num(event.score)}/{_num(event.max_score)}"
+                f" finished {_when(event.finished_at)}"
+            )
+        case Voided():
+            return f"void by {event.by} {event.reason}".rstrip()
+        case Reopened():
+            return f"reopen by {event.by} +{_num(event.extra_seconds)}s {event.reason}".rstrip()
+    return type(event).__name__
+
+
+def timeline(records: Sequence[RecordedEvent], quiz: Quiz | None) -> list[str]:
+    return [f"{_when(r.event.at)} {describe(r.event, quiz)}" for r in records]

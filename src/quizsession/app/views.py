@@ -1,0 +1,143 @@
+"""What clients see: the attempt view and the question view. Built from the folded
+state, the quiz and the server's time, never from anything the client sent."""
+
+from __future__ import annotations
+
+import msgspec
+
+from quizsession.domain.attempt import AttemptState, deadline, score
+from quizsession.domain.events import AnswerValue
+from quizsession.domain.quiz import Question, Quiz
+
+
+class ChoiceView(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    text: str
+
+
+class QuestionView(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    section: str
+    kind: str
+    text: str
+    points: float
+    penalty: float
+    number: int  # 1-based position among the questions delivered in this section
+    total: int  # how many questions this section asks
+    choices: list[ChoiceView] | None = None
+    answer: AnswerValue = None  # the answer saved so far, if any
+
+
+class ResultView(msgspec.Struct, frozen=True, kw_only=True):
+    score: float
+    max_score: float
+    finished_at: float
+    reason: str
+
+
+class AttemptView(msgspec.Struct, frozen=True, kw_only=True):
+    attempt_id: str
+    quiz_id: str
+    quiz_version: int
+    quiz_title: str
+    candidate_id: str
+    status: str  # open | submitted | voided
+    state: str  # practice_not_started ... test_finished
+    section: str | None
+    version: int
+    epoch: int
+    server_time: float
+    deadline: float | None
+    time_remaining_s: float | None
+    grace_s: float
+    heartbeat_s: float
+    duration_s: float
+    answers: dict[str, AnswerValue]
+    current_question_id: str | None
+    delivered: int
+    total: int
+    result: ResultView | None = None
+
+
+def section_total(state: AttemptState, quiz: Quiz, section: str) -> int:
+    definition = quiz.section("test" if section == "test" else "practice")
+    progress = state.progress("test" if section == "test" else "practice")
+    if definition is None:
+        return 0
+    if progress is not None and progress.plan:
+        return len(progress.plan)
+    count = definition.selection.count
+    return count if count is not None else len(definition.questions)
+
+
+def time_remaining(state: AttemptState, quiz: Quiz, now: float) -> float | None:
+    end = deadline(state, quiz)
+    if end is None:
+        return None
+    if state.submitted is not None:
+        return 0.0
+    return max(0.0, round(end - now, 3))
+
+
+def attempt_view(state: AttemptState, quiz: Quiz, now: float) -> AttemptView:
+    section = state.current_section()
+    progress = state.progress(section) if section else (state.test or state.practice)
+    shown = section or ("test" if state.test is not None else None)
+    result = None
+    if state.submitted is not None:
+        result = ResultView(
+            score=state.submitted.score,
+            max_score=state.submitted.max_score,
+            finished_at=state.submitted.finished_at,
+            reason=state.submitted.reason,
+        )
+    duration = state.duration_override if state.duration_override is not None else quiz.duration_s
+    return AttemptView(
+        attempt_id=state.attempt_id,
+        quiz_id=state.quiz_id,
+        quiz_version=state.quiz_version,
+        quiz_title=quiz.title,
+        candidate_id=state.candidate_id,
+        status=state.status,
+        state=state.section_state(quiz),
+        section=section,
+        version=state.version,
+        epoch=state.epoch,
+        server_time=now,
+        deadline=deadline(state, quiz),
+        time_remaining_s=time_remaining(state, quiz, now),
+        grace_s=quiz.policies.grace_s,
+        heartbeat_s=quiz.policies.heartbeat_s,
+        duration_s=duration,
+        answers=dict(progress.answers) if progress is not None else {},
+        current_question_id=progress.current_question() if progress and section else None,
+        delivered=len(progress.delivered) if progress is not None else 0,
+        total=section_total(state, quiz, shown) if shown else 0,
+        result=result,
+    )
+
+
+def question_view(state: AttemptState, quiz: Quiz, section: str, question: Question) -> QuestionView:
+    progress = state.progress("test" if section == "test" else "practice")
+    assert progress is not None
+    choices = None
+    if question.kind in ("single", "multiple"):
+        choices = [ChoiceView(id=c.id, text=c.text) for c in question.choices]
+    return QuestionView(
+        id=question.id,
+        section=section,
+        kind=question.kind,
+        text=question.text,
+        points=question.points,
+        penalty=question.penalty,
+        number=progress.delivered.index(question.id) + 1,
+        total=section_total(state, quiz, section),
+        choices=choices,
+        answer=progress.answers.get(question.id),
+    )
+
+
+def recomputed_score(state: AttemptState, quiz: Quiz) -> tuple[float, float]:
+    sheet = score(state, quiz)
+    return sheet.score, sheet.max_score
+

@@ -1,0 +1,156 @@
+"""The composition root: builds every part from typed settings. Resources open in
+``Container.start`` (called from the app's lifespan or a CLI command), never at
+import."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from quizsession.adapters.live_memory import MemoryLiveState
+from quizsession.adapters.store_memory import MemoryStore
+from quizsession.adapters.store_sqlite import SqliteStore
+from quizsession.adapters.tokens_jwt import JwtTokens
+from quizsession.app.admin import AdminService
+from quizsession.app.attempts import AttemptExecutor, QuizCache
+from quizsession.app.catalog import Catalog
+from quizsession.app.clock import SystemClock
+from quizsession.app.ports import Clock, LiveState, Store
+from quizsession.app.reaper import Reaper
+from quizsession.app.sessions import SessionService, SessionSettings
+from quizsession.settings import Settings
+
+log = logging.getLogger("quizsession")
+
+
+def sqlite_path(url: str) -> str:
+    """``sqlite:///rel/path.db`` -> ``rel/path.db``; ``sqlite:////abs.db`` -> ``/abs.db``."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        raise ValueError(f"not a sqlite URL: {url}")
+    path = url[len(prefix) :]
+    if not path:
+        raise ValueError("the sqlite URL needs a file path")
+    return path
+
+
+def make_store(url: str) -> Store:
+    scheme = urlsplit(url).scheme
+    if scheme == "memory":
+        return MemoryStore()
+    if scheme == "sqlite":
+        return SqliteStore(sqlite_path(url))
+    if scheme in ("postgres", "postgresql"):
+        from quizsession.adapters.store_postgres import PostgresStore
+
+        return PostgresStore(url)
+    raise ValueError(f"unsupported store URL scheme {scheme!r} (memory, sqlite, postgresql)")
+
+
+def make_live(settings: Settings, clock: Clock) -> LiveState:
+    if settings.redis_url:
+        from quizsession.adapters.live_redis import RedisLiveState
+
+        return RedisLiveState(settings.redis_url, clock)
+    return MemoryLiveState(clock)
+
+
+def token_secret(settings: Settings) -> str:
+    """The configured secret; else one kept next to the SQLite file so sessions
+    survive a restart; else (memory store) one for this process only."""
+    if settings.secret_key:
+        return settings.secret_key
+    if urlsplit(settings.store_url).scheme == "sqlite":
+        path = Path(sqlite_path(settings.store_url) + ".secret")
+        if path.exists():
+            return path.read_text().strip()
+        value = secrets.token_urlsafe(48)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(value + "\n")
+        return value
+    if urlsplit(settings.store_url).scheme in ("postgres", "postgresql"):
+        raise ValueError("QUIZSESSION_SECRET_KEY is required with a shared store")
+    return secrets.token_urlsafe(48)
+
+
+@dataclass
+class Container:
+    settings: Settings
+    clock: Clock
+    store: Store
+    live: LiveState
+    quizzes: QuizCache
+    executor: AttemptExecutor
+    sessions: SessionService
+    catalog: Catalog
+    admin: AdminService
+    reaper: Reaper
+    admin_keys: dict[str, str]
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def start(self, *, reaper: bool = True) -> None:
+        await self.store.open()
+        await self.live.open()
+        if reaper:
+            # Deadlines that passed while the service was down are submitted now.
+            await self.reaper.run_once()
+            self._tasks.append(asyncio.create_task(self.reaper.run_forever(), name="reaper"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        await self.live.close()
+        await self.store.close()
+
+
+def build(settings: Settings, *, clock: Clock | None = None) -> Container:
+    clock = clock or SystemClock()
+    store = make_store(settings.store_url)
+    live = make_live(settings, clock)
+    tokens = JwtTokens(token_secret(settings), clock)
+    quizzes = QuizCache(store)
+    shared = urlsplit(settings.store_url).scheme in ("postgres", "postgresql")
+    executor = AttemptExecutor(
+        store, quizzes, clock, cache_size=settings.cache_size, authoritative_cache=not shared
+    )
+    sessions = SessionService(
+        store,
+        live,
+        tokens,
+        executor,
+        quizzes,
+        clock,
+        SessionSettings(
+            token_ttl_s=settings.token_ttl_s,
+            login_limit_per_minute=settings.login_limit_per_minute,
+            write_limit_per_second=settings.write_limit_per_second,
+        ),
+    )
+    catalog = Catalog(store, clock)
+    admin = AdminService(store, live, executor, sessions, clock)
+    reaper = Reaper(store, sessions, clock, interval_s=settings.reaper_interval_s)
+    return Container(
+        settings=settings,
+        clock=clock,
+        store=store,
+        live=live,
+        quizzes=quizzes,
+        executor=executor,
+        sessions=sessions,
+        catalog=catalog,
+        admin=admin,
+        reaper=reaper,
+        admin_keys=settings.admin_keys(),
+    )

@@ -1,0 +1,130 @@
+"""Commands: what someone asks of an attempt. ``attempt.decide`` answers each with
+events or a ``DomainError``. Session commands carry the session's id and epoch
+(the fencing token) so a stale tab or device is refused by the rules, and the
+store's optimistic lock refuses it again if a new session slipped in between."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+from quizsession.domain.events import Actor, AnswerValue, SessionEndReason, SubmitReason
+
+SectionName = Literal["practice", "test"]
+
+
+class Command(msgspec.Struct, frozen=True, kw_only=True):
+    pass
+
+
+class SessionRef(msgspec.Struct, frozen=True, kw_only=True):
+    """The writer: a session id and the epoch its token carries."""
+
+    session_id: str
+    epoch: int
+
+
+class CreateAttempt(Command, kw_only=True, frozen=True):
+    attempt_id: str
+    quiz_id: str
+    quiz_version: int
+    candidate_id: str
+    candidate_name: str = ""
+
+
+class OpenSession(Command, kw_only=True, frozen=True):
+    session_id: str
+    takeover: bool = False
+
+
+class CloseSession(Command, kw_only=True, frozen=True):
+    session: SessionRef
+    reason: SessionEndReason
+    by: Actor = "candidate"
+
+
+class StartSection(Command, kw_only=True, frozen=True):
+    session: SessionRef
+    section: SectionName
+    seed: int
+    op_id: str | None = None
+
+
+class FinishPractice(Command, kw_only=True, frozen=True):
+    session: SessionRef
+    op_id: str | None = None
+
+
+class DeliverNext(Command, kw_only=True, frozen=True):
+    session: SessionRef
+
+
+class ViewQuestion(Command, kw_only=True, frozen=True):
+    session: SessionRef
+    question_id: str
+
+
+class SaveAnswer(Command, kw_only=True, frozen=True):
+    session: SessionRef
+    question_id: str
+    answer: AnswerValue
+    op_id: str
+    expected_version: int | None = None
+
+
+class Submit(Command, kw_only=True, frozen=True):
+    """A candidate's complete (``session`` set), the reaper's deadline submit or an
+    admin's close (``session`` None)."""
+
+    reason: SubmitReason
+    session: SessionRef | None = None
+    op_id: str | None = None
+    by: Actor = "candidate"
+
+
+class Extend(Command, kw_only=True, frozen=True):
+    seconds: float
+    by: Actor
+    reason: str = ""
+
+
+class ChangeDuration(Command, kw_only=True, frozen=True):
+    duration_s: float
+    quiz_version: int
+    by: Actor
+
+
+class Unlock(Command, kw_only=True, frozen=True):
+    """End the live session (an admin helping a stuck candidate)."""
+
+    by: Actor
+
+
+class Void(Command, kw_only=True, frozen=True):
+    by: Actor
+    reason: str = ""
+
+
+class Reopen(Command, kw_only=True, frozen=True):
+    by: Actor
+    reason: str = ""
+    extra_seconds: float = 0.0
+
+
+AttemptCommand = (
+    CreateAttempt
+    | OpenSession
+    | CloseSession
+    | StartSection
+    | FinishPractice
+    | DeliverNext
+    | ViewQuestion
+    | SaveAnswer
+    | Submit
+    | Extend
+    | ChangeDuration
+    | Unlock
+    | Void
+    | Reopen
+)

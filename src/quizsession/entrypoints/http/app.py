@@ -1,0 +1,51 @@
+"""The Litestar application: routes, problem+json translation, lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+
+from quizsession.bootstrap import Container
+from quizsession.domain.errors import DomainError
+from quizsession.entrypoints.http.problems import (
+    on_domain_error,
+    on_http_exception,
+    on_unexpected,
+)
+from quizsession.entrypoints.http.routes_admin import admin_router, healthz, readyz
+from quizsession.entrypoints.http.routes_sessions import ROUTES as SESSION_ROUTES
+
+
+def create_app(container: Container, *, manage_lifespan: bool = True) -> Litestar:
+    """The ASGI app around ``container``. With ``manage_lifespan`` the app opens
+    the store and starts the reaper on start-up and closes them on shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(_app: Litestar) -> AsyncIterator[None]:
+        if manage_lifespan:
+            await container.start()
+        try:
+            yield
+        finally:
+            if manage_lifespan:
+                await container.stop()
+
+    return Litestar(
+        route_handlers=[*SESSION_ROUTES, admin_router, healthz, readyz],
+        exception_handlers={
+            DomainError: on_domain_error,
+            HTTPException: on_http_exception,
+            Exception: on_unexpected,
+        },
+        lifespan=[lifespan],
+        state=State({"container": container}),
+        request_max_body_size=container.settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(title="quizsession", version="0.1.0", path="/schema"),
+        logging_config=None,
+        debug=False,
+    )

@@ -1,0 +1,163 @@
+"""Errors translated at the boundary into RFC 9457 problem+json with a stable
+``code``. Every refusal the service makes has a row in ``STATUS``; anything
+unforeseen becomes a logged 500 with code ``internal`` (a test asserts that no
+request in the suites ever gets one)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    MethodNotAllowedException,
+    NotFoundException,
+    ValidationException,
+)
+
+from quizsession.domain.errors import DomainError
+
+log = logging.getLogger("quizsession.http")
+
+MEDIA_TYPE = "application/problem+json"
+
+STATUS: dict[str, int] = {
+    # input
+    "validation_error": 422,
+    "quiz_invalid": 422,
+    "malformed_json": 400,
+    "bad_request": 400,
+    "body_too_large": 413,
+    "unsupported_media_type": 415,
+    "answer_invalid": 422,
+    "question_unknown": 422,
+    "no_such_section": 422,
+    # who you are
+    "token_invalid": 401,
+    "token_expired": 401,
+    "session_idle_timeout": 401,
+    "session_closed": 401,
+    "invite_invalid": 401,
+    "invite_expired": 401,
+    "api_key_required": 401,
+    "api_key_invalid": 401,
+    # what exists
+    "not_found": 404,
+    "method_not_allowed": 405,
+    # the state of the attempt
+    "session_active": 409,
+    "session_superseded": 409,
+    "attempt_closed": 409,
+    "attempt_voided": 409,
+    "deadline_passed": 409,
+    "section_not_started": 409,
+    "section_state": 409,
+    "question_not_delivered": 409,
+    "version_mismatch": 409,
+    "op_id_conflict": 409,
+    "not_allowed": 409,
+    "quiz_not_open": 403,
+    "quiz_closed": 403,
+    # capacity
+    "rate_limited": 429,
+    "store_unavailable": 503,
+    "busy": 503,
+    "draining": 503,
+    "internal": 500,
+}
+
+TITLES: dict[int, str] = {
+    400: "Bad request",
+    401: "Not authenticated",
+    403: "Not allowed now",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict with the attempt's state",
+    413: "Request too large",
+    415: "Unsupported media type",
+    422: "Invalid input",
+    429: "Too many requests",
+    500: "Internal error",
+    503: "Service unavailable",
+}
+
+
+def problem(
+    code: str, detail: str, *, status: int | None = None, instance: str | None = None, **extra: Any
+) -> Response[bytes]:
+    status = status or STATUS.get(code, 400)
+    body: dict[str, Any] = {
+        "type": f"/problems/{code}",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "code": code,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    headers: dict[str, str] = {}
+    retry_after = extra.get("retry_after")
+    if retry_after is not None:
+        headers["Retry-After"] = str(int(retry_after))
+    body.update(extra)
+    return Response(
+        content=msgspec.json.encode(body),
+        status_code=status,
+        media_type=MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def on_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[bytes]:
+    return problem(exc.code, exc.detail, instance=request.url.path, **exc.extra)
+
+
+def _validation_problems(exc: ValidationException) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    extra = exc.extra
+    if isinstance(extra, list):
+        for item in extra:
+            if isinstance(item, dict):
+                key = item.get("key")
+                path = "/" + str(key).replace(".", "/") if key else ""
+                found.append({"path": path, "message": str(item.get("message", ""))})
+    return found
+
+
+def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+    path = request.url.path
+    if isinstance(exc, ValidationException):
+        problems = _validation_problems(exc)
+        text = (exc.detail or "").lower()
+        if "json" in text and ("malformed" in text or "invalid" in text or "decode" in text):
+            return problem("malformed_json", "the body is not valid JSON", instance=path)
+        if not problems and "body" in text:
+            return problem("malformed_json", exc.detail or "bad body", instance=path)
+        return problem(
+            "validation_error",
+            "the request does not match the expected shape",
+            instance=path,
+            problems=problems or [{"path": "", "message": exc.detail}],
+        )
+    if isinstance(exc, NotFoundException):
+        return problem("not_found", "no such resource", instance=path)
+    if isinstance(exc, MethodNotAllowedException):
+        return problem("method_not_allowed", "method not allowed here", instance=path)
+    status = exc.status_code
+    if status == 413:
+        return problem("body_too_large", "the request body is too large", instance=path)
+    if status == 415:
+        return problem("unsupported_media_type", exc.detail, instance=path)
+    if status == 429:
+        return problem("rate_limited", exc.detail, instance=path, retry_after=1)
+    if status >= 500:
+        log.error("http %s at %s: %s", status, path, exc.detail)
+        return problem("internal", "internal error", status=status, instance=path)
+    return problem("bad_request", exc.detail or "bad request", status=status, instance=path)
+
+
+def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    log.exception("unhandled error at %s", request.url.path, exc_info=exc)
+    return problem("internal", "internal error", instance=request.url.path)

@@ -1,0 +1,204 @@
+"""Administrator and backend routes (``X-API-Key``). Every change records the key's
+name as the actor in the attempt's log."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Response, Router, get, post, put
+from litestar.params import Parameter
+
+from quizsession.app.admin import AttemptDetail, EventView, TimingResult
+from quizsession.app.catalog import IssuedInvite, RosterEntry, parse_roster_lines
+from quizsession.app.ports import AttemptIndexRow, QuizSummary
+from quizsession.app.timeline import timeline
+from quizsession.app.views import AttemptView
+from quizsession.domain.errors import DomainError
+from quizsession.domain.quiz_validation import quiz_to_mapping
+from quizsession.entrypoints.http.context import AnyRequest, container, require_admin
+from quizsession.entrypoints.http.schemas import ExtendBody, InvitesBody, ReasonBody, ReopenBody
+
+ADMIN_BODY_LIMIT = 8 * 1024 * 1024
+
+
+class QuizStored(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    version: int
+    title: str
+
+
+class AttemptList(msgspec.Struct, frozen=True, kw_only=True):
+    attempts: list[AttemptIndexRow]
+    limit: int
+    offset: int
+
+
+class InviteList(msgspec.Struct, frozen=True, kw_only=True):
+    quiz_id: str
+    invites: list[IssuedInvite]
+
+
+class QuizList(msgspec.Struct, frozen=True, kw_only=True):
+    quizzes: list[QuizSummary]
+
+
+@put("/quizzes/{quiz_id:str}", request_max_body_size=ADMIN_BODY_LIMIT)
+async def put_quiz(request: AnyRequest, quiz_id: str, data: dict[str, Any]) -> QuizStored:
+    """Store a definition as the quiz's next version (every problem listed by
+    path when it is invalid). Attempts keep the version they started with."""
+    require_admin(request)
+    body_id = data.get("id")
+    if body_id is not None and body_id != quiz_id:
+        raise DomainError("the id in the body differs from the path", code="validation_error")
+    quiz = await container(request).catalog.put_quiz({**data, "id": quiz_id})
+    return QuizStored(id=quiz.id, version=quiz.version, title=quiz.title)
+
+
+@get("/quizzes")
+async def list_quizzes(request: AnyRequest) -> QuizList:
+    require_admin(request)
+    return QuizList(quizzes=await container(request).catalog.list_quizzes())
+
+
+@get("/quizzes/{quiz_id:str}")
+async def get_quiz(
+    request: AnyRequest,
+    quiz_id: str,
+    version: Annotated[int | None, Parameter(ge=1, le=1_000_000)] = None,
+) -> dict[str, Any]:
+    require_admin(request)
+    quiz = await container(request).catalog.get_quiz(quiz_id, version)
+    return {"version": quiz.version, **quiz_to_mapping(quiz)}
+
+
+@post("/quizzes/{quiz_id:str}/apply-timing", status_code=200)
+async def apply_timing(request: AnyRequest, quiz_id: str) -> TimingResult:
+    """Apply the latest version's (longer) duration to the attempts in progress."""
+    by = require_admin(request)
+    return await container(request).admin.apply_timing(quiz_id, by)
+
+
+@post("/quizzes/{quiz_id:str}/invites", status_code=201, request_max_body_size=ADMIN_BODY_LIMIT)
+async def create_invites(request: AnyRequest, quiz_id: str, data: InvitesBody) -> InviteList:
+    """Roster in, invite tokens out (shown once; only hashes are stored)."""
+    require_admin(request)
+    c = container(request)
+    entries = [
+        RosterEntry(
+            name=line.name,
+            email=line.email,
+            valid_until=line.valid_until,
+            candidate_id=line.candidate_id,
+        )
+        for line in data.roster
+    ]
+    if data.roster_text is not None:
+        entries.extend(parse_roster_lines(data.roster_text))
+    if not entries:
+        raise DomainError("the roster is empty", code="validation_error")
+    base = c.settings.base_url or str(request.base_url).rstrip("/")
+    invites = await c.catalog.invite(quiz_id, entries, base_url=base)
+    return InviteList(quiz_id=quiz_id, invites=invites)
+
+
+@get("/attempts")
+async def list_attempts(
+    request: AnyRequest,
+    quiz_id: Annotated[str | None, Parameter(max_length=128)] = None,
+    status: Literal["open", "submitted", "voided"] | None = None,
+    limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Parameter(ge=0, le=10_000_000)] = 0,
+) -> AttemptList:
+    require_admin(request)
+    rows = await container(request).admin.list_attempts(
+        quiz_id=quiz_id, status=status, limit=limit, offset=offset
+    )
+    return AttemptList(attempts=rows, limit=limit, offset=offset)
+
+
+@get("/attempts/{attempt_id:str}")
+async def get_attempt(request: AnyRequest, attempt_id: str) -> AttemptDetail:
+    require_admin(request)
+    return await container(request).admin.detail(attempt_id)
+
+
+@get("/attempts/{attempt_id:str}/events")
+async def attempt_events(request: AnyRequest, attempt_id: str) -> list[EventView]:
+    require_admin(request)
+    return await container(request).admin.events(attempt_id)
+
+
+@get("/attempts/{attempt_id:str}/timeline", media_type="text/plain")
+async def attempt_timeline(request: AnyRequest, attempt_id: str) -> str:
+    require_admin(request)
+    c = container(request)
+    records = await c.store.read(attempt_id)
+    if not records:
+        raise DomainError("no such attempt", code="not_found")
+    loaded = await c.executor.load(attempt_id, fresh=True)
+    return "\n".join(timeline(records, loaded.quiz if loaded else None)) + "\n"
+
+
+@post("/attempts/{attempt_id:str}/extend", status_code=200)
+async def extend(request: AnyRequest, attempt_id: str, data: ExtendBody) -> AttemptView:
+    by = require_admin(request)
+    return await container(request).admin.extend(attempt_id, data.seconds, by, data.reason)
+
+
+@post("/attempts/{attempt_id:str}/unlock", status_code=200)
+async def unlock(request: AnyRequest, attempt_id: str) -> AttemptView:
+    by = require_admin(request)
+    return await container(request).admin.unlock(attempt_id, by)
+
+
+@post("/attempts/{attempt_id:str}/void", status_code=200)
+async def void(request: AnyRequest, attempt_id: str, data: ReasonBody) -> AttemptView:
+    by = require_admin(request)
+    return await container(request).admin.void(attempt_id, by, data.reason)
+
+
+@post("/attempts/{attempt_id:str}/reopen", status_code=200)
+async def reopen(request: AnyRequest, attempt_id: str, data: ReopenBody) -> AttemptView:
+    by = require_admin(request)
+    return await container(request).admin.reopen(
+        attempt_id, by, data.reason, data.extra_seconds
+    )
+
+
+admin_router = Router(
+    path="/admin",
+    route_handlers=[
+        put_quiz,
+        list_quizzes,
+        get_quiz,
+        apply_timing,
+        create_invites,
+        list_attempts,
+        get_attempt,
+        attempt_events,
+        attempt_timeline,
+        extend,
+        unlock,
+        void,
+        reopen,
+    ],
+    tags=["admin"],
+)
+
+
+@get("/healthz", tags=["ops"])
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@get("/readyz", tags=["ops"])
+async def readyz(request: AnyRequest) -> Response[dict[str, Any]]:
+    c = container(request)
+    store_ok = await c.store.ping()
+    live_ok = await c.live.ping()
+    ok = store_ok and live_ok
+    return Response(
+        content={"status": "ready" if ok else "unavailable", "store": store_ok, "live": live_ok},
+        status_code=200 if ok else 503,
+    )

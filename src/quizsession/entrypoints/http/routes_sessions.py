@@ -1,0 +1,124 @@
+"""Candidate routes: ``/sessions`` and the attempt flow."""
+
+from __future__ import annotations
+
+from litestar import Response, delete, get, post, put
+from litestar.status_codes import HTTP_201_CREATED
+
+from quizsession.app.sessions import (
+    CompleteResult,
+    HeartbeatResult,
+    NextQuestion,
+    OpenedSession,
+    SaveResult,
+)
+from quizsession.app.views import AttemptView
+from quizsession.domain.errors import DomainError
+from quizsession.entrypoints.http.context import (
+    AnyRequest,
+    admin_name,
+    client_address,
+    container,
+    session_claims,
+)
+from quizsession.entrypoints.http.schemas import (
+    CompleteBody,
+    HeartbeatBody,
+    OpenSessionBody,
+    ProgressBody,
+    StartBody,
+)
+
+SID = "/sessions/{session_id:str}"
+
+
+@post("/sessions", status_code=HTTP_201_CREATED, tags=["sessions"])
+async def open_session(request: AnyRequest, data: OpenSessionBody) -> OpenedSession:
+    """Start or resume an attempt. 409 ``session_active`` while another session
+    holds the lease (with ``Retry-After``), unless the quiz allows ``takeover``."""
+    c = container(request)
+    if data.invite_token is not None:
+        if data.user_id is not None or data.quiz_id is not None:
+            raise DomainError(
+                "send either invite_token or user_id + quiz_id", code="validation_error"
+            )
+        return await c.sessions.open_with_invite(
+            data.invite_token, takeover=data.takeover, client=client_address(request)
+        )
+    if data.user_id is None or data.quiz_id is None:
+        raise DomainError("send invite_token, or user_id and quiz_id", code="validation_error")
+    if admin_name(request) is None:
+        raise DomainError("a backend login needs an API key", code="api_key_required")
+    return await c.sessions.open_for_user(
+        data.user_id, data.quiz_id, name=data.name, takeover=data.takeover
+    )
+
+
+@get(SID, tags=["sessions"])
+async def get_session(request: AnyRequest, session_id: str) -> AttemptView:
+    claims = await session_claims(request, session_id)
+    return await container(request).sessions.view(claims)
+
+
+@post(SID + "/start", status_code=200, tags=["sessions"])
+async def start_section(request: AnyRequest, session_id: str, data: StartBody) -> AttemptView:
+    claims = await session_claims(request, session_id)
+    return await container(request).sessions.start(claims, data.section, data.op_id)
+
+
+@get(SID + "/question", tags=["sessions"])
+async def next_question(request: AnyRequest, session_id: str) -> NextQuestion:
+    """The current question: the unanswered one already delivered, else the next
+    new one (delivered once, never again as new)."""
+    claims = await session_claims(request, session_id)
+    return await container(request).sessions.next_question(claims)
+
+
+@put(SID + "/progress", tags=["sessions"])
+async def save_progress(request: AnyRequest, session_id: str, data: ProgressBody) -> SaveResult:
+    """Save an answer. A 2xx means it is on disk. Idempotent by ``op_id``."""
+    claims = await session_claims(request, session_id)
+    return await container(request).sessions.save(
+        claims, data.question_id, data.answer, data.op_id, data.expected_version
+    )
+
+
+@post(SID + "/heartbeat", status_code=200, tags=["sessions"])
+async def heartbeat(
+    request: AnyRequest, session_id: str, data: HeartbeatBody | None = None
+) -> HeartbeatResult:
+    """Keep the lease; returns a refreshed token and the server's time."""
+    claims = await session_claims(request, session_id)
+    question_id = data.question_id if data is not None else None
+    return await container(request).sessions.heartbeat(claims, question_id)
+
+
+@post(SID + "/complete", status_code=200, tags=["sessions"])
+async def complete(
+    request: AnyRequest, session_id: str, data: CompleteBody | None = None
+) -> CompleteResult:
+    """Finish the practice round, or submit the test and get the score
+    (idempotent: submitting twice returns the same score)."""
+    claims = await session_claims(request, session_id)
+    op_id = data.op_id if data is not None else None
+    return await container(request).sessions.complete(claims, op_id)
+
+
+@delete(SID, status_code=204, tags=["sessions"])
+async def logout(request: AnyRequest, session_id: str) -> Response[None]:
+    """Log out without submitting; the attempt can be resumed by a new login."""
+    claims = await session_claims(request, session_id)
+    await container(request).sessions.logout(claims)
+    return Response(content=None, status_code=204)
+
+
+ROUTES = [
+    open_session,
+    get_session,
+    start_section,
+    next_question,
+    save_progress,
+    heartbeat,
+    complete,
+    logout,
+]
