@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
@@ -21,14 +21,25 @@ from quizsession.entrypoints.http.routes_admin import admin_router, healthz, rea
 from quizsession.entrypoints.http.routes_sessions import ROUTES as SESSION_ROUTES
 
 
-def create_app(container: Container, *, manage_lifespan: bool = True) -> Litestar:
+StartupHook = Callable[[Container], Awaitable[None]]
+
+
+def create_app(
+    container: Container,
+    *,
+    manage_lifespan: bool = True,
+    on_ready: Sequence[StartupHook] = (),
+) -> Litestar:
     """The ASGI app around ``container``. With ``manage_lifespan`` the app opens
-    the store and starts the reaper on start-up and closes them on shutdown."""
+    the store and starts the reaper on start-up and closes them on shutdown;
+    ``on_ready`` hooks run once the container is started (the demo loader)."""
 
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
         if manage_lifespan:
             await container.start()
+        for hook in on_ready:
+            await hook(container)
         try:
             yield
         finally:

@@ -6,6 +6,7 @@ request in the suites ever gets one)."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import msgspec
@@ -114,15 +115,36 @@ def on_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Respon
     return problem(exc.code, exc.detail, instance=request.url.path, **exc.extra)
 
 
+_AT = re.compile(r"- at `\$((?:\.[^`\[]+|\[\d+\])*)`")
+_MISSING = re.compile(r"missing required field `([^`]+)`")
+
+
+def _pointer(message: str, key: str | None) -> str:
+    """A JSON-pointer-like path for msgspec's message (``... - at `$.a[0].b```)."""
+    base = ""
+    found = _AT.search(message)
+    if found:
+        base = re.sub(r"\[(\d+)\]", r".\1", found.group(1)).replace(".", "/")
+    missing = _MISSING.search(message)
+    if missing:
+        return f"{base}/{missing.group(1)}"
+    if base:
+        return base
+    if key and key != "data":
+        return "/" + key.replace(".", "/")
+    return ""
+
+
 def _validation_problems(exc: ValidationException) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     extra = exc.extra
     if isinstance(extra, list):
         for item in extra:
             if isinstance(item, dict):
+                message = str(item.get("message", ""))
                 key = item.get("key")
-                path = "/" + str(key).replace(".", "/") if key else ""
-                found.append({"path": path, "message": str(item.get("message", ""))})
+                path = _pointer(message, str(key) if key is not None else None)
+                found.append({"path": path, "message": message})
     return found
 
 
@@ -146,6 +168,8 @@ def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Re
     if isinstance(exc, MethodNotAllowedException):
         return problem("method_not_allowed", "method not allowed here", instance=path)
     status = exc.status_code
+    if status == 400 and "malformed" in (exc.detail or "").lower():
+        return problem("malformed_json", "the body is not valid JSON", instance=path)
     if status == 413:
         return problem("body_too_large", "the request body is too large", instance=path)
     if status == 415:
