@@ -1,27 +1,32 @@
 """Live state in one process: leases, presence, notices, rate limits.
 
-Enough for a single instance; several instances need ``live_redis``. Lease times
-use the injected clock's monotonic time, so tests move time without sleeping.
+Enough for a single instance; several instances need ``live_redis``. Every time
+here (lease TTLs, session idle records, rate-limit windows) is the injected
+clock's monotonic time, so tests move time without sleeping. It passes the same
+contract suite as the Redis adapter (``tests/contract/test_live_state.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import AsyncIterator
 
-from limits import RateLimitItemPerSecond
-from limits.aio.storage import MemoryStorage
-from limits.aio.strategies import MovingWindowRateLimiter
-
 from quizsession.app.ports import Clock, LeaseGrant, Notice
+
+#: How long a lapsed session record is remembered (``session_seen`` says False
+#: rather than None), as in the Redis adapter.
+SESSION_RECORD_RETENTION_S = 86_400.0
+_SWEEP_EVERY = 1024
+_QUEUE_SIZE = 256
 
 
 class MemorySubscription:
     def __init__(self, owner: MemoryLiveState, attempt_id: str) -> None:
         self._owner = owner
         self._attempt_id = attempt_id
-        self.queue: asyncio.Queue[Notice | None] = asyncio.Queue(maxsize=256)
+        self._closed = False
+        self.queue: asyncio.Queue[Notice | None] = asyncio.Queue(maxsize=_QUEUE_SIZE)
 
     async def _iter(self) -> AsyncIterator[Notice]:
         while True:
@@ -33,10 +38,21 @@ class MemorySubscription:
     def __aiter__(self) -> AsyncIterator[Notice]:
         return self._iter()
 
+    def deliver(self, notice: Notice) -> None:
+        """Queue a notice; a subscriber that lags by a full queue loses it (notices
+        are advisory, never the truth)."""
+        if not self._closed and not self.queue.full():
+            self.queue.put_nowait(notice)
+
     async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         self._owner._unsubscribe(self._attempt_id, self)
         if self.queue.full():
-            return
+            # Make room for the end marker: iteration must end even if the
+            # subscriber stopped reading.
+            self.queue.get_nowait()
         self.queue.put_nowait(None)
 
 
@@ -46,7 +62,8 @@ class MemoryLiveState:
         self._leases: dict[str, tuple[str, float]] = {}
         self._seen: dict[str, float] = {}
         self._subs: defaultdict[str, set[MemorySubscription]] = defaultdict(set)
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._hits: dict[str, deque[float]] = {}
+        self._ops = 0
 
     async def open(self) -> None:
         return None
@@ -59,12 +76,21 @@ class MemoryLiveState:
     async def ping(self) -> bool:
         return True
 
+    def _tick(self) -> None:
+        """Now and then drop records that can no longer matter (bounded memory)."""
+        self._ops += 1
+        if self._ops % _SWEEP_EVERY:
+            return
+        now = self._clock.monotonic()
+        self._leases = {k: v for k, v in self._leases.items() if v[1] > now}
+        self._seen = {k: v for k, v in self._seen.items() if v + SESSION_RECORD_RETENTION_S > now}
+        self._hits = {k: v for k, v in self._hits.items() if v and v[-1] > now}
+
     def _current(self, attempt_id: str) -> tuple[str, float] | None:
         lease = self._leases.get(attempt_id)
         if lease is None:
             return None
-        holder, expires = lease
-        if expires <= self._clock.monotonic():
+        if lease[1] <= self._clock.monotonic():
             del self._leases[attempt_id]
             return None
         return lease
@@ -72,6 +98,7 @@ class MemoryLiveState:
     async def acquire_lease(
         self, attempt_id: str, session_id: str, ttl_s: float, *, force: bool = False
     ) -> LeaseGrant:
+        self._tick()
         now = self._clock.monotonic()
         current = self._current(attempt_id)
         if current is None or current[0] == session_id or force:
@@ -93,18 +120,22 @@ class MemoryLiveState:
         )
 
     async def touch_session(self, session_id: str, ttl_s: float) -> None:
+        self._tick()
         self._seen[session_id] = self._clock.monotonic() + ttl_s
 
     async def session_seen(self, session_id: str) -> bool | None:
         until = self._seen.get(session_id)
         if until is None:
             return None
-        return until > self._clock.monotonic()
+        now = self._clock.monotonic()
+        if until + SESSION_RECORD_RETENTION_S <= now:
+            del self._seen[session_id]
+            return None
+        return until > now
 
     async def publish(self, notice: Notice) -> None:
         for sub in list(self._subs.get(notice.attempt_id, ())):
-            if not sub.queue.full():
-                sub.queue.put_nowait(notice)
+            sub.deliver(notice)
 
     async def subscribe(self, attempt_id: str) -> MemorySubscription:
         sub = MemorySubscription(self, attempt_id)
@@ -119,4 +150,17 @@ class MemoryLiveState:
                 del self._subs[attempt_id]
 
     async def hit(self, key: str, limit: int, per_seconds: int) -> bool:
-        return await self._limiter.hit(RateLimitItemPerSecond(limit, per_seconds), key)
+        """A moving window: allowed while fewer than ``limit`` hits were counted in
+        the last ``per_seconds`` (the strategy the Redis adapter uses)."""
+        self._tick()
+        now = self._clock.monotonic()
+        window = self._hits.get(key)
+        if window is None:
+            window = self._hits[key] = deque()
+        # Entries hold the time each hit leaves the window.
+        while window and window[0] <= now:
+            window.popleft()
+        if len(window) >= limit:
+            return False
+        window.append(now + per_seconds)
+        return True

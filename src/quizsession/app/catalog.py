@@ -80,7 +80,11 @@ def _check_entry(index: int, entry: RosterEntry) -> list[dict[str, object]]:
     path = f"/roster/{index}"
     if not entry.name.strip() or len(entry.name) > NAME_MAX:
         problems.append({"path": f"{path}/name", "message": "a name of 1-200 characters"})
-    if "@" not in entry.email or len(entry.email) > EMAIL_MAX or any(c.isspace() for c in entry.email):
+    if (
+        "@" not in entry.email
+        or len(entry.email) > EMAIL_MAX
+        or any(c.isspace() for c in entry.email)
+    ):
         problems.append({"path": f"{path}/email", "message": "not an email address"})
     try:
         parse_valid_until(entry.valid_until)
@@ -127,9 +131,10 @@ class Catalog:
         issued: list[IssuedInvite] = []
         for entry in roster:
             token = entry.token or secrets.token_urlsafe(24)  # 192 random bits
-            candidate_id = entry.candidate_id or "c_" + hash_token(
-                f"{quiz_id}\x00{entry.email.strip().lower()}"
-            )[:20]
+            candidate_id = (
+                entry.candidate_id
+                or "c_" + hash_token(f"{quiz_id}\x00{entry.email.strip().lower()}")[:20]
+            )
             valid_until = parse_valid_until(entry.valid_until)
             invites.append(
                 Invite(

@@ -37,11 +37,11 @@ class Reaper:
     async def run_once(self) -> int:
         """Submit every attempt due now; returns how many this call submitted."""
         total = 0
+        sem = asyncio.Semaphore(self._concurrency)
         while True:
             due = await self._store.due_attempts(self._clock.now(), limit=self._batch)
             if not due:
                 return total
-            sem = asyncio.Semaphore(self._concurrency)
 
             async def reap(attempt_id: str) -> bool:
                 async with sem:

@@ -8,6 +8,7 @@ epoch matters for correctness.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from collections.abc import Callable
@@ -250,12 +251,10 @@ class SessionService:
 
     async def _close_idle(self, claims: SessionClaims) -> None:
         ref = SessionRef(session_id=claims.session_id, epoch=claims.epoch)
-        try:
+        with contextlib.suppress(DomainError):  # already ended: nothing to record
             await self._exec.execute(
                 claims.attempt_id, lambda _l: CloseSession(session=ref, reason="idle")
             )
-        except DomainError:
-            pass  # already superseded or closed: nothing to record
         await self._live.release_lease(claims.attempt_id, claims.session_id)
 
     async def _touch(self, claims: SessionClaims, loaded: Loaded) -> None:
@@ -273,7 +272,10 @@ class SessionService:
         state = loaded.state
         if claims.epoch == state.epoch and state.live_session == claims.session_id:
             return
-        if claims.epoch < state.epoch or state.ended_sessions.get(claims.session_id) == "superseded":
+        if (
+            claims.epoch < state.epoch
+            or state.ended_sessions.get(claims.session_id) == "superseded"
+        ):
             raise DomainError(
                 "another session has taken over this attempt", code=E.SESSION_SUPERSEDED
             )
@@ -384,9 +386,7 @@ class SessionService:
             # Another session holds the lease: this one must have been superseded.
             loaded = await self._exec.load(claims.attempt_id, fresh=True) or loaded
             self._check_reader(claims, loaded)
-            raise DomainError(
-                "another session holds this attempt", code=E.SESSION_SUPERSEDED
-            )
+            raise DomainError("another session holds this attempt", code=E.SESSION_SUPERSEDED)
         state, quiz, now = loaded.state, loaded.quiz, self._clock.now()
         if question_id is not None and state.viewed != question_id:
             ref = _ref(claims)
@@ -471,5 +471,3 @@ def _ref(claims: SessionClaims) -> SessionRef:
 
 def outcome_loaded(outcome: Outcome) -> Loaded:
     return Loaded(state=outcome.state, quiz=outcome.quiz)
-
-

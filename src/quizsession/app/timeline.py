@@ -1,6 +1,6 @@
 """An attempt's timeline, one event a line, for people (CLI ``log``, admin API):
 
-    2016/06/13 13:16:22 response q1 [A1,A2] 10
+2016/06/13 13:16:22 response q1 [A1,A2] 10
 """
 
 from __future__ import annotations

@@ -117,7 +117,9 @@ def attempt_view(state: AttemptState, quiz: Quiz, now: float) -> AttemptView:
     )
 
 
-def question_view(state: AttemptState, quiz: Quiz, section: str, question: Question) -> QuestionView:
+def question_view(
+    state: AttemptState, quiz: Quiz, section: str, question: Question
+) -> QuestionView:
     progress = state.progress("test" if section == "test" else "practice")
     assert progress is not None
     choices = None
@@ -140,4 +142,3 @@ def question_view(state: AttemptState, quiz: Quiz, section: str, question: Quest
 def recomputed_score(state: AttemptState, quiz: Quiz) -> tuple[float, float]:
     sheet = score(state, quiz)
     return sheet.score, sheet.max_score
-

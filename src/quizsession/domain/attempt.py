@@ -175,6 +175,10 @@ def score(state: AttemptState, quiz: Quiz) -> ScoreSheet:
 # ---------------------------------------------------------------------------- decide
 
 
+def _within(value: float, low: float, high: float) -> bool:
+    return math.isfinite(value) and low <= value <= high
+
+
 def _fingerprint(*parts: object) -> bytes:
     return msgspec.json.encode(parts)
 
@@ -206,9 +210,7 @@ def _require_writer(state: AttemptState, session: SessionRef) -> None:
         return
     ended = state.ended_sessions.get(session.session_id)
     if ended == "superseded" or session.epoch < state.epoch:
-        raise DomainError(
-            "another session has taken over this attempt", code=E.SESSION_SUPERSEDED
-        )
+        raise DomainError("another session has taken over this attempt", code=E.SESSION_SUPERSEDED)
     raise DomainError(f"this session has ended ({ended or 'closed'})", code=E.SESSION_CLOSED)
 
 
@@ -222,9 +224,7 @@ def _require_open(state: AttemptState) -> None:
 def _require_in_time(state: AttemptState, quiz: Quiz, now: float) -> None:
     end = deadline(state, quiz)
     if end is not None and now > end + quiz.policies.grace_s:
-        raise DomainError(
-            "the deadline has passed", code=E.DEADLINE_PASSED, deadline=end
-        )
+        raise DomainError("the deadline has passed", code=E.DEADLINE_PASSED, deadline=end)
 
 
 def _section_def(quiz: Quiz, section: SectionName) -> Section:
@@ -300,7 +300,9 @@ def decide(
             _require_open(state)
             if not (math.isfinite(command.seconds) and 0 < command.seconds <= MAX_EXTENSION_S):
                 raise DomainError("extension must be between 0 and 7 days", code="validation_error")
-            return [TimeExtended(at=now, seconds=command.seconds, by=command.by, reason=command.reason)]
+            return [
+                TimeExtended(at=now, seconds=command.seconds, by=command.by, reason=command.reason)
+            ]
         case ChangeDuration():
             _require_exists(state)
             _require_open(state)
@@ -320,9 +322,7 @@ def decide(
             if state.live_session is None:
                 return []
             return [
-                SessionClosed(
-                    at=now, session_id=state.live_session, reason="unlock", by=command.by
-                )
+                SessionClosed(at=now, session_id=state.live_session, reason="unlock", by=command.by)
             ]
         case Void():
             _require_exists(state)
@@ -343,8 +343,13 @@ def decide(
                 raise DomainError("the attempt is already open", code=E.NOT_ALLOWED)
             if state.test is None:
                 raise DomainError("the test was never started", code=E.NOT_ALLOWED)
-            if not (math.isfinite(command.extra_seconds) and 0 <= command.extra_seconds <= MAX_EXTENSION_S):
-                raise DomainError("extra_seconds must be between 0 and 7 days", code="validation_error")
+            if not (
+                math.isfinite(command.extra_seconds)
+                and 0 <= command.extra_seconds <= MAX_EXTENSION_S
+            ):
+                raise DomainError(
+                    "extra_seconds must be between 0 and 7 days", code="validation_error"
+                )
             end = deadline(state, quiz)
             if command.extra_seconds <= 0 and (end is None or end + quiz.policies.grace_s <= now):
                 raise DomainError(
@@ -353,7 +358,9 @@ def decide(
                 )
             return [
                 Reopened(
-                    at=now, by=command.by, reason=command.reason,
+                    at=now,
+                    by=command.by,
+                    reason=command.reason,
                     extra_seconds=command.extra_seconds,
                 )
             ]
@@ -377,7 +384,9 @@ def _open_session(
         )
     events.append(
         SessionOpened(
-            at=now, session_id=command.session_id, epoch=state.epoch + 1,
+            at=now,
+            session_id=command.session_id,
+            epoch=state.epoch + 1,
             takeover=command.takeover,
         )
     )
@@ -564,18 +573,20 @@ def apply(state: AttemptState, event: AttemptEvent) -> AttemptState:
                 state.practice.finished = True
             _record_op(state, event.op_id, "finish_practice", _fingerprint("finish_practice"))
         case QuestionDelivered():
-            progress = state.progress(event.section)
-            if progress is not None:
-                progress.delivered.append(event.question_id)
-                progress.delivered_set.add(event.question_id)
+            target = state.progress(event.section)
+            if target is not None:
+                target.delivered.append(event.question_id)
+                target.delivered_set.add(event.question_id)
         case QuestionViewed():
             state.viewed = event.question_id
         case AnswerSaved():
-            progress = state.progress(event.section)
-            if progress is not None:
-                progress.answers[event.question_id] = event.answer
+            answered = state.progress(event.section)
+            if answered is not None:
+                answered.answers[event.question_id] = event.answer
             _record_op(
-                state, event.op_id, "save",
+                state,
+                event.op_id,
+                "save",
                 _fingerprint("save", event.question_id, event.answer),
             )
         case TimeExtended():

@@ -22,7 +22,7 @@ class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
     at: float
 
 
-class AttemptCreated(Event, tag="attempt_created"):
+class AttemptCreated(Event, tag="attempt_created", frozen=True, kw_only=True):
     attempt_id: str
     quiz_id: str
     quiz_version: int
@@ -30,44 +30,44 @@ class AttemptCreated(Event, tag="attempt_created"):
     candidate_name: str = ""
 
 
-class SessionOpened(Event, tag="session_opened"):
+class SessionOpened(Event, tag="session_opened", frozen=True, kw_only=True):
     session_id: str
     epoch: int
     takeover: bool = False
 
 
-class SessionSuperseded(Event, tag="session_superseded"):
+class SessionSuperseded(Event, tag="session_superseded", frozen=True, kw_only=True):
     session_id: str
     by_session_id: str
 
 
-class SessionClosed(Event, tag="session_closed"):
+class SessionClosed(Event, tag="session_closed", frozen=True, kw_only=True):
     session_id: str
     reason: SessionEndReason
     by: Actor = "candidate"
 
 
-class SectionStarted(Event, tag="section_started"):
+class SectionStarted(Event, tag="section_started", frozen=True, kw_only=True):
     section: Literal["practice", "test"]
     seed: int
     plan: list[str]  # question ids in order; empty for adaptive selection
     op_id: str | None = None
 
 
-class PracticeFinished(Event, tag="practice_finished"):
+class PracticeFinished(Event, tag="practice_finished", frozen=True, kw_only=True):
     op_id: str | None = None
 
 
-class QuestionDelivered(Event, tag="question_delivered"):
+class QuestionDelivered(Event, tag="question_delivered", frozen=True, kw_only=True):
     section: Literal["practice", "test"]
     question_id: str
 
 
-class QuestionViewed(Event, tag="question_viewed"):
+class QuestionViewed(Event, tag="question_viewed", frozen=True, kw_only=True):
     question_id: str
 
 
-class AnswerSaved(Event, tag="answer_saved"):
+class AnswerSaved(Event, tag="answer_saved", frozen=True, kw_only=True):
     section: Literal["practice", "test"]
     question_id: str
     answer: AnswerValue
@@ -75,13 +75,13 @@ class AnswerSaved(Event, tag="answer_saved"):
     session_id: str
 
 
-class TimeExtended(Event, tag="time_extended"):
+class TimeExtended(Event, tag="time_extended", frozen=True, kw_only=True):
     seconds: float
     by: Actor
     reason: str = ""
 
 
-class DurationChanged(Event, tag="duration_changed"):
+class DurationChanged(Event, tag="duration_changed", frozen=True, kw_only=True):
     """An admin applied a quiz timing change to this attempt in progress."""
 
     duration_s: float
@@ -89,7 +89,7 @@ class DurationChanged(Event, tag="duration_changed"):
     by: Actor
 
 
-class Submitted(Event, tag="submitted"):
+class Submitted(Event, tag="submitted", frozen=True, kw_only=True):
     """The test is closed. ``finished_at`` is the deadline for a deadline submit."""
 
     reason: SubmitReason
@@ -100,12 +100,12 @@ class Submitted(Event, tag="submitted"):
     by: Actor = "candidate"
 
 
-class Voided(Event, tag="voided"):
+class Voided(Event, tag="voided", frozen=True, kw_only=True):
     by: Actor
     reason: str = ""
 
 
-class Reopened(Event, tag="reopened"):
+class Reopened(Event, tag="reopened", frozen=True, kw_only=True):
     by: Actor
     reason: str = ""
     extra_seconds: float = 0.0
@@ -137,7 +137,8 @@ def encode_event(event: AttemptEvent) -> bytes:
 
 
 def decode_event(data: bytes | str) -> AttemptEvent:
-    return _DECODER.decode(data)
+    event: AttemptEvent = _DECODER.decode(data)
+    return event
 
 
 def event_type(event: AttemptEvent) -> str:

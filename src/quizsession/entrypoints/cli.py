@@ -7,7 +7,6 @@ import datetime as dt
 import json
 import os
 import secrets
-import sys
 from collections.abc import Awaitable, Callable
 from importlib import resources
 from pathlib import Path
@@ -30,7 +29,9 @@ T = TypeVar("T")
 
 StoreOpt = Annotated[
     str | None,
-    typer.Option("--store-url", help="Overrides QUIZSESSION_STORE_URL (default sqlite:///quizsession.db)."),
+    typer.Option(
+        "--store-url", help="Overrides QUIZSESSION_STORE_URL (default sqlite:///quizsession.db)."
+    ),
 ]
 
 
@@ -77,7 +78,12 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8002).")] = None,
     store_url: StoreOpt = None,
-    demo: Annotated[bool, typer.Option("--demo", help="Load a sample quiz and print an invite link and an admin key.")] = False,  # noqa: E501
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo", help="Load a sample quiz and print an invite link and an admin key."
+        ),
+    ] = False,  # noqa: E501
 ) -> None:
     """Run the HTTP service."""
     import uvicorn
@@ -138,10 +144,14 @@ def quiz_load(file: Path, store_url: StoreOpt = None) -> None:
 @app.command()
 def invite(
     quiz_id: str,
-    roster: Annotated[Path | None, typer.Option(help="Roster file: lines 'name email valid-until [token]'.")] = None,  # noqa: E501
+    roster: Annotated[
+        Path | None, typer.Option(help="Roster file: lines 'name email valid-until [token]'.")
+    ] = None,  # noqa: E501
     name: Annotated[str | None, typer.Option()] = None,
     email: Annotated[str | None, typer.Option()] = None,
-    valid_until: Annotated[str | None, typer.Option(help="YYYY-MM-DD or ISO-8601 with offset.")] = None,  # noqa: E501
+    valid_until: Annotated[
+        str | None, typer.Option(help="YYYY-MM-DD or ISO-8601 with offset.")
+    ] = None,  # noqa: E501
     base_url: Annotated[str, typer.Option(help="Prefix for the printed links.")] = "",
     store_url: StoreOpt = None,
 ) -> None:
@@ -194,4 +204,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

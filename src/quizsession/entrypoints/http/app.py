@@ -20,7 +20,6 @@ from quizsession.entrypoints.http.problems import (
 from quizsession.entrypoints.http.routes_admin import admin_router, healthz, readyz
 from quizsession.entrypoints.http.routes_sessions import ROUTES as SESSION_ROUTES
 
-
 StartupHook = Callable[[Container], Awaitable[None]]
 
 

@@ -161,9 +161,7 @@ async def void(request: AnyRequest, attempt_id: str, data: ReasonBody) -> Attemp
 @post("/attempts/{attempt_id:str}/reopen", status_code=200)
 async def reopen(request: AnyRequest, attempt_id: str, data: ReopenBody) -> AttemptView:
     by = require_admin(request)
-    return await container(request).admin.reopen(
-        attempt_id, by, data.reason, data.extra_seconds
-    )
+    return await container(request).admin.reopen(attempt_id, by, data.reason, data.extra_seconds)
 
 
 admin_router = Router(

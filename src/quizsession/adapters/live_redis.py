@@ -1,0 +1,452 @@
+"""Live state shared by many instances, on Redis (``redis.asyncio``).
+
+Redis is for speed and coordination only: correctness (fencing, durability) never
+depends on it. Every Redis or socket error leaves this module as
+``LiveStateUnavailable`` so that the app layer can fall back to store-only mode.
+
+- Leases: one key per attempt holding the session id, with a millisecond TTL
+  (``PX``). Acquire, renew, take over and release are Lua scripts, so each is
+  atomic: of N concurrent acquirers of a free lease exactly one wins.
+- Session activity: one key per session holding the (Redis server) time until
+  which the session counts as active; the key itself lives ``session_retention_s``
+  longer, so ``session_seen`` answers True (active), False (lapsed, within the
+  retention) or None (no record: never seen, lapsed long ago, or Redis was
+  flushed/restarted). The memory adapter gives the same answers.
+- Notices: Redis pub/sub, one channel per attempt. Each instance holds one
+  PubSub connection; a reader task fans messages out to local subscriptions.
+  Pub/sub is fire-and-forget: a notice published while this instance is
+  disconnected from Redis is lost (notices are advisory; the client learns the
+  truth from its next request). The reader reconnects and resubscribes by itself.
+- Rate limits: the ``limits`` package, moving window, on the same connection pool.
+
+All TTLs are measured by the Redis server's clock (a fake clock cannot move it).
+``open()`` does no I/O: the connection is made on first use, so an instance starts
+even while Redis is down (``ping()`` tells readiness).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from collections.abc import AsyncIterator, Awaitable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import msgspec
+from limits import RateLimitItemPerSecond
+from limits.aio.storage import RedisStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import StorageError
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.commands.core import AsyncScript
+from redis.exceptions import RedisError
+
+from quizsession.app.ports import Clock, LeaseGrant, Notice
+
+T = TypeVar("T")
+
+_QUEUE_SIZE = 256
+_POLL_S = 1.0
+_CONFIRM_TIMEOUT_S = 5.0
+
+# KEYS[1] lease key; ARGV: session id, ttl ms, force ("1"/"0").
+# Returns {1, holder, ttl_ms} when acquired, else {0, holder, remaining_ms}.
+_ACQUIRE_LUA = """
+local cur = redis.call('GET', KEYS[1])
+if (not cur) or cur == ARGV[1] or ARGV[3] == '1' then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return {1, ARGV[1], tonumber(ARGV[2])}
+end
+return {0, cur, redis.call('PTTL', KEYS[1])}
+"""
+
+_RELEASE_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+# Returns {} when free, else {holder, remaining_ms}.
+_HOLDER_LUA = """
+local cur = redis.call('GET', KEYS[1])
+if not cur then
+  return {}
+end
+return {cur, redis.call('PTTL', KEYS[1])}
+"""
+
+_NOW_MS_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+"""
+
+# KEYS[1] session key; ARGV: ttl ms, retention ms.
+_TOUCH_LUA = (
+    _NOW_MS_LUA
+    + """
+local ttl = tonumber(ARGV[1])
+redis.call('SET', KEYS[1], string.format('%d', now + ttl), 'PX', ttl + tonumber(ARGV[2]))
+return 1
+"""
+)
+
+# Returns -1 (no record), 1 (active) or 0 (lapsed).
+_SEEN_LUA = (
+    _NOW_MS_LUA
+    + """
+local v = redis.call('GET', KEYS[1])
+if not v then
+  return -1
+end
+if tonumber(v) > now then
+  return 1
+end
+return 0
+"""
+)
+
+_NOTICE_ENCODER = msgspec.json.Encoder()
+_NOTICE_DECODER = msgspec.json.Decoder(Notice)
+
+
+@dataclass(frozen=True, slots=True)
+class _Scripts:
+    acquire: AsyncScript
+    release: AsyncScript
+    holder: AsyncScript
+    touch: AsyncScript
+    seen: AsyncScript
+
+
+class LiveStateUnavailable(Exception):
+    """Redis cannot be reached or failed the command; nothing can be assumed about
+    leases, presence, notices or rate limits until it answers again."""
+
+
+def _ms(seconds: float) -> int:
+    return max(1, math.ceil(seconds * 1000))
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class RedisSubscription:
+    def __init__(self, owner: RedisLiveState, attempt_id: str) -> None:
+        self._owner = owner
+        self.attempt_id = attempt_id
+        self._ended = False
+        self._queue: asyncio.Queue[Notice | None] = asyncio.Queue(maxsize=_QUEUE_SIZE)
+
+    async def _iter(self) -> AsyncIterator[Notice]:
+        while True:
+            item = await self._queue.get()
+            if item is None:
+                return
+            yield item
+
+    def __aiter__(self) -> AsyncIterator[Notice]:
+        return self._iter()
+
+    def deliver(self, notice: Notice) -> None:
+        if not self._ended and not self._queue.full():
+            self._queue.put_nowait(notice)
+
+    def end(self) -> None:
+        """End iteration (room is made for the end marker if the queue is full)."""
+        if self._ended:
+            return
+        self._ended = True
+        if self._queue.full():
+            self._queue.get_nowait()
+        self._queue.put_nowait(None)
+
+    async def close(self) -> None:
+        if self._ended:
+            return
+        self.end()
+        await self._owner._unsubscribe(self)
+
+
+class RedisLiveState:
+    def __init__(
+        self,
+        url: str,
+        clock: Clock,
+        *,
+        key_prefix: str = "quizsession:",
+        session_retention_s: float = 86_400.0,
+        socket_timeout_s: float = 2.0,
+    ) -> None:
+        self._url = url
+        # Kept for symmetry with the memory adapter; TTLs follow the Redis clock.
+        self._clock = clock
+        self._prefix = key_prefix
+        self._retention_ms = _ms(session_retention_s)
+        self._socket_timeout_s = socket_timeout_s
+        self._redis: Redis | None = None
+        self._scripts: _Scripts | None = None
+        self._limiter: MovingWindowRateLimiter | None = None
+        self._pubsub: PubSub | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._sub_lock = asyncio.Lock()
+        self._local: dict[str, set[RedisSubscription]] = {}
+        self._server_channels: set[str] = set()
+        self._confirm: dict[bytes, asyncio.Future[None]] = {}
+        self._closing = False
+
+    # -- lifecycle -------------------------------------------------------------------
+    async def open(self) -> None:
+        if self._redis is not None:
+            return
+        self._closing = False
+        client = Redis.from_url(
+            self._url,
+            socket_connect_timeout=self._socket_timeout_s,
+            socket_timeout=self._socket_timeout_s,
+            socket_keepalive=True,
+            # Fail fast: a caller (and the circuit breaker above) decides what to
+            # do about an outage, not a long retry loop in the driver.
+            retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 1),
+        )
+        self._redis = client
+        self._scripts = _Scripts(
+            acquire=client.register_script(_ACQUIRE_LUA),
+            release=client.register_script(_RELEASE_LUA),
+            holder=client.register_script(_HOLDER_LUA),
+            touch=client.register_script(_TOUCH_LUA),
+            seen=client.register_script(_SEEN_LUA),
+        )
+        options: dict[str, Any] = {"connection_pool": client.connection_pool}
+        storage = RedisStorage(
+            "async+redis://",
+            implementation="redispy",
+            wrap_exceptions=True,
+            key_prefix=f"{self._prefix}ratelimit",
+            **options,
+        )
+        self._limiter = MovingWindowRateLimiter(storage)
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+            self._reader = None
+        for subs in list(self._local.values()):
+            for sub in list(subs):
+                sub.end()
+        self._local.clear()
+        self._server_channels.clear()
+        for fut in self._confirm.values():
+            fut.cancel()
+        self._confirm.clear()
+        if self._pubsub is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+            self._pubsub = None
+        if self._redis is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await self._redis.aclose()
+            self._redis = None
+        self._scripts = None
+        self._limiter = None
+
+    @property
+    def _client(self) -> Redis:
+        if self._redis is None:
+            raise RuntimeError("RedisLiveState is not open")
+        return self._redis
+
+    @property
+    def _lua(self) -> _Scripts:
+        if self._scripts is None:
+            raise RuntimeError("RedisLiveState is not open")
+        return self._scripts
+
+    async def _guard(self, call: Awaitable[T]) -> T:
+        try:
+            return await call
+        except (RedisError, StorageError, OSError, TimeoutError) as exc:
+            raise LiveStateUnavailable(f"redis: {exc!r}") from exc
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._guard(self._client.ping()))
+        except LiveStateUnavailable:
+            return False
+
+    # -- leases ----------------------------------------------------------------------
+    def _lease_key(self, attempt_id: str) -> str:
+        return f"{self._prefix}lease:{attempt_id}"
+
+    async def acquire_lease(
+        self, attempt_id: str, session_id: str, ttl_s: float, *, force: bool = False
+    ) -> LeaseGrant:
+        acquired, holder, ttl_ms = await self._guard(
+            self._lua.acquire(
+                keys=[self._lease_key(attempt_id)],
+                args=[session_id, _ms(ttl_s), "1" if force else "0"],
+            )
+        )
+        return LeaseGrant(
+            acquired=bool(acquired), holder=_text(holder), expires_in=max(0, int(ttl_ms)) / 1000
+        )
+
+    async def release_lease(self, attempt_id: str, session_id: str) -> None:
+        await self._guard(self._lua.release(keys=[self._lease_key(attempt_id)], args=[session_id]))
+
+    async def lease_holder(self, attempt_id: str) -> LeaseGrant:
+        reply = await self._guard(self._lua.holder(keys=[self._lease_key(attempt_id)], args=[]))
+        if not reply:
+            return LeaseGrant(acquired=False, holder=None, expires_in=0.0)
+        holder, ttl_ms = reply
+        return LeaseGrant(
+            acquired=False, holder=_text(holder), expires_in=max(0, int(ttl_ms)) / 1000
+        )
+
+    # -- sessions --------------------------------------------------------------------
+    def _session_key(self, session_id: str) -> str:
+        return f"{self._prefix}seen:{session_id}"
+
+    async def touch_session(self, session_id: str, ttl_s: float) -> None:
+        await self._guard(
+            self._lua.touch(
+                keys=[self._session_key(session_id)], args=[_ms(ttl_s), self._retention_ms]
+            )
+        )
+
+    async def session_seen(self, session_id: str) -> bool | None:
+        answer = int(
+            await self._guard(self._lua.seen(keys=[self._session_key(session_id)], args=[]))
+        )
+        if answer < 0:
+            return None
+        return answer == 1
+
+    # -- notices ---------------------------------------------------------------------
+    def _channel(self, attempt_id: str) -> bytes:
+        return f"{self._prefix}notice:{attempt_id}".encode()
+
+    async def publish(self, notice: Notice) -> None:
+        await self._guard(
+            self._client.publish(self._channel(notice.attempt_id), _NOTICE_ENCODER.encode(notice))
+        )
+
+    async def subscribe(self, attempt_id: str) -> RedisSubscription:
+        client = self._client
+        sub = RedisSubscription(self, attempt_id)
+        async with self._sub_lock:
+            self._local.setdefault(attempt_id, set()).add(sub)
+            if attempt_id in self._server_channels:
+                return sub
+            channel = self._channel(attempt_id)
+            confirmed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._confirm[channel] = confirmed
+            try:
+                if self._pubsub is None:
+                    self._pubsub = client.pubsub()
+                await self._guard(self._pubsub.subscribe(channel))
+                self._ensure_reader()
+                # Return only once Redis has registered the subscription, so that
+                # a notice published after subscribe() returns is delivered.
+                try:
+                    await asyncio.wait_for(asyncio.shield(confirmed), _CONFIRM_TIMEOUT_S)
+                except TimeoutError as exc:
+                    raise LiveStateUnavailable(
+                        f"redis: no confirmation of SUBSCRIBE {channel!r}"
+                    ) from exc
+                self._server_channels.add(attempt_id)
+            except BaseException:
+                self._drop_local(sub)
+                if self._pubsub is not None and not self._local.get(attempt_id):
+                    await self._server_unsubscribe(channel)
+                raise
+            finally:
+                self._confirm.pop(channel, None)
+        return sub
+
+    def _drop_local(self, sub: RedisSubscription) -> bool:
+        """Forget a local subscription; True if it was the attempt's last one."""
+        subs = self._local.get(sub.attempt_id)
+        if subs is None:
+            return False
+        subs.discard(sub)
+        if subs:
+            return False
+        del self._local[sub.attempt_id]
+        return True
+
+    async def _server_unsubscribe(self, channel: bytes) -> None:
+        pubsub = self._pubsub
+        if pubsub is None:
+            return
+        try:
+            await pubsub.unsubscribe(channel)
+        except (RedisError, OSError, TimeoutError):
+            # Not connected: make sure a reconnect does not resubscribe it.
+            pubsub.channels.pop(channel, None)
+
+    async def _unsubscribe(self, sub: RedisSubscription) -> None:
+        async with self._sub_lock:
+            if self._drop_local(sub) and sub.attempt_id in self._server_channels:
+                self._server_channels.discard(sub.attempt_id)
+                await self._server_unsubscribe(self._channel(sub.attempt_id))
+
+    def _ensure_reader(self) -> None:
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.get_running_loop().create_task(
+                self._read_loop(), name="quizsession-redis-notices"
+            )
+
+    async def _read_loop(self) -> None:
+        backoff = 0.05
+        while not self._closing:
+            pubsub = self._pubsub
+            if pubsub is None:
+                return
+            try:
+                message = await pubsub.get_message(timeout=_POLL_S)
+            except (RedisError, OSError, TimeoutError):
+                # Redis is away: wait and retry; the next read reconnects and
+                # redis-py resubscribes to every channel (its on_connect hook).
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+                continue
+            backoff = 0.05
+            if message is not None:
+                self._dispatch(message)
+
+    def _dispatch(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        channel = message.get("channel")
+        if not isinstance(channel, bytes):
+            return
+        if kind == "subscribe":
+            fut = self._confirm.get(channel)
+            if fut is not None and not fut.done():
+                fut.set_result(None)
+            return
+        if kind != "message":
+            return
+        data = message.get("data")
+        if not isinstance(data, bytes):
+            return
+        try:
+            notice = _NOTICE_DECODER.decode(data)
+        except msgspec.DecodeError:
+            return  # not ours (or from an incompatible version): ignore
+        for sub in list(self._local.get(notice.attempt_id, ())):
+            sub.deliver(notice)
+
+    # -- rate limits -----------------------------------------------------------------
+    async def hit(self, key: str, limit: int, per_seconds: int) -> bool:
+        if self._limiter is None:
+            raise RuntimeError("RedisLiveState is not open")
+        return await self._guard(self._limiter.hit(RateLimitItemPerSecond(limit, per_seconds), key))
