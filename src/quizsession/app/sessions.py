@@ -322,7 +322,8 @@ class SessionService:
         if section is not None:
             progress = state.progress(section)
             definition = quiz.section(section)
-            assert progress is not None and definition is not None
+            assert progress is not None
+            assert definition is not None
             current = progress.current_question()
             if current is not None:
                 found = definition.question(current)

@@ -83,7 +83,7 @@ def serve(
         typer.Option(
             "--demo", help="Load a sample quiz and print an invite link and an admin key."
         ),
-    ] = False,  # noqa: E501
+    ] = False,
 ) -> None:
     """Run the HTTP service."""
     import uvicorn
@@ -146,12 +146,12 @@ def invite(
     quiz_id: str,
     roster: Annotated[
         Path | None, typer.Option(help="Roster file: lines 'name email valid-until [token]'.")
-    ] = None,  # noqa: E501
+    ] = None,
     name: Annotated[str | None, typer.Option()] = None,
     email: Annotated[str | None, typer.Option()] = None,
     valid_until: Annotated[
         str | None, typer.Option(help="YYYY-MM-DD or ISO-8601 with offset.")
-    ] = None,  # noqa: E501
+    ] = None,
     base_url: Annotated[str, typer.Option(help="Prefix for the printed links.")] = "",
     store_url: StoreOpt = None,
 ) -> None:
