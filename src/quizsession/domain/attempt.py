@@ -11,12 +11,19 @@ made them durable. Time is an argument; this module reads no clock.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-
-import msgspec
 
 from quizsession.domain import errors as E
+from quizsession.domain.attempt_state import (
+    AttemptState,
+    OpRecord,
+    SectionProgress,
+    apply,
+    deadline,
+    due_at,
+    fingerprint,
+    fold,
+    score,
+)
 from quizsession.domain.commands import (
     AttemptCommand,
     ChangeDuration,
@@ -39,7 +46,6 @@ from quizsession.domain.commands import (
 from quizsession.domain.errors import DomainError
 from quizsession.domain.events import (
     AnswerSaved,
-    AnswerValue,
     AttemptCreated,
     AttemptEvent,
     DurationChanged,
@@ -56,131 +62,28 @@ from quizsession.domain.events import (
     Voided,
 )
 from quizsession.domain.quiz import Quiz, Section
-from quizsession.domain.scoring import ScoreSheet, answer_problem, score_section
-from quizsession.domain.selection import adaptive_max_score, planned_ids, strategy_for
+from quizsession.domain.scoring import answer_problem
+from quizsession.domain.selection import strategy_for
 
 MAX_EXTENSION_S = 7 * 24 * 3600.0
 
-
-@dataclass
-class SectionProgress:
-    started_at: float
-    seed: int
-    plan: list[str]
-    delivered: list[str] = field(default_factory=list)
-    delivered_set: set[str] = field(default_factory=set)
-    answers: dict[str, AnswerValue] = field(default_factory=dict)
-    finished: bool = False
-
-    def current_question(self) -> str | None:
-        """The first delivered question still unanswered (shown again on resume)."""
-        for qid in self.delivered:
-            if self.answers.get(qid) is None:
-                return qid
-        return None
-
-
-@dataclass(frozen=True)
-class OpRecord:
-    kind: str
-    fingerprint: bytes
-    version: int  # the attempt's version right after the op's events
-
-
-@dataclass
-class AttemptState:
-    attempt_id: str = ""
-    quiz_id: str = ""
-    quiz_version: int = 0
-    candidate_id: str = ""
-    candidate_name: str = ""
-    created_at: float = 0.0
-    version: int = 0
-    status: str = "open"  # open | submitted | voided
-    epoch: int = 0
-    live_session: str | None = None
-    ended_sessions: dict[str, str] = field(default_factory=dict)  # id -> superseded|reason
-    practice: SectionProgress | None = None
-    test: SectionProgress | None = None
-    duration_override: float | None = None
-    extensions_s: float = 0.0
-    reopened_base: float | None = None  # a reopen's new base deadline
-    viewed: str | None = None
-    submitted: Submitted | None = None
-    ops: dict[str, OpRecord] = field(default_factory=dict)
-    last_event_at: float = 0.0
-
-    @property
-    def exists(self) -> bool:
-        return self.version > 0
-
-    def section_state(self, quiz: Quiz) -> str:
-        if self.submitted is not None or (self.test is not None and self.test.finished):
-            return "test_finished"
-        if self.test is not None:
-            return "test_started"
-        if quiz.practice is not None and (self.practice is None or not self.practice.finished):
-            return "practice_started" if self.practice is not None else "practice_not_started"
-        return "test_not_started"
-
-    def current_section(self) -> SectionName | None:
-        if self.test is not None and not self.test.finished:
-            return "test"
-        if self.test is None and self.practice is not None and not self.practice.finished:
-            return "practice"
-        return None
-
-    def progress(self, section: SectionName) -> SectionProgress | None:
-        return self.test if section == "test" else self.practice
-
-
-def deadline(state: AttemptState, quiz: Quiz) -> float | None:
-    """Test start + duration + extensions, capped by the window's close. After an
-    admin reopen the base is the reopen time + its extra seconds (not capped)."""
-    if state.test is None:
-        return None
-    if state.reopened_base is not None:
-        return state.reopened_base + state.extensions_s
-    duration = state.duration_override if state.duration_override is not None else quiz.duration_s
-    end = state.test.started_at + duration + state.extensions_s
-    if quiz.closes_at is not None:
-        end = min(end, quiz.closes_at)
-    return end
-
-
-def due_at(state: AttemptState, quiz: Quiz) -> float | None:
-    """When the server submits on its own: deadline + grace, while the test runs."""
-    if state.status != "open" or state.submitted is not None:
-        return None
-    end = deadline(state, quiz)
-    return None if end is None else end + quiz.policies.grace_s
-
-
-def score(state: AttemptState, quiz: Quiz) -> ScoreSheet:
-    """The test score recomputed from the folded answers."""
-    progress = state.test
-    if progress is None:
-        return ScoreSheet(score=0.0, max_score=0.0, per_question={})
-    ids = planned_ids(quiz.test, progress.plan, progress.delivered)
-    sheet = score_section(quiz.test, ids, progress.answers)
-    if quiz.test.selection.mode == "adaptive":
-        return ScoreSheet(
-            score=sheet.score,
-            max_score=adaptive_max_score(quiz.test),
-            per_question=sheet.per_question,
-        )
-    return sheet
-
+__all__ = [
+    "AttemptState",
+    "OpRecord",
+    "SectionProgress",
+    "apply",
+    "deadline",
+    "decide",
+    "due_at",
+    "fold",
+    "score",
+]
 
 # ---------------------------------------------------------------------------- decide
 
 
 def _within(value: float, low: float, high: float) -> bool:
     return math.isfinite(value) and low <= value <= high
-
-
-def _fingerprint(*parts: object) -> bytes:
-    return msgspec.json.encode(parts)
 
 
 def _replayed(state: AttemptState, op_id: str | None, kind: str, fp: bytes) -> bool:
@@ -271,7 +174,7 @@ def decide(
             return _start_section(state, quiz, command, now)
         case FinishPractice():
             _require_exists(state)
-            fp = _fingerprint("finish_practice")
+            fp = fingerprint("finish_practice")
             if _replayed(state, command.op_id, "finish_practice", fp):
                 return []
             _require_writer(state, command.session)
@@ -397,7 +300,7 @@ def _start_section(
     state: AttemptState, quiz: Quiz, command: StartSection, now: float
 ) -> list[AttemptEvent]:
     _require_exists(state)
-    fp = _fingerprint("start", command.section)
+    fp = fingerprint("start", command.section)
     if _replayed(state, command.op_id, "start", fp):
         return []
     _require_writer(state, command.session)
@@ -452,7 +355,7 @@ def _save_answer(
     state: AttemptState, quiz: Quiz, command: SaveAnswer, now: float
 ) -> list[AttemptEvent]:
     _require_exists(state)
-    fp = _fingerprint("save", command.question_id, command.answer)
+    fp = fingerprint("save", command.question_id, command.answer)
     if _replayed(state, command.op_id, "save", fp):
         return []
     _require_writer(state, command.session)
@@ -495,7 +398,7 @@ def _save_answer(
 
 def _submit(state: AttemptState, quiz: Quiz, command: Submit, now: float) -> list[AttemptEvent]:
     _require_exists(state)
-    fp = _fingerprint("submit")
+    fp = fingerprint("submit")
     if _replayed(state, command.op_id, "submit", fp):
         return []
     if command.session is not None:
@@ -531,95 +434,3 @@ def _submit(state: AttemptState, quiz: Quiz, command: Submit, now: float) -> lis
             SessionClosed(at=now, session_id=state.live_session, reason="submitted", by=command.by)
         )
     return events
-
-
-# ----------------------------------------------------------------------------- apply
-
-
-def apply(state: AttemptState, event: AttemptEvent) -> AttemptState:
-    """Fold one event into the state (in place) and return it."""
-    state.version += 1
-    state.last_event_at = event.at
-    match event:
-        case AttemptCreated():
-            state.attempt_id = event.attempt_id
-            state.quiz_id = event.quiz_id
-            state.quiz_version = event.quiz_version
-            state.candidate_id = event.candidate_id
-            state.candidate_name = event.candidate_name
-            state.created_at = event.at
-        case SessionOpened():
-            state.epoch = event.epoch
-            state.live_session = event.session_id
-        case SessionSuperseded():
-            state.ended_sessions[event.session_id] = "superseded"
-            if state.live_session == event.session_id:
-                state.live_session = None
-        case SessionClosed():
-            state.ended_sessions[event.session_id] = event.reason
-            if state.live_session == event.session_id:
-                state.live_session = None
-        case SectionStarted():
-            progress = SectionProgress(started_at=event.at, seed=event.seed, plan=list(event.plan))
-            if event.section == "test":
-                state.test = progress
-                if state.practice is not None:
-                    state.practice.finished = True
-            else:
-                state.practice = progress
-            _record_op(state, event.op_id, "start", _fingerprint("start", event.section))
-        case PracticeFinished():
-            if state.practice is not None:
-                state.practice.finished = True
-            _record_op(state, event.op_id, "finish_practice", _fingerprint("finish_practice"))
-        case QuestionDelivered():
-            target = state.progress(event.section)
-            if target is not None:
-                target.delivered.append(event.question_id)
-                target.delivered_set.add(event.question_id)
-        case QuestionViewed():
-            state.viewed = event.question_id
-        case AnswerSaved():
-            answered = state.progress(event.section)
-            if answered is not None:
-                answered.answers[event.question_id] = event.answer
-            _record_op(
-                state,
-                event.op_id,
-                "save",
-                _fingerprint("save", event.question_id, event.answer),
-            )
-        case TimeExtended():
-            state.extensions_s += event.seconds
-        case DurationChanged():
-            state.duration_override = event.duration_s
-        case Submitted():
-            state.submitted = event
-            state.status = "submitted"
-            if state.test is not None:
-                state.test.finished = True
-            _record_op(state, event.op_id, "submit", _fingerprint("submit"))
-        case Voided():
-            state.status = "voided"
-        case Reopened():
-            state.status = "open"
-            state.submitted = None
-            if state.test is not None:
-                state.test.finished = False
-            if event.extra_seconds > 0:
-                state.reopened_base = event.at + event.extra_seconds
-                state.extensions_s = 0.0
-    return state
-
-
-def _record_op(state: AttemptState, op_id: str | None, kind: str, fp: bytes) -> None:
-    if op_id is not None and op_id not in state.ops:
-        state.ops[op_id] = OpRecord(kind=kind, fingerprint=fp, version=state.version)
-
-
-def fold(events: Iterable[AttemptEvent], state: AttemptState | None = None) -> AttemptState:
-    """The state after ``events`` (continuing from ``state`` when given)."""
-    current = state if state is not None else AttemptState()
-    for event in events:
-        apply(current, event)
-    return current
