@@ -21,6 +21,7 @@ from quizsession.app.admin import AdminService
 from quizsession.app.attempts import AttemptExecutor, QuizCache
 from quizsession.app.catalog import Catalog
 from quizsession.app.clock import SystemClock
+from quizsession.app.live import LiveHub
 from quizsession.app.ports import Clock, LiveState, Store
 from quizsession.app.reaper import Reaper
 from quizsession.app.sessions import SessionService, SessionSettings
@@ -94,6 +95,7 @@ class Container:
     admin: AdminService
     reaper: Reaper
     admin_keys: dict[str, str]
+    hub: LiveHub = field(default_factory=LiveHub)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self, *, reaper: bool = True) -> None:

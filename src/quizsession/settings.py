@@ -30,8 +30,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     cache_size: int = 100_000
     login_limit_per_minute: int = 30
     write_limit_per_second: int = 20
+    allowed_origins: str = ""
+    """Extra origins allowed to open the live WebSocket (comma separated); the
+    service's own origin is always allowed."""
     log_level: str = "info"
     access_log: bool = False
+
+    def origin_list(self) -> tuple[str, ...]:
+        return tuple(o.strip() for o in self.allowed_origins.split(",") if o.strip())
 
     def admin_keys(self) -> dict[str, str]:
         """key -> name."""

@@ -94,6 +94,16 @@ class NextQuestion(msgspec.Struct, frozen=True, kw_only=True):
     time_remaining_s: float | None
 
 
+class Tick(msgspec.Struct, frozen=True, kw_only=True):
+    type: str = "tick"
+    server_time: float
+    deadline: float | None
+    time_remaining_s: float | None
+    status: str
+    state: str
+    version: int
+
+
 class CompleteResult(msgspec.Struct, frozen=True, kw_only=True):
     attempt: AttemptView
     score: float | None
@@ -298,6 +308,26 @@ class SessionService:
         self._check_reader(claims, loaded)
         await self._touch(claims, loaded)
         return attempt_view(loaded.state, loaded.quiz, self._clock.now())
+
+    async def tick(self, claims: SessionClaims) -> Tick:
+        """The clock as the server sees it, for the live channel's ticks (cheap: no
+        answers, no touch)."""
+        loaded = await self._loaded(claims)
+        self._check_reader(claims, loaded)
+        now = self._clock.now()
+        state, quiz = loaded.state, loaded.quiz
+        end = deadline(state, quiz)
+        remaining = None
+        if end is not None:
+            remaining = 0.0 if state.submitted is not None else max(0.0, round(end - now, 3))
+        return Tick(
+            server_time=now,
+            deadline=end,
+            time_remaining_s=remaining,
+            status=state.status,
+            state=state.section_state(quiz),
+            version=state.version,
+        )
 
     async def start(
         self, claims: SessionClaims, section: SectionName, op_id: str | None

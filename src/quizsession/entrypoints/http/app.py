@@ -12,6 +12,7 @@ from litestar.openapi import OpenAPIConfig
 
 from quizsession.bootstrap import Container
 from quizsession.domain.errors import DomainError
+from quizsession.entrypoints.http.live_socket import live
 from quizsession.entrypoints.http.problems import (
     on_domain_error,
     on_http_exception,
@@ -46,7 +47,7 @@ def create_app(
                 await container.stop()
 
     return Litestar(
-        route_handlers=[*SESSION_ROUTES, admin_router, healthz, readyz],
+        route_handlers=[*SESSION_ROUTES, live, admin_router, healthz, readyz],
         exception_handlers={
             DomainError: on_domain_error,
             HTTPException: on_http_exception,

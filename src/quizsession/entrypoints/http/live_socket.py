@@ -1,0 +1,265 @@
+"""``WS /sessions/{id}/live``: the token arrives in the first message (never in the
+URL), the Origin is checked, the server ticks with the time remaining, the client
+pings with the question on screen (which also keeps the lease), and notices
+(takeover, extension, end of test, void, unlock, drain) are pushed as they
+happen. Missed pings let the lease lapse, so a crashed browser gets back in after
+the lease TTL while a second live tab is refused."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+import msgspec
+from litestar import WebSocket, websocket
+from litestar.exceptions import WebSocketDisconnect
+
+from quizsession.app.live import (
+    CLOSE_AUTH,
+    CLOSE_ENDED,
+    CLOSE_FLOOD,
+    CLOSE_ORIGIN,
+    CLOSE_SUPERSEDED,
+    LiveConnection,
+)
+from quizsession.app.ports import Notice, SessionClaims, Subscription
+from quizsession.bootstrap import Container
+from quizsession.domain import errors as E
+from quizsession.domain.errors import DomainError
+
+AnySocket = WebSocket[Any, Any, Any]
+
+AUTH_TIMEOUT_S = 10.0
+MAX_MESSAGE_BYTES = 4096
+FLOOD_LIMIT = 20  # messages per second per socket
+_encoder = msgspec.json.Encoder()
+
+
+class AuthMessage(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    type: str
+    token: str
+
+
+class ClientMessage(msgspec.Struct, frozen=True, kw_only=True):
+    type: str
+    question_id: str | None = None
+    sent_at: float | None = None
+
+
+def _container(socket: AnySocket) -> Container:
+    found = socket.app.state.container
+    assert isinstance(found, Container)
+    return found
+
+
+def origin_allowed(origin: str | None, socket: AnySocket, allowed: tuple[str, ...]) -> bool:
+    """Browsers always send Origin: it must be this service's own origin or one
+    configured. Non-browser clients (no Origin) are allowed: they hold a token."""
+    if origin is None:
+        return True
+    if origin in allowed:
+        return True
+    host = socket.headers.get("host", "")
+    parts = urlsplit(origin)
+    return bool(host) and parts.netloc == host and parts.scheme in ("http", "https")
+
+
+async def _send(socket: AnySocket, message: object) -> None:
+    await socket.send_text(_encoder.encode(message).decode())
+
+
+_CLOSE_FOR = {
+    E.SESSION_SUPERSEDED: CLOSE_SUPERSEDED,
+    E.SESSION_CLOSED: CLOSE_ENDED,
+    E.ATTEMPT_VOIDED: CLOSE_ENDED,
+    "session_idle_timeout": CLOSE_AUTH,
+    "token_invalid": CLOSE_AUTH,
+    "token_expired": CLOSE_AUTH,
+}
+
+
+async def _refuse(socket: AnySocket, exc: DomainError) -> None:
+    with contextlib.suppress(Exception):
+        await _send(socket, {"type": "error", "code": exc.code, "detail": exc.detail})
+        await socket.close(code=_CLOSE_FOR.get(exc.code, CLOSE_ENDED), reason=exc.code)
+
+
+async def _authenticate(socket: AnySocket, c: Container, session_id: str) -> SessionClaims | None:
+    try:
+        raw = await asyncio.wait_for(socket.receive_text(), timeout=AUTH_TIMEOUT_S)
+    except TimeoutError:
+        await _refuse(socket, DomainError("authenticate first", code="token_invalid"))
+        return None
+    if len(raw) > MAX_MESSAGE_BYTES:
+        await _refuse(socket, DomainError("message too large", code="token_invalid"))
+        return None
+    try:
+        msg = msgspec.json.decode(raw, type=AuthMessage)
+    except msgspec.DecodeError:
+        await _refuse(
+            socket,
+            DomainError("the first message must be {type: auth, token}", code="token_invalid"),
+        )
+        return None
+    if msg.type != "auth":
+        await _refuse(socket, DomainError("the first message must be auth", code="token_invalid"))
+        return None
+    try:
+        return await c.sessions.authenticate(msg.token, session_id)
+    except DomainError as exc:
+        await _refuse(socket, exc)
+        return None
+
+
+@websocket("/sessions/{session_id:str}/live")
+async def live(socket: AnySocket, session_id: str) -> None:
+    c = _container(socket)
+    if not origin_allowed(socket.headers.get("origin"), socket, c.settings.origin_list()):
+        await socket.close(code=CLOSE_ORIGIN, reason="origin")
+        return
+    if c.hub.draining:
+        await socket.close(code=1013, reason="draining")
+        return
+    await socket.accept()
+    claims = await _authenticate(socket, c, session_id)
+    if claims is None:
+        return
+    try:
+        beat = await c.sessions.heartbeat(claims)
+    except DomainError as exc:
+        await _refuse(socket, exc)
+        return
+    await _send(
+        socket,
+        {
+            "type": "welcome",
+            "session_token": beat.session_token,
+            "lease_ttl_s": beat.lease_ttl_s,
+            "attempt": beat.attempt,
+        },
+    )
+    subscription = await c.live.subscribe(claims.attempt_id)
+
+    async def close(code: int, reason: str) -> None:
+        await socket.close(code=code, reason=reason)
+
+    async def send(message: dict[str, object]) -> None:
+        await _send(socket, message)
+
+    conn = LiveConnection(
+        session_id=claims.session_id, attempt_id=claims.attempt_id, send=send, close=close
+    )
+    c.hub.add(conn)
+    tasks = [
+        asyncio.create_task(_ticker(socket, c, claims, beat.attempt.heartbeat_s)),
+        asyncio.create_task(_notices(socket, c, claims, subscription)),
+        asyncio.create_task(_reader(socket, c, claims)),
+    ]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        c.hub.discard(conn)
+        await subscription.close()
+        with contextlib.suppress(Exception):
+            await socket.close()
+
+
+async def _ticker(socket: AnySocket, c: Container, claims: SessionClaims, every: float) -> None:
+    while True:
+        await asyncio.sleep(every)
+        try:
+            tick = await c.sessions.tick(claims)
+        except DomainError as exc:
+            await _refuse(socket, exc)
+            return
+        await _send(socket, tick)
+
+
+async def _notices(
+    socket: AnySocket, c: Container, claims: SessionClaims, subscription: Subscription
+) -> None:
+    async for notice in subscription:
+        await _forward(socket, c, claims, notice)
+        if notice.kind == "takeover" and notice.data.get("session_id") == claims.session_id:
+            await socket.close(code=CLOSE_SUPERSEDED, reason="takeover")
+            return
+        if notice.kind in ("void", "unlock", "end_of_test"):
+            await socket.close(code=CLOSE_ENDED, reason=notice.kind)
+            return
+
+
+async def _forward(socket: AnySocket, c: Container, claims: SessionClaims, notice: Notice) -> None:
+    message: dict[str, object] = {"type": notice.kind, **notice.data}
+    if notice.kind == "takeover" and notice.data.get("session_id") != claims.session_id:
+        return  # about some other session of this attempt
+    message["server_time"] = c.clock.now()
+    await _send(socket, message)
+
+
+async def _reader(socket: AnySocket, c: Container, claims: SessionClaims) -> None:
+    window_start = time.monotonic()
+    count = 0
+    pings = 0
+    try:
+        while True:
+            raw = await socket.receive_text()
+            now = time.monotonic()
+            if now - window_start >= 1.0:
+                window_start, count = now, 0
+            count += 1
+            if count > FLOOD_LIMIT or len(raw) > MAX_MESSAGE_BYTES:
+                await _send(
+                    socket,
+                    {
+                        "type": "error",
+                        "code": "rate_limited",
+                        "detail": "too many or too large messages",
+                    },
+                )
+                await socket.close(code=CLOSE_FLOOD, reason="flood")
+                return
+            try:
+                msg = msgspec.json.decode(raw, type=ClientMessage)
+            except msgspec.DecodeError:
+                await _send(
+                    socket, {"type": "error", "code": "malformed_json", "detail": "not a message"}
+                )
+                continue
+            if msg.type != "ping":
+                await _send(
+                    socket,
+                    {
+                        "type": "error",
+                        "code": "validation_error",
+                        "detail": f"unknown message type {msg.type[:32]!r}",
+                    },
+                )
+                continue
+            try:
+                beat = await c.sessions.heartbeat(claims, msg.question_id)
+            except DomainError as exc:
+                if exc.code == E.QUESTION_UNKNOWN:
+                    continue
+                await _refuse(socket, exc)
+                return
+            pings += 1
+            pong: dict[str, object] = {
+                "type": "pong",
+                "echo": msg.sent_at,
+                "server_time": beat.attempt.server_time,
+                "time_remaining_s": beat.attempt.time_remaining_s,
+                "deadline": beat.attempt.deadline,
+            }
+            if pings % 12 == 1:
+                pong["session_token"] = beat.session_token  # refreshed about once a minute
+            await _send(socket, pong)
+    except WebSocketDisconnect:
+        return
