@@ -1,0 +1,208 @@
+"""The store in memory: tests and the non-persistent mode.
+
+Single event loop, no threads: no method awaits anything before it has finished
+its change, so every method is atomic with respect to the other tasks. Events and
+quizzes are kept msgspec-encoded, exactly as the durable stores keep them, so that
+what comes back from a read is what SQLite or PostgreSQL would give back (a float
+stays a float, a list is a fresh list). It passes the same contract suite as the
+durable stores (``tests/contract/test_store.py``).
+
+The small helpers at the top (``check_append``, ``canonical_quiz``) are shared with
+the other store adapters so that every store validates and normalises its input in
+the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import msgspec
+
+from quizsession.app.ports import (
+    AttemptIndexRow,
+    AttemptStatus,
+    Invite,
+    QuizSummary,
+    RecordedEvent,
+    VersionConflict,
+)
+from quizsession.domain.events import AttemptEvent, decode_event, encode_event
+from quizsession.domain.quiz import Quiz
+
+_QUIZ_ENCODER = msgspec.json.Encoder()
+_QUIZ_DECODER = msgspec.json.Decoder(Quiz)
+
+
+def check_append(
+    attempt_id: str,
+    expected_version: int,
+    events: Sequence[AttemptEvent],
+    index: AttemptIndexRow,
+) -> AttemptIndexRow:
+    """Validate the arguments of ``append`` (programming errors raise ValueError)
+    and return the index row as the store keeps it: its ``version`` is always the
+    version the append produces, so the index can never disagree with the log."""
+    if not events:
+        raise ValueError("append needs at least one event")
+    if expected_version < 0:
+        raise ValueError(f"expected_version must be >= 0, not {expected_version}")
+    if index.attempt_id != attempt_id:
+        raise ValueError(f"index row is for {index.attempt_id!r}, not for {attempt_id!r}")
+    new_version = expected_version + len(events)
+    if index.version != new_version:
+        index = msgspec.structs.replace(index, version=new_version)
+    return index
+
+
+def check_page(limit: int, offset: int) -> None:
+    if limit < 0 or offset < 0:
+        raise ValueError(f"limit and offset must be >= 0 (got {limit}, {offset})")
+
+
+def canonical_quiz(quiz: Quiz) -> bytes:
+    """The quiz's encoding with its version left out (set to 0), after a round
+    trip through the decoder so that equal definitions encode equally (``60`` and
+    ``60.0`` seconds are one definition). Invalid definitions raise ValueError."""
+    bare = _QUIZ_ENCODER.encode(msgspec.structs.replace(quiz, version=0))
+    return _QUIZ_ENCODER.encode(_QUIZ_DECODER.decode(bare))
+
+
+def decode_quiz(data: bytes) -> Quiz:
+    return _QUIZ_DECODER.decode(data)
+
+
+def versioned_quiz(canonical: bytes, version: int) -> tuple[Quiz, bytes]:
+    """The stored form of a quiz at ``version``: the struct and its encoding."""
+    quiz = msgspec.structs.replace(_QUIZ_DECODER.decode(canonical), version=version)
+    return quiz, _QUIZ_ENCODER.encode(quiz)
+
+
+def unversioned(data: bytes) -> bytes:
+    """``canonical_quiz`` of a stored (already canonical) encoding."""
+    return _QUIZ_ENCODER.encode(msgspec.structs.replace(_QUIZ_DECODER.decode(data), version=0))
+
+
+def is_due(row: AttemptIndexRow, now: float) -> bool:
+    return row.status == "open" and row.due_at is not None and row.due_at <= now
+
+
+class MemoryStore:
+    """Everything in dictionaries; nothing survives the process."""
+
+    def __init__(self) -> None:
+        self._logs: dict[str, list[bytes]] = {}
+        self._index: dict[str, AttemptIndexRow] = {}
+        self._quizzes: dict[str, list[bytes]] = {}  # id -> encodings, version i+1 at i
+        self._invites: dict[str, Invite] = {}
+
+    @property
+    def durable(self) -> bool:
+        return False
+
+    async def open(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def ping(self) -> bool:
+        return True
+
+    # -- events -------------------------------------------------------------------
+
+    async def append(
+        self,
+        attempt_id: str,
+        expected_version: int,
+        events: Sequence[AttemptEvent],
+        index: AttemptIndexRow,
+    ) -> int:
+        index = check_append(attempt_id, expected_version, events, index)
+        encoded = [encode_event(event) for event in events]
+        log = self._logs.get(attempt_id)
+        actual = 0 if log is None else len(log)
+        if actual != expected_version:
+            raise VersionConflict(attempt_id, expected_version, actual)
+        if log is None:
+            log = self._logs[attempt_id] = []
+        log.extend(encoded)
+        self._index[attempt_id] = index
+        return len(log)
+
+    async def read(self, attempt_id: str, after: int = 0) -> list[RecordedEvent]:
+        log = self._logs.get(attempt_id)
+        if log is None:
+            return []
+        start = max(after, 0)
+        return [
+            RecordedEvent(attempt_id=attempt_id, seq=seq, event=decode_event(data))
+            for seq, data in enumerate(log[start:], start + 1)
+        ]
+
+    async def get_index(self, attempt_id: str) -> AttemptIndexRow | None:
+        return self._index.get(attempt_id)
+
+    async def list_attempts(
+        self,
+        *,
+        quiz_id: str | None = None,
+        status: AttemptStatus | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[AttemptIndexRow]:
+        check_page(limit, offset)
+        rows = [
+            row
+            for row in self._index.values()
+            if (quiz_id is None or row.quiz_id == quiz_id)
+            and (status is None or row.status == status)
+        ]
+        rows.sort(key=lambda row: row.attempt_id)
+        return rows[offset : offset + limit]
+
+    async def due_attempts(self, now: float, limit: int = 500) -> list[AttemptIndexRow]:
+        check_page(limit, 0)
+        rows = [row for row in self._index.values() if is_due(row, now)]
+        rows.sort(key=lambda row: (row.due_at, row.attempt_id))
+        return rows[:limit]
+
+    # -- quizzes ------------------------------------------------------------------
+
+    async def put_quiz(self, quiz: Quiz) -> Quiz:
+        canonical = canonical_quiz(quiz)
+        versions = self._quizzes.setdefault(quiz.id, [])
+        if versions and unversioned(versions[-1]) == canonical:
+            return decode_quiz(versions[-1])
+        stored, data = versioned_quiz(canonical, len(versions) + 1)
+        versions.append(data)
+        return stored
+
+    async def get_quiz(self, quiz_id: str, version: int | None = None) -> Quiz | None:
+        versions = self._quizzes.get(quiz_id)
+        if not versions:
+            return None
+        if version is None:
+            return decode_quiz(versions[-1])
+        if not 1 <= version <= len(versions):
+            return None
+        return decode_quiz(versions[version - 1])
+
+    async def list_quizzes(self) -> list[QuizSummary]:
+        summaries = []
+        for quiz_id in sorted(self._quizzes):
+            versions = self._quizzes[quiz_id]
+            if versions:
+                latest = decode_quiz(versions[-1])
+                summaries.append(
+                    QuizSummary(id=quiz_id, version=latest.version, title=latest.title)
+                )
+        return summaries
+
+    # -- invites ------------------------------------------------------------------
+
+    async def add_invites(self, invites: Sequence[Invite]) -> None:
+        for invite in invites:
+            self._invites[invite.token_hash] = invite
+
+    async def find_invite(self, token_hash: str) -> Invite | None:
+        return self._invites.get(token_hash)
