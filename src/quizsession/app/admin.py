@@ -28,6 +28,22 @@ class AttemptDetail(msgspec.Struct, frozen=True, kw_only=True):
     events: list[EventView] | None = None
 
 
+class LiveAttempt(msgspec.Struct, frozen=True, kw_only=True):
+    attempt_id: str
+    candidate_id: str
+    candidate_name: str
+    status: str
+    state: str
+    time_remaining_s: float | None
+    deadline: float | None
+    connected: bool
+    last_seen: float | None
+    answered: int
+    total: int
+    score: float | None = None
+    max_score: float | None = None
+
+
 class TimingResult(msgspec.Struct, frozen=True, kw_only=True):
     quiz_id: str
     quiz_version: int
@@ -61,6 +77,46 @@ class AdminService:
         return await self._store.list_attempts(
             quiz_id=quiz_id, status=status, limit=limit, offset=offset
         )
+
+    async def live_attempts(self, quiz_id: str, *, limit: int = 1000) -> list[LiveAttempt]:
+        """A proctor's view of a quiz: every attempt with its clock, whether a
+        session holds the lease now, and when it was last seen."""
+        rows = await self._store.list_attempts(quiz_id=quiz_id, limit=limit)
+        now = self._clock.now()
+        found: list[LiveAttempt] = []
+        for row in rows:
+            loaded = await self._exec.load(row.attempt_id)
+            if loaded is None:
+                continue
+            state, quiz = loaded.state, loaded.quiz
+            lease = await self._live.lease_holder(row.attempt_id)
+            connected = lease.holder is not None and lease.holder == state.live_session
+            last_seen = state.last_event_at
+            if connected:
+                last_seen = max(
+                    last_seen, now - max(0.0, quiz.policies.lease_ttl_s - lease.expires_in)
+                )
+            view = attempt_view(state, quiz, now)
+            progress = state.test or state.practice
+            answered = sum(1 for v in progress.answers.values() if v is not None) if progress else 0
+            found.append(
+                LiveAttempt(
+                    attempt_id=row.attempt_id,
+                    candidate_id=state.candidate_id,
+                    candidate_name=state.candidate_name,
+                    status=state.status,
+                    state=view.state,
+                    time_remaining_s=view.time_remaining_s,
+                    deadline=view.deadline,
+                    connected=connected,
+                    last_seen=last_seen,
+                    answered=answered,
+                    total=view.total,
+                    score=view.result.score if view.result else None,
+                    max_score=view.result.max_score if view.result else None,
+                )
+            )
+        return found
 
     async def events(self, attempt_id: str) -> list[EventView]:
         records = await self._store.read(attempt_id)

@@ -9,7 +9,7 @@ import msgspec
 from litestar import Response, Router, get, post, put
 from litestar.params import Parameter
 
-from quizsession.app.admin import AttemptDetail, EventView, TimingResult
+from quizsession.app.admin import AttemptDetail, EventView, LiveAttempt, TimingResult
 from quizsession.app.catalog import IssuedInvite, RosterEntry, parse_roster_lines
 from quizsession.app.ports import AttemptIndexRow, QuizSummary
 from quizsession.app.timeline import timeline
@@ -70,6 +70,23 @@ async def get_quiz(
     require_admin(request)
     quiz = await container(request).catalog.get_quiz(quiz_id, version)
     return {"version": quiz.version, **quiz_to_mapping(quiz)}
+
+
+class LiveList(msgspec.Struct, frozen=True, kw_only=True):
+    quiz_id: str
+    server_time: float
+    attempts: list[LiveAttempt]
+
+
+@get("/quizzes/{quiz_id:str}/live")
+async def live_attempts(request: AnyRequest, quiz_id: str) -> LiveList:
+    """Every attempt of a quiz with its clock, connection and last-seen time (the
+    admin page polls this)."""
+    require_admin(request)
+    c = container(request)
+    await c.catalog.get_quiz(quiz_id)
+    rows = await c.admin.live_attempts(quiz_id)
+    return LiveList(quiz_id=quiz_id, server_time=c.clock.now(), attempts=rows)
 
 
 @post("/quizzes/{quiz_id:str}/apply-timing", status_code=200)
@@ -170,6 +187,7 @@ admin_router = Router(
         put_quiz,
         list_quizzes,
         get_quiz,
+        live_attempts,
         apply_timing,
         create_invites,
         list_attempts,
