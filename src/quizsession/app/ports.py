@@ -85,8 +85,13 @@ class EventStore(Protocol):
     ) -> int:
         """Atomically append ``events`` after ``expected_version`` and upsert the
         index row. Returns the new version. Raises ``VersionConflict`` if the
-        attempt is not at ``expected_version`` (0 = the attempt must not exist).
-        Returns only once the events are durable (for a persistent store)."""
+        attempt is not at ``expected_version`` (0 = the attempt must not exist;
+        ``actual`` is 0 for an attempt that does not exist). Returns only once the
+        events are durable (for a persistent store).
+
+        The store writes the version the append produces into the index row,
+        whatever ``index.version`` says; an index row for another attempt id,
+        empty ``events`` or a negative ``expected_version`` raise ValueError."""
         ...
 
     async def read(self, attempt_id: str, after: int = 0) -> list[RecordedEvent]:
@@ -103,11 +108,13 @@ class EventStore(Protocol):
         limit: int = 100,
         offset: int = 0,
     ) -> list[AttemptIndexRow]:
-        """Index rows filtered by quiz and status, ordered by attempt_id."""
+        """Index rows filtered by quiz and status, ordered by attempt_id in plain
+        code-point order (the same in every store)."""
         ...
 
     async def due_attempts(self, now: float, limit: int = 500) -> list[AttemptIndexRow]:
-        """Open attempts whose ``due_at`` <= ``now``, earliest first."""
+        """Open attempts whose ``due_at`` <= ``now``, earliest first (ties by
+        attempt_id)."""
         ...
 
 
@@ -115,7 +122,9 @@ class QuizRepository(Protocol):
     async def put_quiz(self, quiz: Quiz) -> Quiz:
         """Store ``quiz`` as the next version of its id (``quiz.version`` is
         ignored) and return it with its version. Storing a definition equal to the
-        latest version returns the latest version unchanged."""
+        latest version (compared on a normalised encoding, so 600 == 600.0)
+        returns the latest version unchanged; an older definition put back
+        becomes a new version."""
         ...
 
     async def get_quiz(self, quiz_id: str, version: int | None = None) -> Quiz | None:
