@@ -137,6 +137,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
         SessionSettings(
             token_ttl_s=settings.token_ttl_s,
             login_limit_per_minute=settings.login_limit_per_minute,
+            failed_login_limit_per_minute=settings.failed_login_limit_per_minute,
             write_limit_per_second=settings.write_limit_per_second,
         ),
     )

@@ -29,6 +29,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     reaper_interval_s: float = 0.5
     cache_size: int = 100_000
     login_limit_per_minute: int = 30
+    failed_login_limit_per_minute: int = 20
     write_limit_per_second: int = 20
     allowed_origins: str = ""
     """Extra origins allowed to open the live WebSocket (comma separated); the

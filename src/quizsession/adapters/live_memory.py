@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator
+from typing import Self
 
 from quizsession.app.ports import Clock, LeaseGrant, Notice
 
@@ -28,15 +28,17 @@ class MemorySubscription:
         self._closed = False
         self.queue: asyncio.Queue[Notice | None] = asyncio.Queue(maxsize=_QUEUE_SIZE)
 
-    async def _iter(self) -> AsyncIterator[Notice]:
-        while True:
-            item = await self.queue.get()
-            if item is None:
-                return
-            yield item
+    def __aiter__(self) -> Self:
+        return self
 
-    def __aiter__(self) -> AsyncIterator[Notice]:
-        return self._iter()
+    async def __anext__(self) -> Notice:
+        # A method, not an async generator: a reader that gives up waiting
+        # (``wait_for(anext(sub), t)``) can simply read again later.
+        item = await self.queue.get()
+        if item is None:
+            self.queue.put_nowait(None)  # every later read ends too
+            raise StopAsyncIteration
+        return item
 
     def deliver(self, notice: Notice) -> None:
         """Queue a notice; a subscriber that lags by a full queue loses it (notices
@@ -164,3 +166,13 @@ class MemoryLiveState:
             return False
         window.append(now + per_seconds)
         return True
+
+    async def exhausted(self, key: str, limit: int, per_seconds: int) -> bool:
+        """True when ``key`` has ``limit`` hits in the window (counts nothing)."""
+        window = self._hits.get(key)
+        if window is None:
+            return False
+        now = self._clock.monotonic()
+        while window and window[0] <= now:
+            window.popleft()
+        return len(window) >= limit

@@ -223,6 +223,11 @@ class LiveState(Protocol):
         """Count one hit against ``key``; False when over ``limit`` per window."""
         ...
 
+    async def exhausted(self, key: str, limit: int, per_seconds: int) -> bool:
+        """True when ``key`` has no hits left in the current window (counts
+        nothing)."""
+        ...
+
     async def ping(self) -> bool: ...
 
 

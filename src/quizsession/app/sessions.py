@@ -114,6 +114,7 @@ class CompleteResult(msgspec.Struct, frozen=True, kw_only=True):
 class SessionSettings:
     token_ttl_s: float = 900.0
     login_limit_per_minute: int = 30
+    failed_login_limit_per_minute: int = 20
     write_limit_per_second: int = 20
 
 
@@ -141,12 +142,15 @@ class SessionService:
     async def open_with_invite(
         self, invite_token: str, *, takeover: bool = False, client: str = ""
     ) -> OpenedSession:
-        if client and not await self._live.hit(
-            f"login:addr:{client}", self._settings.login_limit_per_minute, 60
-        ):
-            raise AE.refuse(AE.RATE_LIMITED, "too many login attempts; slow down", retry_after=60)
+        key = f"login:fail:{client}"
+        limit = self._settings.failed_login_limit_per_minute
+        if client and await self._live.exhausted(key, limit, 60):
+            # An address that guessed wrong too often waits, whatever it sends now.
+            raise AE.refuse(AE.RATE_LIMITED, "too many failed logins; slow down", retry_after=60)
         invite = await self._store.find_invite(hash_token(invite_token))
         if invite is None:
+            if client:
+                await self._live.hit(key, limit, 60)
             raise AE.refuse(AE.INVITE_INVALID, "this invite is not valid")
         if self._clock.now() > invite.valid_until:
             raise AE.refuse(AE.INVITE_EXPIRED, "this invite has expired")
@@ -171,6 +175,16 @@ class SessionService:
             if latest is None:
                 raise AE.refuse(AE.NOT_FOUND, f"quiz {quiz_id} not found")
             quiz = latest
+            # Refuse before anything is written: a refused login creates nothing.
+            now = self._clock.now()
+            if quiz.opens_at is not None and now < quiz.opens_at:
+                raise DomainError(
+                    "this quiz is not open yet", code=E.QUIZ_NOT_OPEN, opens_at=quiz.opens_at
+                )
+            if quiz.closes_at is not None and now >= quiz.closes_at:
+                raise DomainError(
+                    "this quiz is closed", code=E.QUIZ_CLOSED, closes_at=quiz.closes_at
+                )
         else:
             quiz = loaded.quiz
             if loaded.state.status == "voided":
@@ -491,9 +505,10 @@ class SessionService:
                 },
             )
         )
-        if outcome.state.live_session is None:
-            for session_id in list(outcome.state.ended_sessions)[-1:]:
-                await self._live.release_lease(outcome.state.attempt_id, session_id)
+        live = outcome.state.live_session
+        if live is not None:
+            # Nothing is left to write: another device may log in to see the result.
+            await self._live.release_lease(outcome.state.attempt_id, live)
 
 
 def _ref(claims: SessionClaims) -> SessionRef:

@@ -411,10 +411,15 @@ def _submit(state: AttemptState, quiz: Quiz, command: Submit, now: float) -> lis
         raise DomainError("the test has not started", code=E.SECTION_NOT_STARTED)
     end = deadline(state, quiz)
     assert end is not None
+    late = now > end + quiz.policies.grace_s
     if command.reason == "deadline":
-        if now < end + quiz.policies.grace_s:
+        if not late:
             raise DomainError("the deadline has not passed yet", code=E.NOT_ALLOWED)
         finished_at = end
+    elif command.reason == "candidate" and late:
+        # A candidate's submit is a write: after deadline + grace it is refused,
+        # and the server submits on its own (finish time = the deadline).
+        raise DomainError("the deadline has passed", code=E.DEADLINE_PASSED, deadline=end)
     else:
         finished_at = min(now, end)
     sheet = score(state, quiz)
@@ -429,8 +434,6 @@ def _submit(state: AttemptState, quiz: Quiz, command: Submit, now: float) -> lis
             by=command.by,
         )
     ]
-    if state.live_session is not None and command.reason != "candidate":
-        events.append(
-            SessionClosed(at=now, session_id=state.live_session, reason="submitted", by=command.by)
-        )
+    # The live session stays open for reading (the candidate sees the result);
+    # every write is now refused with attempt_closed.
     return events

@@ -12,6 +12,7 @@ from litestar.openapi import OpenAPIConfig
 
 from quizsession.bootstrap import Container
 from quizsession.domain.errors import DomainError
+from quizsession.entrypoints.http.bodies import strict_body
 from quizsession.entrypoints.http.live_socket import live
 from quizsession.entrypoints.http.problems import (
     on_domain_error,
@@ -20,6 +21,7 @@ from quizsession.entrypoints.http.problems import (
 )
 from quizsession.entrypoints.http.routes_admin import admin_router, healthz, readyz
 from quizsession.entrypoints.http.routes_sessions import ROUTES as SESSION_ROUTES
+from quizsession.entrypoints.http.routes_web import web_router
 
 StartupHook = Callable[[Container], Awaitable[None]]
 
@@ -47,13 +49,14 @@ def create_app(
                 await container.stop()
 
     return Litestar(
-        route_handlers=[*SESSION_ROUTES, live, admin_router, healthz, readyz],
+        route_handlers=[*SESSION_ROUTES, live, admin_router, healthz, readyz, web_router],
         exception_handlers={
             DomainError: on_domain_error,
             HTTPException: on_http_exception,
             Exception: on_unexpected,
         },
         lifespan=[lifespan],
+        before_request=strict_body,
         state=State({"container": container}),
         request_max_body_size=container.settings.max_body_bytes,
         openapi_config=OpenAPIConfig(title="quizsession", version="0.1.0", path="/schema"),

@@ -117,21 +117,22 @@ def on_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Respon
 
 _AT = re.compile(r"- at `\$((?:\.[^`\[]+|\[\d+\])*)`")
 _MISSING = re.compile(r"missing required field `([^`]+)`")
+_UNKNOWN = re.compile(r"contains unknown field `([^`]+)`")
 
 
-def _pointer(message: str, key: str | None) -> str:
+def pointer(message: str, key: str | None) -> str:
     """A JSON-pointer-like path for msgspec's message (``... - at `$.a[0].b```)."""
     base = ""
     found = _AT.search(message)
     if found:
         base = re.sub(r"\[(\d+)\]", r".\1", found.group(1)).replace(".", "/")
-    missing = _MISSING.search(message)
+    missing = _MISSING.search(message) or _UNKNOWN.search(message)
     if missing:
         return f"{base}/{missing.group(1)}"
     if base:
         return base
     if key and key != "data":
-        return "/" + key.replace(".", "/")
+        return "/" + re.sub(r"\[(\d+)\]", r".\1", key).replace(".", "/")
     return ""
 
 
@@ -143,7 +144,7 @@ def _validation_problems(exc: ValidationException) -> list[dict[str, Any]]:
             if isinstance(item, dict):
                 message = str(item.get("message", ""))
                 key = item.get("key")
-                path = _pointer(message, str(key) if key is not None else None)
+                path = pointer(message, str(key) if key is not None else None)
                 found.append({"path": path, "message": message})
     return found
 
@@ -168,8 +169,10 @@ def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Re
     if isinstance(exc, MethodNotAllowedException):
         return problem("method_not_allowed", "method not allowed here", instance=path)
     status = exc.status_code
-    if status == 400 and "malformed" in (exc.detail or "").lower():
-        return problem("malformed_json", "the body is not valid JSON", instance=path)
+    if status == 400:
+        # Our own refusals are DomainErrors; a bare 400 from the framework is a
+        # body it could not decode.
+        return problem("malformed_json", f"the body is not valid JSON: {exc.detail}", instance=path)
     if status == 413:
         return problem("body_too_large", "the request body is too large", instance=path)
     if status == 415:

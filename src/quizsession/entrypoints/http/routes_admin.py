@@ -43,7 +43,11 @@ class QuizList(msgspec.Struct, frozen=True, kw_only=True):
     quizzes: list[QuizSummary]
 
 
-@put("/quizzes/{quiz_id:str}", request_max_body_size=ADMIN_BODY_LIMIT)
+@put(
+    "/quizzes/{quiz_id:str}",
+    request_max_body_size=ADMIN_BODY_LIMIT,
+    opt={"body": dict[str, Any]},
+)
 async def put_quiz(request: AnyRequest, quiz_id: str, data: dict[str, Any]) -> QuizStored:
     """Store a definition as the quiz's next version (every problem listed by
     path when it is invalid). Attempts keep the version they started with."""
@@ -96,7 +100,12 @@ async def apply_timing(request: AnyRequest, quiz_id: str) -> TimingResult:
     return await container(request).admin.apply_timing(quiz_id, by)
 
 
-@post("/quizzes/{quiz_id:str}/invites", status_code=201, request_max_body_size=ADMIN_BODY_LIMIT)
+@post(
+    "/quizzes/{quiz_id:str}/invites",
+    status_code=201,
+    request_max_body_size=ADMIN_BODY_LIMIT,
+    opt={"body": InvitesBody},
+)
 async def create_invites(request: AnyRequest, quiz_id: str, data: InvitesBody) -> InviteList:
     """Roster in, invite tokens out (shown once; only hashes are stored)."""
     require_admin(request)
@@ -157,7 +166,7 @@ async def attempt_timeline(request: AnyRequest, attempt_id: str) -> str:
     return "\n".join(timeline(records, loaded.quiz if loaded else None)) + "\n"
 
 
-@post("/attempts/{attempt_id:str}/extend", status_code=200)
+@post("/attempts/{attempt_id:str}/extend", status_code=200, opt={"body": ExtendBody})
 async def extend(request: AnyRequest, attempt_id: str, data: ExtendBody) -> AttemptView:
     by = require_admin(request)
     return await container(request).admin.extend(attempt_id, data.seconds, by, data.reason)
@@ -169,13 +178,13 @@ async def unlock(request: AnyRequest, attempt_id: str) -> AttemptView:
     return await container(request).admin.unlock(attempt_id, by)
 
 
-@post("/attempts/{attempt_id:str}/void", status_code=200)
+@post("/attempts/{attempt_id:str}/void", status_code=200, opt={"body": ReasonBody})
 async def void(request: AnyRequest, attempt_id: str, data: ReasonBody) -> AttemptView:
     by = require_admin(request)
     return await container(request).admin.void(attempt_id, by, data.reason)
 
 
-@post("/attempts/{attempt_id:str}/reopen", status_code=200)
+@post("/attempts/{attempt_id:str}/reopen", status_code=200, opt={"body": ReopenBody})
 async def reopen(request: AnyRequest, attempt_id: str, data: ReopenBody) -> AttemptView:
     by = require_admin(request)
     return await container(request).admin.reopen(attempt_id, by, data.reason, data.extra_seconds)

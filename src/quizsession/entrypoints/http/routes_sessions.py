@@ -32,7 +32,7 @@ from quizsession.entrypoints.http.schemas import (
 SID = "/sessions/{session_id:str}"
 
 
-@post("/sessions", status_code=HTTP_201_CREATED, tags=["sessions"])
+@post("/sessions", status_code=HTTP_201_CREATED, tags=["sessions"], opt={"body": OpenSessionBody})
 async def open_session(request: AnyRequest, data: OpenSessionBody) -> OpenedSession:
     """Start or resume an attempt. 409 ``session_active`` while another session
     holds the lease (with ``Retry-After``), unless the quiz allows ``takeover``."""
@@ -60,7 +60,7 @@ async def get_session(request: AnyRequest, session_id: str) -> AttemptView:
     return await container(request).sessions.view(claims)
 
 
-@post(SID + "/start", status_code=200, tags=["sessions"])
+@post(SID + "/start", status_code=200, tags=["sessions"], opt={"body": StartBody})
 async def start_section(request: AnyRequest, session_id: str, data: StartBody) -> AttemptView:
     claims = await session_claims(request, session_id)
     return await container(request).sessions.start(claims, data.section, data.op_id)
@@ -74,7 +74,7 @@ async def next_question(request: AnyRequest, session_id: str) -> NextQuestion:
     return await container(request).sessions.next_question(claims)
 
 
-@put(SID + "/progress", tags=["sessions"])
+@put(SID + "/progress", tags=["sessions"], opt={"body": ProgressBody})
 async def save_progress(request: AnyRequest, session_id: str, data: ProgressBody) -> SaveResult:
     """Save an answer. A 2xx means it is on disk. Idempotent by ``op_id``."""
     claims = await session_claims(request, session_id)
@@ -83,7 +83,12 @@ async def save_progress(request: AnyRequest, session_id: str, data: ProgressBody
     )
 
 
-@post(SID + "/heartbeat", status_code=200, tags=["sessions"])
+@post(
+    SID + "/heartbeat",
+    status_code=200,
+    tags=["sessions"],
+    opt={"body": HeartbeatBody, "body_optional": True},
+)
 async def heartbeat(
     request: AnyRequest, session_id: str, data: HeartbeatBody | None = None
 ) -> HeartbeatResult:
@@ -93,7 +98,12 @@ async def heartbeat(
     return await container(request).sessions.heartbeat(claims, question_id)
 
 
-@post(SID + "/complete", status_code=200, tags=["sessions"])
+@post(
+    SID + "/complete",
+    status_code=200,
+    tags=["sessions"],
+    opt={"body": CompleteBody, "body_optional": True},
+)
 async def complete(
     request: AnyRequest, session_id: str, data: CompleteBody | None = None
 ) -> CompleteResult:

@@ -1,0 +1,105 @@
+"""The static web pages: ``GET /take`` (the candidate's page), ``GET /admin`` (the
+administrator's page) and their assets under ``/static``.
+
+The pages are plain HTML, CSS and JavaScript modules served by the service itself
+(no build step, no third-party origin). Each page is sent with a strict
+Content-Security-Policy and is never cached without revalidation; the assets it
+links carry a content hash in their URL (``/static/take.js?v=<hash>``), so they
+can be cached for a day without a deploy ever mixing old and new files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from litestar import MediaType, Response, Router, get
+from litestar.datastructures import CacheControlHeader
+from litestar.static_files import create_static_files_router
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+STATIC_DIR = WEB_DIR / "static"
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "connect-src 'self' ws: wss:",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+PAGE_HEADERS: dict[str, str] = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "Cache-Control": "no-cache",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+STATIC_CACHE = CacheControlHeader(public=True, max_age=86_400)
+
+_ASSET = re.compile(r"\{\{static:([A-Za-z0-9_.-]+)\}\}")
+
+
+def asset_url(name: str) -> str:
+    """``/static/<name>?v=<first 12 hex digits of its SHA-256>``."""
+    digest = hashlib.sha256((STATIC_DIR / name).read_bytes()).hexdigest()[:12]
+    return f"/static/{name}?v={digest}"
+
+
+@cache
+def page(name: str) -> bytes:
+    """The page ``name`` with every ``{{static:file}}`` replaced by its versioned
+    URL (read once per process: the files ship with the package)."""
+    text = (WEB_DIR / name).read_text(encoding="utf-8")
+    return _ASSET.sub(lambda m: asset_url(m.group(1)), text).encode()
+
+
+def _html(name: str) -> Response[bytes]:
+    return Response(
+        content=page(name),
+        media_type=MediaType.HTML,
+        headers=PAGE_HEADERS,
+    )
+
+
+@get("/take", include_in_schema=False, sync_to_thread=False)
+def take_page() -> Response[bytes]:
+    """The candidate's page; the invite token travels in the URL fragment."""
+    return _html("take.html")
+
+
+@get("/admin", include_in_schema=False, sync_to_thread=False)
+def admin_page() -> Response[bytes]:
+    """The administrator's page (the API key is typed in, kept in memory only)."""
+    return _html("admin.html")
+
+
+async def _static_headers(response: Response[Any]) -> Response[Any]:
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _static_router() -> Router:
+    return create_static_files_router(
+        path="/static",
+        directories=[STATIC_DIR],
+        cache_control=STATIC_CACHE,
+        after_request=_static_headers,
+        include_in_schema=False,
+        name="web-static",
+    )
+
+
+web_router = Router(path="/", route_handlers=[take_page, admin_page, _static_router()])
