@@ -778,14 +778,6 @@ def test_void_closes_the_session_and_refuses_everything_after() -> None:
     run.noop(Void(by="admin:ops"), T0 + 13)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: domain/attempt.py decide/_require_writer runs before _require_open, so a "
-        "write from the session that was live when the attempt was voided gets "
-        "session_closed ('this session has ended (voided)') instead of attempt_voided"
-    ),
-)
 def test_a_write_from_the_session_live_at_void_says_attempt_voided() -> None:
     run, s1 = in_test()
     q1 = run.deliver(s1, T0 + 1)

@@ -11,9 +11,10 @@ decides again, so a stale epoch is refused by the rules on the retry.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
 import msgspec
@@ -150,13 +151,16 @@ class AttemptExecutor:
 
     async def load(self, attempt_id: str, *, fresh: bool | None = None) -> Loaded | None:
         """The folded attempt, or None. ``fresh`` forces a catch-up read from the
-        store (default: only when the cache is not authoritative)."""
+        store (default: only when the cache is not authoritative). A catch-up
+        holds the attempt's lock: it must not fold events into a cached state
+        that a write is about to apply its own events to."""
         cached = self._cache.get(attempt_id)
         must_read = (not self._authoritative) if fresh is None else fresh
         if cached is not None and not must_read:
             self._cache.move_to_end(attempt_id)
             return cached
-        return await self._catch_up(attempt_id, cached)
+        async with self._locked(attempt_id):
+            return await self._catch_up(attempt_id, self._cache.get(attempt_id))
 
     def forget(self, attempt_id: str) -> None:
         self._cache.pop(attempt_id, None)
@@ -170,6 +174,19 @@ class AttemptExecutor:
             self._lock_users[attempt_id] = 0
         return lock
 
+    @contextlib.asynccontextmanager
+    async def _locked(self, attempt_id: str) -> AsyncIterator[None]:
+        lock = self._lock(attempt_id)
+        self._lock_users[attempt_id] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._lock_users[attempt_id] -= 1
+            if self._lock_users[attempt_id] == 0:
+                del self._lock_users[attempt_id]
+                del self._locks[attempt_id]
+
     async def execute(
         self,
         attempt_id: str,
@@ -182,16 +199,8 @@ class AttemptExecutor:
         ``create`` is used when the attempt does not exist yet: it returns the quiz
         and the creating command, appended with expected version 0 (so of two
         concurrent creators exactly one succeeds and the other retries)."""
-        lock = self._lock(attempt_id)
-        self._lock_users[attempt_id] += 1
-        try:
-            async with lock:
-                return await self._execute_locked(attempt_id, make, create)
-        finally:
-            self._lock_users[attempt_id] -= 1
-            if self._lock_users[attempt_id] == 0:
-                del self._lock_users[attempt_id]
-                del self._locks[attempt_id]
+        async with self._locked(attempt_id):
+            return await self._execute_locked(attempt_id, make, create)
 
     async def _execute_locked(
         self,
@@ -200,8 +209,10 @@ class AttemptExecutor:
         create: Callable[[], tuple[Quiz, AttemptCommand]] | None,
     ) -> Outcome:
         loaded = self._cache.get(attempt_id)
-        if loaded is None:
-            loaded = await self._catch_up(attempt_id, None)
+        if loaded is None or not self._authoritative:
+            # With a shared store another instance may have written since: decide
+            # (and refuse) only on the log's latest state.
+            loaded = await self._catch_up(attempt_id, loaded)
         for _ in range(MAX_RETRIES):
             now = self._clock.now()
             if loaded is None:

@@ -428,10 +428,12 @@ class SessionService:
         ttl = loaded.quiz.policies.lease_ttl_s
         grant = await self._live.acquire_lease(claims.attempt_id, claims.session_id, ttl)
         if not grant.acquired:
-            # Another session holds the lease: this one must have been superseded.
+            # Another session holds the lease. The log decides who is live: if it
+            # is still this session (concurrent takeovers raced on the lease), the
+            # lease is taken back; otherwise this session was superseded.
             loaded = await self._exec.load(claims.attempt_id, fresh=True) or loaded
             self._check_reader(claims, loaded)
-            raise DomainError("another session holds this attempt", code=E.SESSION_SUPERSEDED)
+            await self._live.acquire_lease(claims.attempt_id, claims.session_id, ttl, force=True)
         state, quiz, now = loaded.state, loaded.quiz, self._clock.now()
         if question_id is not None and state.viewed != question_id:
             ref = _ref(claims)

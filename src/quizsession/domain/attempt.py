@@ -109,6 +109,8 @@ def _require_exists(state: AttemptState) -> None:
 
 def _require_writer(state: AttemptState, session: SessionRef) -> None:
     """The fencing check: only the live session at the current epoch writes."""
+    if state.status == "voided":
+        raise DomainError("this attempt was voided by an administrator", code=E.ATTEMPT_VOIDED)
     if session.epoch == state.epoch and state.live_session == session.session_id:
         return
     ended = state.ended_sessions.get(session.session_id)

@@ -194,6 +194,16 @@ function timeLeftText(a) {
   return formatDuration(a.time_remaining_s);
 }
 
+const ATTEMPT_COLUMNS = [
+  ["Candidate", ""],
+  ["State", ""],
+  ["Time left", "num"],
+  ["Connection", ""],
+  ["Last seen", ""],
+  ["Answered", "num"],
+  ["Score", "num"],
+];
+
 function renderAttempts(list, now) {
   attempts = new Map(list.map((a) => [a.attempt_id, a]));
   const body = $("attempts-body");
@@ -203,18 +213,14 @@ function renderAttempts(list, now) {
     let tr = rows.get(a.attempt_id);
     if (!tr) {
       tr = el("tr", { "data-attempt": a.attempt_id });
-      const cells = [];
-      for (let i = 0; i < 7; i += 1) cells.push(el("td"));
-      cells[2].className = "num";
-      cells[5].className = "num";
-      cells[6].className = "num";
+      const cells = ATTEMPT_COLUMNS.map(([label, cls]) => el("td", { "data-label": label, class: cls }));
       const manage = el("button", {
         type: "button",
         class: "button small",
         text: "Manage",
         onclick: () => select(a.attempt_id),
       });
-      tr.append(...cells, el("td", {}, manage));
+      tr.append(...cells, el("td", { class: "actions-cell" }, manage));
       rows.set(a.attempt_id, tr);
       body.append(tr);
     }
@@ -254,8 +260,9 @@ function setCell(cell, main, sub) {
   const key = `${main}\u0000${sub}`;
   if (cell.dataset.key === key) return;
   cell.dataset.key = key;
-  cell.replaceChildren(el("span", { text: main }));
-  if (sub) cell.append(el("br"), el("span", { class: "muted", text: sub }));
+  const box = el("div", { class: "who" }, el("span", { text: main }));
+  if (sub) box.append(el("br"), el("span", { class: "muted small", text: sub }));
+  cell.replaceChildren(box);
 }
 
 function setBadge(cell, connected) {
@@ -276,11 +283,12 @@ function renderResults(list) {
       el(
         "tr",
         {},
-        el("td", { text: a.candidate_name || a.candidate_id }),
-        el("td", { text: a.candidate_id }),
-        el("td", { class: "num", text: formatScore(a.score) }),
-        el("td", { class: "num", text: formatScore(a.max_score) }),
+        el("td", { "data-label": "Candidate", text: a.candidate_name || a.candidate_id }),
+        el("td", { "data-label": "Candidate id", text: a.candidate_id }),
+        el("td", { "data-label": "Score", class: "num", text: formatScore(a.score) }),
+        el("td", { "data-label": "Out of", class: "num", text: formatScore(a.max_score) }),
         el("td", {
+          "data-label": "Percent",
           class: "num",
           text: a.max_score ? `${Math.round((a.score / a.max_score) * 100)} %` : "–",
         }),

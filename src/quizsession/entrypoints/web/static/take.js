@@ -1014,7 +1014,7 @@ function sectionDone() {
   } else {
     $("done-title").textContent = "All questions answered";
     $("done-text").textContent =
-      `You have answered all ${q ? q.total : ""} questions. Submit the test to see your result. Until you submit, the timer keeps running.`;
+      `You have answered all ${q ? q.total : state.view.total} questions. Submit the test to see your result. Until you submit, the timer keeps running.`;
     $("done-continue").textContent = "Submit the test";
   }
   show("section-done");
@@ -1152,9 +1152,14 @@ function showResult(result) {
   state.question = null;
   const score = result ? result.score : null;
   const max = result ? result.max_score : null;
-  $("result-score").textContent = `${formatScore(score)} / ${formatScore(max)}`;
-  const pct = max ? ` (${Math.round((score / max) * 100)} %)` : "";
-  $("result-score").setAttribute("aria-label", `Score: ${formatScore(score)} out of ${formatScore(max)}${pct}`);
+  const pct = max ? `${Math.round((score / max) * 100)} %` : "";
+  $("result-score").replaceChildren(
+    el("span", { "aria-hidden": "true", text: `${formatScore(score)} / ${formatScore(max)}` }),
+    el("span", {
+      class: "visually-hidden",
+      text: `Score: ${formatScore(score)} out of ${formatScore(max)}`,
+    }),
+  );
   let text = "Your test has been submitted and scored.";
   if (result && result.reason === "deadline") {
     text = "The time ran out and your answers were submitted automatically.";
@@ -1164,7 +1169,7 @@ function showResult(result) {
   if (result && result.finished_at) {
     text += ` Finished at ${new Date(result.finished_at * 1000).toLocaleTimeString()}.`;
   }
-  $("result-text").textContent = `${text}${pct ? ` You scored${pct}.` : ""}`;
+  $("result-text").textContent = `${text}${pct ? ` You scored ${pct}.` : ""}`;
   renderTimer();
   renderSaveState();
   show("result");
@@ -1271,8 +1276,27 @@ function scheduleBeat() {
 
 function beat() {
   if (state.stopped || state.finished || !state.session) return;
+  const silentFor = Date.now() - state.lastHeard;
+  if (state.ws && state.wsReady && silentFor > 2.5 * state.heartbeatS * 1000) {
+    // The socket says it is open but nothing comes through (a half-open
+    // connection): give it up, heartbeat over HTTP and reconnect.
+    dropSocket();
+  }
   if (state.ws && state.wsReady && state.ws.readyState === WebSocket.OPEN) sendPing();
   else httpHeartbeat();
+}
+
+function dropSocket() {
+  const ws = state.ws;
+  state.ws = null;
+  state.wsReady = false;
+  document.body.dataset.live = "http";
+  try {
+    ws.close(1000, "silent");
+  } catch (err) {
+    // already closed
+  }
+  scheduleWs();
 }
 
 function onScreenQuestionId() {
