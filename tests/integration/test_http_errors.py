@@ -807,7 +807,7 @@ async def test_session_closed_after_logout(api: Api) -> None:
     session = await api.started()
     r = await api.client.delete(session.path, headers=session.headers)
     assert r.status_code == 204
-    await api.refused(api.save(session, "capital-au", "canberra", "o1"), 409, "attempt_voided")
+    await api.refused(api.save(session, "capital-au", "canberra", "o1"), 401, "session_closed")
     await api.refused(api.client.get(session.path, headers=session.headers), 401, "session_closed")
     await api.refused(
         api.client.get(f"{session.path}/question", headers=session.headers), 401, "session_closed"
@@ -828,7 +828,7 @@ async def test_session_closed_after_unlock(api: Api) -> None:
     session = await api.started()
     r = await api.client.post(f"/admin/attempts/{session.attempt_id}/unlock", headers=api.admin)
     assert r.status_code == 200
-    await api.refused(api.save(session, "capital-au", "canberra", "o1"), 409, "attempt_voided")
+    await api.refused(api.save(session, "capital-au", "canberra", "o1"), 401, "session_closed")
 
 
 async def test_session_idle_timeout(api: Api) -> None:
