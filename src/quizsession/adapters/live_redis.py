@@ -29,9 +29,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import msgspec
 from limits import RateLimitItemPerSecond
@@ -45,7 +45,7 @@ from redis.backoff import ExponentialBackoff
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
-from quizsession.app.ports import Clock, LeaseGrant, Notice
+from quizsession.app.ports import Clock, LeaseGrant, LiveStateUnavailable, Notice
 
 T = TypeVar("T")
 
@@ -123,11 +123,6 @@ class _Scripts:
     seen: AsyncScript
 
 
-class LiveStateUnavailable(Exception):
-    """Redis cannot be reached or failed the command; nothing can be assumed about
-    leases, presence, notices or rate limits until it answers again."""
-
-
 def _ms(seconds: float) -> int:
     return max(1, math.ceil(seconds * 1000))
 
@@ -143,15 +138,17 @@ class RedisSubscription:
         self._ended = False
         self._queue: asyncio.Queue[Notice | None] = asyncio.Queue(maxsize=_QUEUE_SIZE)
 
-    async def _iter(self) -> AsyncIterator[Notice]:
-        while True:
-            item = await self._queue.get()
-            if item is None:
-                return
-            yield item
+    def __aiter__(self) -> Self:
+        return self
 
-    def __aiter__(self) -> AsyncIterator[Notice]:
-        return self._iter()
+    async def __anext__(self) -> Notice:
+        # A method, not an async generator: a reader that gives up waiting
+        # (``wait_for(anext(sub), t)``) can simply read again later.
+        item = await self._queue.get()
+        if item is None:
+            self._queue.put_nowait(None)  # every later read ends too
+            raise StopAsyncIteration
+        return item
 
     def deliver(self, notice: Notice) -> None:
         if not self._ended and not self._queue.full():
@@ -450,3 +447,11 @@ class RedisLiveState:
         if self._limiter is None:
             raise RuntimeError("RedisLiveState is not open")
         return await self._guard(self._limiter.hit(RateLimitItemPerSecond(limit, per_seconds), key))
+
+    async def exhausted(self, key: str, limit: int, per_seconds: int) -> bool:
+        if self._limiter is None:
+            raise RuntimeError("RedisLiveState is not open")
+        allowed = await self._guard(
+            self._limiter.test(RateLimitItemPerSecond(limit, per_seconds), key)
+        )
+        return not allowed

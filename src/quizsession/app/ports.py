@@ -161,6 +161,11 @@ class Store(EventStore, QuizRepository, InviteRepository, Protocol):
         ...
 
 
+class LiveStateUnavailable(Exception):
+    """The live state (e.g. Redis) cannot be reached: no leases, presence, notices
+    or rate limits until it answers again. Correctness does not depend on it."""
+
+
 class LeaseGrant(msgspec.Struct, frozen=True, kw_only=True):
     acquired: bool
     holder: str | None  # the session holding the lease after the call

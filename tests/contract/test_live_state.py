@@ -1,0 +1,367 @@
+"""The LiveState contract, run against every adapter.
+
+``LiveStateContract`` holds the tests; a subclass per adapter overrides the
+``live`` fixture (yield an opened LiveState) and ``advance`` (move time: the
+memory adapter moves its fake clock, Redis sleeps for real, so Redis tests use
+short TTLs and poll with a bounded loop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from quizsession.adapters.live_memory import MemoryLiveState
+from quizsession.adapters.live_redis import RedisLiveState
+from quizsession.app.clock import FakeClock, SystemClock
+from quizsession.app.ports import LiveState, LiveStateUnavailable, Notice, Subscription
+from tests.conftest_servers import server_unavailable
+from tests.servers import BinaryNotFound, RedisServer, find_redis_server, start_redis
+
+
+def uid(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]], within: float = 3.0, what: str = "condition"
+) -> None:
+    """Poll ``check`` until it is true; fail after ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while not await check():
+        if time.monotonic() >= deadline:
+            pytest.fail(f"{what} not reached within {within}s")
+        await asyncio.sleep(0.02)
+
+
+async def next_notice(it: AsyncIterator[Notice], within: float = 3.0) -> Notice:
+    return await asyncio.wait_for(anext(it), within)
+
+
+class LiveStateContract:
+    """Not collected by itself (no ``Test`` prefix)."""
+
+    #: Slack for TTL figures measured by another clock (Redis rounds to ms).
+    tolerance = 0.05
+
+    @pytest.fixture
+    async def live(self) -> AsyncIterator[LiveState]:
+        raise NotImplementedError("a LiveStateContract subclass provides an opened LiveState")
+
+    async def advance(self, seconds: float) -> None:
+        raise NotImplementedError
+
+    # -- leases ----------------------------------------------------------------------
+    async def test_acquire_free_lease(self, live: LiveState) -> None:
+        attempt, s1 = uid("a"), uid("s")
+        grant = await live.acquire_lease(attempt, s1, 10.0)
+        assert grant.acquired
+        assert grant.holder == s1
+        assert grant.expires_in == pytest.approx(10.0, abs=self.tolerance)
+        holder = await live.lease_holder(attempt)
+        assert not holder.acquired
+        assert holder.holder == s1
+        assert 0 < holder.expires_in <= 10.0
+
+    async def test_free_lease_has_no_holder(self, live: LiveState) -> None:
+        holder = await live.lease_holder(uid("a"))
+        assert holder.acquired is False
+        assert holder.holder is None
+        assert holder.expires_in == 0
+
+    async def test_second_session_is_refused_with_holder_and_expiry(self, live: LiveState) -> None:
+        attempt, s1, s2 = uid("a"), uid("s"), uid("s")
+        await live.acquire_lease(attempt, s1, 10.0)
+        grant = await live.acquire_lease(attempt, s2, 10.0)
+        assert not grant.acquired
+        assert grant.holder == s1
+        assert 0 < grant.expires_in <= 10.0
+        assert (await live.lease_holder(attempt)).holder == s1
+
+    async def test_same_session_renews(self, live: LiveState) -> None:
+        attempt, s1, s2 = uid("a"), uid("s"), uid("s")
+        await live.acquire_lease(attempt, s1, 0.6)
+        await self.advance(0.3)
+        renewed = await live.acquire_lease(attempt, s1, 0.6)
+        assert renewed.acquired
+        assert renewed.holder == s1
+        assert renewed.expires_in == pytest.approx(0.6, abs=self.tolerance)
+        await self.advance(0.4)  # past the first TTL, within the renewed one
+        refused = await live.acquire_lease(attempt, s2, 0.6)
+        assert not refused.acquired
+        assert refused.holder == s1
+
+    async def test_force_takes_over(self, live: LiveState) -> None:
+        attempt, s1, s2 = uid("a"), uid("s"), uid("s")
+        await live.acquire_lease(attempt, s1, 10.0)
+        grant = await live.acquire_lease(attempt, s2, 5.0, force=True)
+        assert grant.acquired
+        assert grant.holder == s2
+        assert grant.expires_in == pytest.approx(5.0, abs=self.tolerance)
+        old = await live.acquire_lease(attempt, s1, 10.0)
+        assert not old.acquired
+        assert old.holder == s2
+
+    async def test_release_by_non_holder_is_a_no_op(self, live: LiveState) -> None:
+        attempt, s1, s2 = uid("a"), uid("s"), uid("s")
+        await live.acquire_lease(attempt, s1, 10.0)
+        await live.release_lease(attempt, s2)
+        assert (await live.lease_holder(attempt)).holder == s1
+        await live.release_lease(uid("a"), s1)  # unknown attempt: nothing happens
+
+    async def test_release_by_holder_frees(self, live: LiveState) -> None:
+        attempt, s1, s2 = uid("a"), uid("s"), uid("s")
+        await live.acquire_lease(attempt, s1, 10.0)
+        await live.release_lease(attempt, s1)
+        assert (await live.lease_holder(attempt)).holder is None
+        assert (await live.acquire_lease(attempt, s2, 10.0)).acquired
+
+    async def test_lease_lapses_after_ttl(self, live: LiveState) -> None:
+        attempt, s1, s2 = uid("a"), uid("s"), uid("s")
+        await live.acquire_lease(attempt, s1, 0.3)
+        await self.advance(0.35)
+
+        async def free() -> bool:
+            return (await live.lease_holder(attempt)).holder is None
+
+        await eventually(free, what="lease lapse")
+        grant = await live.acquire_lease(attempt, s2, 10.0)
+        assert grant.acquired
+        assert grant.holder == s2
+
+    async def test_concurrent_acquirers_of_a_free_lease_one_wins(self, live: LiveState) -> None:
+        attempt = uid("a")
+        sessions = [uid("s") for _ in range(50)]
+        grants = await asyncio.gather(*(live.acquire_lease(attempt, s, 10.0) for s in sessions))
+        winners = [g for g in grants if g.acquired]
+        assert len(winners) == 1
+        winner = winners[0].holder
+        assert winner in sessions
+        assert all(g.holder == winner for g in grants)
+        assert (await live.lease_holder(attempt)).holder == winner
+
+    # -- sessions --------------------------------------------------------------------
+    async def test_unknown_session_has_no_record(self, live: LiveState) -> None:
+        assert await live.session_seen(uid("s")) is None
+
+    async def test_touch_then_seen_then_lapsed(self, live: LiveState) -> None:
+        session = uid("s")
+        await live.touch_session(session, 0.3)
+        assert await live.session_seen(session) is True
+        await self.advance(0.35)
+
+        async def lapsed() -> bool:
+            return await live.session_seen(session) is False
+
+        await eventually(lapsed, what="session lapse")
+        await live.touch_session(session, 10.0)
+        assert await live.session_seen(session) is True
+
+    # -- notices ---------------------------------------------------------------------
+    async def test_publish_reaches_subscribers_of_that_attempt_only(self, live: LiveState) -> None:
+        a, b = uid("a"), uid("a")
+        sub_a1 = await live.subscribe(a)
+        sub_a2 = await live.subscribe(a)
+        sub_b = await live.subscribe(b)
+        it_a1, it_a2, it_b = aiter(sub_a1), aiter(sub_a2), aiter(sub_b)
+        notice = Notice(attempt_id=a, kind="takeover", data={"by": "s2", "n": 1})
+        await live.publish(notice)
+        assert await next_notice(it_a1) == notice
+        assert await next_notice(it_a2) == notice
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(anext(it_b), 0.2)
+        # The iterator survives a reader's timeout.
+        other = Notice(attempt_id=b, kind="void")
+        await live.publish(other)
+        assert await next_notice(it_b) == other
+        # One subscriber leaving does not stop delivery to the other.
+        await sub_a1.close()
+        second = Notice(attempt_id=a, kind="extension", data={"seconds": 60.0})
+        await live.publish(second)
+        assert await next_notice(it_a2) == second
+        await sub_a2.close()
+        await sub_b.close()
+
+    async def test_publish_without_subscribers(self, live: LiveState) -> None:
+        await live.publish(Notice(attempt_id=uid("a"), kind="drain"))
+
+    async def test_close_ends_iteration(self, live: LiveState) -> None:
+        attempt = uid("a")
+        sub = await live.subscribe(attempt)
+        received: list[Notice] = []
+
+        async def consume(s: Subscription) -> None:
+            async for n in s:
+                received.append(n)
+
+        task = asyncio.create_task(consume(sub))
+        await live.publish(Notice(attempt_id=attempt, kind="end_of_test"))
+
+        async def got_one() -> bool:
+            return len(received) == 1
+
+        await eventually(got_one, what="delivery")
+        await sub.close()
+        await asyncio.wait_for(task, 3.0)
+        assert [n.kind for n in received] == ["end_of_test"]
+        await sub.close()  # closing twice is harmless
+
+    async def test_close_ends_iteration_of_a_subscriber_that_stopped_reading(
+        self, live: LiveState
+    ) -> None:
+        attempt = uid("a")
+        sub = await live.subscribe(attempt)
+        for i in range(300):
+            await live.publish(Notice(attempt_id=attempt, kind="extension", data={"i": i}))
+        await asyncio.sleep(0.3)  # let a remote backend deliver (and overflow)
+        await sub.close()
+
+        async def drain() -> int:
+            return sum([1 async for _ in sub])
+
+        count = await asyncio.wait_for(drain(), 5.0)
+        assert 0 < count <= 300
+
+    async def test_closing_the_live_state_ends_subscriptions(self, live: LiveState) -> None:
+        sub = await live.subscribe(uid("a"))
+
+        async def drain() -> int:
+            return sum([1 async for _ in sub])
+
+        task = asyncio.create_task(drain())
+        await asyncio.sleep(0)
+        await live.close()
+        assert await asyncio.wait_for(task, 3.0) == 0
+
+    # -- rate limits -----------------------------------------------------------------
+    async def test_rate_limit_allows_limit_then_refuses_within_window(
+        self, live: LiveState
+    ) -> None:
+        key, other = uid("k"), uid("k")
+        assert [await live.hit(key, 3, 1) for _ in range(3)] == [True, True, True]
+        assert await live.hit(key, 3, 1) is False
+        assert await live.hit(key, 3, 1) is False
+        assert await live.hit(other, 3, 1) is True
+        await self.advance(1.05)
+        assert await live.hit(key, 3, 1) is True
+
+    async def test_ping(self, live: LiveState) -> None:
+        assert await live.ping() is True
+
+
+class TestMemoryLiveState(LiveStateContract):
+    tolerance = 1e-9
+
+    @pytest.fixture
+    async def live(self) -> AsyncIterator[LiveState]:
+        self.clock = FakeClock()
+        state = MemoryLiveState(self.clock)
+        await state.open()
+        yield state
+        await state.close()
+
+    async def advance(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+
+
+@pytest.mark.redis
+class TestRedisLiveState(LiveStateContract):
+    @pytest.fixture
+    async def live(self, redis_server: RedisServer) -> AsyncIterator[LiveState]:
+        state = RedisLiveState(redis_server.url, SystemClock())
+        await state.open()
+        yield state
+        await state.close()
+
+    async def advance(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+    async def test_instances_share_leases_and_notices(self, redis_server: RedisServer) -> None:
+        one = RedisLiveState(redis_server.url, SystemClock())
+        two = RedisLiveState(redis_server.url, SystemClock())
+        await one.open()
+        await two.open()
+        try:
+            attempt, s1, s2 = uid("a"), uid("s"), uid("s")
+            assert (await one.acquire_lease(attempt, s1, 10.0)).acquired
+            refused = await two.acquire_lease(attempt, s2, 10.0)
+            assert not refused.acquired
+            assert refused.holder == s1
+            sub = await one.subscribe(attempt)
+            notice = Notice(attempt_id=attempt, kind="takeover", data={"by": s2})
+            await two.publish(notice)
+            assert await next_notice(aiter(sub)) == notice
+            await sub.close()
+        finally:
+            await one.close()
+            await two.close()
+
+    @pytest.fixture
+    def private_redis(self, tmp_path: Path) -> Iterator[RedisServer]:
+        """A server of this test's own, to kill without disturbing the others."""
+        try:
+            find_redis_server()
+        except BinaryNotFound as exc:
+            server_unavailable(str(exc))
+        server = start_redis(tmp_path)
+        try:
+            yield server
+        finally:
+            server.destroy()
+
+    async def test_outage_raises_live_state_unavailable_then_recovers(
+        self, private_redis: RedisServer
+    ) -> None:
+        live = RedisLiveState(private_redis.url, SystemClock(), socket_timeout_s=1.0)
+        await live.open()
+        try:
+            attempt = uid("a")
+            sub = await live.subscribe(attempt)
+            it = aiter(sub)
+            private_redis.kill()
+            assert await live.ping() is False
+            with pytest.raises(LiveStateUnavailable):
+                await live.acquire_lease(attempt, uid("s"), 10.0)
+            with pytest.raises(LiveStateUnavailable):
+                await live.release_lease(attempt, uid("s"))
+            with pytest.raises(LiveStateUnavailable):
+                await live.lease_holder(attempt)
+            with pytest.raises(LiveStateUnavailable):
+                await live.touch_session(uid("s"), 10.0)
+            with pytest.raises(LiveStateUnavailable):
+                await live.session_seen(uid("s"))
+            with pytest.raises(LiveStateUnavailable):
+                await live.publish(Notice(attempt_id=attempt, kind="drain"))
+            with pytest.raises(LiveStateUnavailable):
+                await live.hit(uid("k"), 3, 1)
+            with pytest.raises(LiveStateUnavailable):
+                await live.subscribe(uid("a"))
+
+            await asyncio.to_thread(private_redis.restart)
+
+            await eventually(live.ping, what="ping after restart")
+            assert (await live.acquire_lease(attempt, uid("s"), 10.0)).acquired
+            assert await live.hit(uid("k"), 3, 1) is True
+            # The existing subscription resubscribes by itself; publish until a
+            # notice gets through (those sent before it resubscribed are lost).
+            # A reader that timed out can read again (the iterator survives).
+            notice = Notice(attempt_id=attempt, kind="unlock")
+            deadline = time.monotonic() + 10.0
+            while True:
+                await live.publish(notice)
+                try:
+                    assert await next_notice(it, 0.2) == notice
+                    break
+                except TimeoutError:
+                    if time.monotonic() >= deadline:
+                        pytest.fail("subscription did not recover after the Redis restart")
+            await sub.close()
+            with pytest.raises(StopAsyncIteration):
+                await next_notice(it)
+        finally:
+            await live.close()

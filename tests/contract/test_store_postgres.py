@@ -1,0 +1,326 @@
+"""The Store contract on a real PostgreSQL server, plus PostgreSQL-only tests:
+migrations (idempotent, concurrent, newer schema refused), durability across a
+restart and a crash of the server, and errors translated at the port."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from quizsession.adapters.store_postgres import SCHEMA_VERSION, PostgresStore
+from quizsession.app.ports import Store, StoreError, StoreUnavailable, VersionConflict
+from quizsession.domain.events import AnswerSaved, AttemptEvent
+from tests.contract.test_store import (
+    T0,
+    StoreContract,
+    answer,
+    create,
+    created,
+    invite,
+    row,
+    sample_quiz,
+)
+from tests.servers import PostgresServer, free_port
+
+pytestmark = pytest.mark.postgres
+
+_TABLES = "events, attempts, quizzes, invites"
+
+
+async def _sql(dsn: str, statement: str, *args: object) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(statement, *args)
+    finally:
+        await conn.close()
+
+
+async def _fetch(dsn: str, query: str) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await conn.fetch(query)
+    finally:
+        await conn.close()
+
+
+async def _ensure_running(server: PostgresServer) -> None:
+    if not server.running:
+        await asyncio.to_thread(server.restart)
+
+
+class TestPostgresStore(StoreContract):
+    @pytest.fixture
+    async def store(self, postgres_server: PostgresServer) -> AsyncIterator[Store]:
+        await _ensure_running(postgres_server)  # in case an earlier test left it down
+        pg = PostgresStore(postgres_server.dsn)
+        await pg.open()
+        try:
+            await _sql(postgres_server.dsn, f"TRUNCATE {_TABLES}")
+            yield pg
+        finally:
+            await pg.close()
+
+    @pytest.fixture
+    async def fresh_dsn(self, postgres_server: PostgresServer) -> AsyncIterator[str]:
+        """A new, empty database (no schema yet), dropped afterwards."""
+        name = f"fresh_{uuid.uuid4().hex[:12]}"
+        await asyncio.to_thread(postgres_server.create_database, name)
+        try:
+            yield postgres_server.dsn_for(name)
+        finally:
+            await _ensure_running(postgres_server)
+            await _sql(postgres_server.admin_dsn, f"DROP DATABASE {name} WITH (FORCE)")
+
+    async def test_is_durable(self, store: Store) -> None:
+        assert store.durable is True
+
+    # -- schema and migrations ------------------------------------------------------------
+
+    async def test_schema(self, store: Store, postgres_server: PostgresServer) -> None:
+        dsn = postgres_server.dsn
+        applied = await _fetch(dsn, "SELECT version, applied_at FROM schema_migrations")
+        assert sorted(r["version"] for r in applied) == list(range(1, SCHEMA_VERSION + 1))
+        assert all(r["applied_at"] is not None for r in applied)
+        indexes = {
+            r["indexname"]: r["indexdef"]
+            for r in await _fetch(dsn, "SELECT indexname, indexdef FROM pg_indexes")
+        }
+        assert {"attempts_by_quiz", "attempts_by_status", "attempts_due"} <= set(indexes)
+        assert "WHERE (status = 'open'::text)" in indexes["attempts_due"]
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute("SET enable_seqscan = off")
+            plan = "\n".join(
+                r[0]
+                for r in await conn.fetch(
+                    "EXPLAIN SELECT attempt_id FROM attempts WHERE status = 'open' "
+                    "AND due_at <= 1 ORDER BY due_at, attempt_id LIMIT 10"
+                )
+            )
+        finally:
+            await conn.close()
+        assert "attempts_due" in plan
+        assert "Sort" not in plan
+
+    async def test_migrations_are_idempotent(self, fresh_dsn: str) -> None:
+        pg = PostgresStore(fresh_dsn)
+        assert [tuple(r) for r in await _fetch(fresh_dsn, "SELECT to_regclass('attempts')")] == [
+            (None,)
+        ]
+        await pg.open()
+        try:
+            assert await pg.schema_version() == SCHEMA_VERSION
+            await create(pg, "a1", 2)
+            await pg.migrate()
+            await pg.migrate()
+            assert [r.seq for r in await pg.read("a1")] == [1, 2]
+        finally:
+            await pg.close()
+        again = PostgresStore(fresh_dsn)
+        await again.open()  # migrates again: nothing to do
+        try:
+            assert await again.schema_version() == SCHEMA_VERSION
+            assert [r.seq for r in await again.read("a1")] == [1, 2]
+        finally:
+            await again.close()
+        rows = await _fetch(fresh_dsn, "SELECT version FROM schema_migrations ORDER BY version")
+        assert [r["version"] for r in rows] == list(range(1, SCHEMA_VERSION + 1))
+
+    async def test_concurrent_migrations_from_three_instances(self, fresh_dsn: str) -> None:
+        stores = [PostgresStore(fresh_dsn, min_size=1, max_size=4) for _ in range(3)]
+        outcomes = await asyncio.gather(*(s.open() for s in stores), return_exceptions=True)
+        try:
+            assert outcomes == [None, None, None]
+            rows = await _fetch(fresh_dsn, "SELECT version FROM schema_migrations")
+            assert sorted(r["version"] for r in rows) == list(range(1, SCHEMA_VERSION + 1))
+            # All three work on the one schema; an identical quiz gets one version.
+            quizzes = await asyncio.gather(*(s.put_quiz(sample_quiz()) for s in stores))
+            assert {q.version for q in quizzes} == {1}
+            await create(stores[0], "a1")
+            assert [r.seq for r in await stores[2].read("a1")] == [1]
+        finally:
+            for s in stores:
+                await s.close()
+
+    async def test_a_newer_schema_is_refused(self, fresh_dsn: str) -> None:
+        pg = PostgresStore(fresh_dsn)
+        await pg.open()
+        await pg.close()
+        await _sql(
+            fresh_dsn, "INSERT INTO schema_migrations (version) VALUES ($1)", SCHEMA_VERSION + 1
+        )
+        newer = PostgresStore(fresh_dsn)
+        with pytest.raises(StoreUnavailable, match="newer"):
+            await newer.open()
+        with pytest.raises(StoreUnavailable):
+            await newer.read("a1")  # not open
+
+    # -- durability -----------------------------------------------------------------------
+
+    async def test_everything_survives_a_server_restart(
+        self, store: Store, postgres_server: PostgresServer
+    ) -> None:
+        await create(store, "a1", 3, due_at=T0 + 5)
+        quiz = await store.put_quiz(sample_quiz())
+        await store.add_invites([invite("h1")])
+        events, index = await store.read("a1"), await store.get_index("a1")
+        await store.close()
+
+        await asyncio.to_thread(postgres_server.restart)
+
+        again = PostgresStore(postgres_server.dsn)
+        await again.open()
+        try:
+            assert await again.read("a1") == events
+            assert await again.get_index("a1") == index
+            assert [r.attempt_id for r in await again.due_attempts(T0 + 5)] == ["a1"]
+            assert await again.get_quiz("quiz-1") == quiz
+            assert await again.put_quiz(sample_quiz()) == quiz
+            assert await again.find_invite("h1") == invite("h1")
+            assert await again.append("a1", 3, [answer(9)], row("a1")) == 4
+            with pytest.raises(VersionConflict):
+                await again.append("a1", 3, [answer(9)], row("a1"))
+        finally:
+            await again.close()
+
+    async def test_acknowledged_appends_survive_a_server_crash(
+        self, store: Store, postgres_server: PostgresServer
+    ) -> None:
+        async def writer(i: int) -> int:
+            attempt_id = f"k{i:02d}"
+            version = await store.append(attempt_id, 0, [created(attempt_id)], row(attempt_id))
+            for n in range(1, 5):
+                version = await store.append(attempt_id, version, [answer(n)], row(attempt_id))
+            return version
+
+        assert await asyncio.gather(*(writer(i) for i in range(20))) == [5] * 20
+        try:
+            await asyncio.to_thread(postgres_server.kill)  # SIGKILL: no shutdown checkpoint
+            with pytest.raises(StoreUnavailable):
+                await store.read("k00")
+        finally:
+            await asyncio.to_thread(postgres_server.restart)  # runs crash recovery
+        for i in range(20):
+            assert [r.seq for r in await store.read(f"k{i:02d}")] == [1, 2, 3, 4, 5]
+
+    # -- errors at the port ---------------------------------------------------------------
+
+    async def test_a_stopped_server_is_unavailable_then_the_store_recovers(
+        self, store: Store, postgres_server: PostgresServer
+    ) -> None:
+        await create(store, "a1")
+        try:
+            await asyncio.to_thread(postgres_server.stop)
+            calls = [
+                store.append("a1", 1, [answer(1)], row("a1")),
+                store.append("a2", 0, [created("a2")], row("a2")),
+                store.read("a1"),
+                store.get_index("a1"),
+                store.list_attempts(),
+                store.due_attempts(T0),
+                store.put_quiz(sample_quiz()),
+                store.get_quiz("quiz-1"),
+                store.list_quizzes(),
+                store.add_invites([invite("h1")]),
+                store.find_invite("h1"),
+            ]
+            for call in calls:
+                with pytest.raises(StoreUnavailable):
+                    await asyncio.wait_for(call, 30)
+            assert await store.ping() is False
+        finally:
+            await asyncio.to_thread(postgres_server.restart)
+        # The same store object works again: its pool reconnects.
+        assert await store.ping() is True
+        assert await store.append("a1", 1, [answer(1)], row("a1")) == 2
+        assert [r.seq for r in await store.read("a1")] == [1, 2]
+        assert await store.get_index("a2") is None  # the refused create left nothing
+
+    async def test_reads_recover_from_connections_dropped_by_a_restart(
+        self, store: Store, postgres_server: PostgresServer
+    ) -> None:
+        await create(store, "a1", 2)
+        await asyncio.to_thread(postgres_server.restart)
+        assert [r.seq for r in await store.read("a1")] == [1, 2]
+        assert await store.append("a1", 2, [answer(5)], row("a1")) == 3
+
+    async def test_calls_survive_their_pooled_connection_being_killed(
+        self, postgres_server: PostgresServer
+    ) -> None:
+        pg = PostgresStore(postgres_server.dsn, min_size=1, max_size=1)
+        await pg.open()
+
+        async def kill_backends() -> None:
+            # Terminate the store's only connection from the server side; the
+            # next call meets it at once, before or after the pool noticed.
+            await _sql(
+                postgres_server.dsn,
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = 'quizsession' AND pid <> pg_backend_pid()",
+            )
+
+        try:
+            await _sql(postgres_server.dsn, f"TRUNCATE {_TABLES}")
+            version = await create(pg, "a1", 2)
+            for n in range(3):
+                await kill_backends()
+                assert [r.seq for r in await pg.read("a1")] == list(range(1, version + 1))
+                await kill_backends()
+                version = await pg.append("a1", version, [answer(n)], row("a1"))
+                await kill_backends()
+                assert (await pg.put_quiz(sample_quiz())).version == 1
+            assert version == 5
+        finally:
+            await pg.close()
+
+    async def test_opening_without_a_server_is_unavailable(self) -> None:
+        pg = PostgresStore(
+            f"postgresql://postgres@127.0.0.1:{free_port()}/quizsession", connect_timeout_s=2
+        )
+        with pytest.raises(StoreUnavailable):
+            await pg.open()
+        assert await pg.ping() is False
+        await pg.close()
+
+    async def test_data_the_server_refuses_is_a_store_error_and_writes_nothing(
+        self, store: Store
+    ) -> None:
+        # PostgreSQL text cannot hold NUL: refused as bad data, not as an outage.
+        with pytest.raises(StoreError) as info:
+            await store.add_invites([invite("ok"), invite("bad", name="Ada\x00")])
+        assert not isinstance(info.value, StoreUnavailable | VersionConflict)
+        assert await store.find_invite("ok") is None
+        with pytest.raises(StoreError) as again:
+            await store.append("a\x00", 0, [created("a\x00")], row("a\x00"))
+        assert not isinstance(again.value, StoreUnavailable | VersionConflict)
+        assert await store.list_attempts() == []
+
+    async def test_events_keep_nul_and_stay_queryable_as_json(
+        self, store: Store, postgres_server: PostgresServer
+    ) -> None:
+        """``json`` keeps ``\\u0000`` (``jsonb`` would refuse the whole write); only
+        the JSON operators cannot read such a record."""
+        saved = AnswerSaved(
+            at=T0, section="test", question_id="q1", answer="a\x00b", op_id="o", session_id="s"
+        )
+        events: list[AttemptEvent] = [created("a1"), saved]
+        await store.append("a1", 0, events, row("a1"))
+        assert [r.event for r in await store.read("a1")] == events
+        rows = await _fetch(
+            postgres_server.dsn,
+            "SELECT data->>'attempt_id' AS a FROM events WHERE type = 'attempt_created'",
+        )
+        assert [r["a"] for r in rows] == ["a1"]
+
+    async def test_closed_store(self, store: Store) -> None:
+        await store.close()
+        await store.close()  # idempotent
+        with pytest.raises(StoreUnavailable):
+            await store.read("a1")
+        with pytest.raises(StoreUnavailable):
+            await store.append("a1", 0, [created("a1")], row("a1"))
+        assert await store.ping() is False
