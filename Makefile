@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 system-deps:
-	QUIZSESSION_BROWSER_TESTS=0 ./scripts/ensure-system-deps.sh
+	./scripts/ensure-system-deps.sh
 
 serve: install
 	$(BIN)/quizsession serve --demo --port $(PORT)
