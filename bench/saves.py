@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import multiprocessing as mp
 import os
@@ -35,7 +36,8 @@ import sys
 import tempfile
 import time
 from array import array
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -76,7 +78,7 @@ class Target:
 @dataclass(frozen=True)
 class Job:
     worker: int
-    port: int
+    ports: tuple[int, ...]  # one instance, or several in round robin (request by request)
     mode: str  # "save" | "bare"
     targets: tuple[Target, ...]
     start_at: float  # wall clock: all workers start together
@@ -137,8 +139,14 @@ def _save_request(port: int, target: Target, op_id: str, answer: str) -> bytes:
 
 async def _drive(job: Job) -> WorkerResult:
     loop = asyncio.get_running_loop()
-    conns = [_Conn(*await asyncio.open_connection(HOST, job.port)) for _ in job.targets]
-    bare = f"GET /healthz HTTP/1.1\r\nHost: {HOST}:{job.port}\r\n\r\n".encode()
+    # Each connection of the generator holds one keep-alive connection per instance
+    # and sends its requests to the instances in turn (a round-robin balancer
+    # without sticky sessions).
+    conns = [
+        [_Conn(*await asyncio.open_connection(HOST, port)) for port in job.ports]
+        for _ in job.targets
+    ]
+    bare = [f"GET /healthz HTTP/1.1\r\nHost: {HOST}:{port}\r\n\r\n".encode() for port in job.ports]
     latencies = array("d")
     statuses: dict[int, int] = {}
     # perf_counter marks for the phases, anchored to the shared wall-clock start
@@ -148,22 +156,24 @@ async def _drive(job: Job) -> WorkerResult:
     await asyncio.sleep(max(0.0, job.start_at - time.time()))
     cpu_before: list[float] = []
 
-    async def run(index: int, conn: _Conn, target: Target) -> None:
+    async def run(index: int, mine: list[_Conn], target: Target) -> None:
         n = 0
         clock = time.perf_counter
         while True:
             t0 = clock()
             if t0 >= measure_to:
                 return
+            n += 1
+            turn = n % len(mine)
             if job.mode == "save":
-                n += 1
-                op_id = f"w{job.worker}-c{index}-{n}"
+                # Unique across phases too (a phase's start time is its own).
+                op_id = f"{job.start_at:.3f}-w{job.worker}-c{index}-{n}"
                 data = _save_request(
-                    job.port, target, op_id, target.answers[n % len(target.answers)]
+                    job.ports[turn], target, op_id, target.answers[n % len(target.answers)]
                 )
             else:
-                data = bare
-            status = await conn.request(data)
+                data = bare[turn]
+            status = await mine[turn].request(data)
             t1 = clock()
             if measure_from <= t1 <= measure_to:  # completed within the window
                 latencies.append(t1 - t0)
@@ -179,8 +189,9 @@ async def _drive(job: Job) -> WorkerResult:
     )
     cpu_after = _cpu_self()
     await marker
-    for conn in conns:
-        conn.writer.close()
+    for mine in conns:
+        for conn in mine:
+            conn.writer.close()
     errors = sum(v for k, v in statuses.items() if not 200 <= k < 300)
     return WorkerResult(
         requests=len(latencies),
@@ -238,6 +249,8 @@ class Phase:
     server_cpu_s: float
     machine_busy_pct: float  # all CPUs, every process on the machine
     window_s: float
+    # CPU seconds of run_phase's ``extra_cpu`` counters (e.g. the database's), by name
+    extra_cpu_s: dict[str, float] = field(default_factory=dict)
 
     def row(self) -> dict[str, Any]:
         return {
@@ -261,13 +274,21 @@ def _percentile(sorted_values: list[float], q: float) -> float:
 
 
 def run_phase(
-    server: ServerProcess,
+    server: ServerProcess | Sequence[ServerProcess],
     mode: str,
     targets: list[Target],
     procs: int,
     warmup_s: float,
     duration_s: float,
+    extra_cpu: Mapping[str, Callable[[], float]] | None = None,
 ) -> Phase:
+    """One measured phase against one server, or several in round robin (their
+    CPU is summed); ``extra_cpu`` names other CPU-seconds counters read at the
+    same instants (``Phase.extra_cpu_s``)."""
+    extra = dict(extra_cpu or {})
+    servers = [server] if isinstance(server, ServerProcess) else list(server)
+    pids = [s.pid for s in servers if s.pid is not None]
+    assert len(pids) == len(servers), "every server must be running"
     ctx = mp.get_context("spawn")
     start_at = time.time() + 1.5  # time for the workers to start and connect
     workers = []
@@ -275,7 +296,7 @@ def run_phase(
         parent, child = ctx.Pipe(duplex=False)
         job = Job(
             worker=w,
-            port=server.port,
+            ports=tuple(s.port for s in servers),
             mode=mode,
             targets=tuple(targets[w::procs]),
             start_at=start_at,
@@ -286,12 +307,13 @@ def run_phase(
         proc.start()
         child.close()
         workers.append((proc, parent))
-    assert server.pid is not None
     time.sleep(max(0.0, start_at + warmup_s - time.time()))
-    cpu0 = _server_cpu(server.pid)
+    cpu0 = sum(_server_cpu(pid) for pid in pids)
+    extra0 = {name: read() for name, read in extra.items()}
     busy0, total0 = _machine_ticks()
     time.sleep(max(0.0, start_at + warmup_s + duration_s - time.time()))
-    cpu1 = _server_cpu(server.pid)
+    cpu1 = sum(_server_cpu(pid) for pid in pids)
+    extra1 = {name: read() for name, read in extra.items()}
     busy1, total1 = _machine_ticks()
     results: list[WorkerResult] = []
     for proc, pipe in workers:
@@ -303,6 +325,19 @@ def run_phase(
     failures = [r.failure for r in results if r.failure]
     if failures:
         raise RuntimeError(f"generator failed: {failures}")
+    busy_pct = 100.0 * (busy1 - busy0) / max(1, total1 - total0)
+    phase = aggregate(mode, results, duration_s, cpu1 - cpu0, busy_pct)
+    return dataclasses.replace(phase, extra_cpu_s={k: extra1[k] - extra0[k] for k in extra})
+
+
+def aggregate(
+    mode: str,
+    results: Sequence[WorkerResult],
+    duration_s: float,
+    server_cpu_s: float,
+    machine_busy_pct: float,
+) -> Phase:
+    """One phase's figures from its generator processes' results."""
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     for r in results:
@@ -323,13 +358,13 @@ def run_phase(
         p99_ms=_percentile(latencies, 0.99) * 1000,
         mean_ms=(sum(latencies) / count * 1000) if count else float("nan"),
         generator_cpu_s=sum(r.cpu_s for r in results),
-        server_cpu_s=cpu1 - cpu0,
-        machine_busy_pct=100.0 * (busy1 - busy0) / max(1, total1 - total0),
+        server_cpu_s=server_cpu_s,
+        machine_busy_pct=machine_busy_pct,
         window_s=duration_s,
     )
 
 
-async def _prepare(server: ServerProcess, count: int) -> list[Target]:
+async def prepare_targets(server: ServerProcess, count: int) -> list[Target]:
     """Quiz, invites, logins, test started, one question delivered per candidate."""
     rng = random.Random(42)
     limits = httpx.Limits(max_connections=32)
@@ -352,7 +387,7 @@ async def _prepare(server: ServerProcess, count: int) -> list[Target]:
         return list(await asyncio.gather(*(one(t) for t in tokens)))
 
 
-async def _saved_events(server: ServerProcess, targets: list[Target]) -> int:
+async def saved_events(server: ServerProcess, targets: list[Target]) -> int:
     """How many ``answer_saved`` events the store holds for these attempts."""
     limits = httpx.Limits(max_connections=16)
     async with httpx.AsyncClient(base_url=server.url, timeout=60.0, limits=limits) as client:
@@ -385,11 +420,11 @@ def main(argv: list[str] | None = None) -> int:
     server = ServerProcess(workdir, env=SERVER_ENV)
     try:
         server.start()
-        targets = asyncio.run(_prepare(server, args.concurrency))
+        targets = asyncio.run(prepare_targets(server, args.concurrency))
         setup_s = time.monotonic() - began
         save = run_phase(server, "save", targets, args.procs, args.warmup, args.duration)
         bare = run_phase(server, "bare", targets, args.procs, args.warmup, args.duration)
-        on_disk = asyncio.run(_saved_events(server, targets))
+        on_disk = asyncio.run(saved_events(server, targets))
     except BaseException:
         print(server.log_text()[-3000:], file=sys.stderr)
         raise

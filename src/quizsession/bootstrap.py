@@ -54,11 +54,15 @@ def make_store(url: str) -> Store:
     raise ValueError(f"unsupported store URL scheme {scheme!r} (memory, sqlite, postgresql)")
 
 
-def make_live(settings: Settings, clock: Clock) -> LiveState:
+def make_live(settings: Settings, clock: Clock, store: Store) -> LiveState:
+    """Redis behind a circuit breaker when ``QUIZSESSION_REDIS_URL`` is set (while
+    Redis is down, leases go to ``store`` and the rest stays in this process);
+    otherwise the in-process live state (one instance)."""
     if settings.redis_url:
         from quizsession.adapters.live_redis import RedisLiveState
+        from quizsession.adapters.live_resilient import ResilientLiveState
 
-        return RedisLiveState(settings.redis_url, clock)
+        return ResilientLiveState(RedisLiveState(settings.redis_url, clock), store, clock)
     return MemoryLiveState(clock)
 
 
@@ -120,7 +124,7 @@ class Container:
 def build(settings: Settings, *, clock: Clock | None = None) -> Container:
     clock = clock or SystemClock()
     store = make_store(settings.store_url)
-    live = make_live(settings, clock)
+    live = make_live(settings, clock, store)
     tokens = JwtTokens(token_secret(settings), clock)
     quizzes = QuizCache(store)
     shared = urlsplit(settings.store_url).scheme in ("postgres", "postgresql")

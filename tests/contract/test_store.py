@@ -29,11 +29,12 @@ import msgspec
 import pytest
 
 from quizsession.adapters.store_memory import MemoryStore
-from quizsession.adapters.store_sqlite import SCHEMA_VERSION, SqliteStore
+from quizsession.adapters.store_sqlite import _MIGRATIONS, SCHEMA_VERSION, SqliteStore
 from quizsession.app.ports import (
     AttemptIndexRow,
     AttemptStatus,
     Invite,
+    LeaseGrant,
     QuizSummary,
     RecordedEvent,
     Store,
@@ -579,6 +580,93 @@ class StoreContract:
         assert isinstance(again, SectionStarted)
         assert again.plan == ["q1", "q2"]
 
+    # -- leases (the store-only fallback of the live state) -------------------------------
+
+    async def test_a_free_lease_is_acquired(self, store: Store) -> None:
+        grant = await store.acquire_lease("a1", "s1", 10.0, T0)
+        assert grant == LeaseGrant(acquired=True, holder="s1", expires_in=10.0)
+        holder = await store.lease_holder("a1", T0 + 1)
+        assert holder.acquired is False
+        assert holder.holder == "s1"
+        assert holder.expires_in == pytest.approx(9.0, abs=1e-6)
+
+    async def test_a_free_lease_has_no_holder(self, store: Store) -> None:
+        assert await store.lease_holder("a1", T0) == LeaseGrant(
+            acquired=False, holder=None, expires_in=0.0
+        )
+
+    async def test_a_second_session_is_refused_with_holder_and_expiry(self, store: Store) -> None:
+        await store.acquire_lease("a1", "s1", 10.0, T0)
+        refused = await store.acquire_lease("a1", "s2", 10.0, T0 + 4)
+        assert refused.acquired is False
+        assert refused.holder == "s1"
+        assert refused.expires_in == pytest.approx(6.0, abs=1e-6)
+        assert (await store.lease_holder("a1", T0 + 4)).holder == "s1"
+
+    async def test_the_holder_renews(self, store: Store) -> None:
+        await store.acquire_lease("a1", "s1", 10.0, T0)
+        renewed = await store.acquire_lease("a1", "s1", 10.0, T0 + 8)
+        assert renewed == LeaseGrant(acquired=True, holder="s1", expires_in=10.0)
+        refused = await store.acquire_lease("a1", "s2", 10.0, T0 + 15)  # past the first TTL
+        assert refused.acquired is False
+        assert refused.holder == "s1"
+        assert refused.expires_in == pytest.approx(3.0, abs=1e-6)
+
+    async def test_force_takes_over(self, store: Store) -> None:
+        await store.acquire_lease("a1", "s1", 10.0, T0)
+        grant = await store.acquire_lease("a1", "s2", 5.0, T0 + 1, force=True)
+        assert grant == LeaseGrant(acquired=True, holder="s2", expires_in=5.0)
+        old = await store.acquire_lease("a1", "s1", 10.0, T0 + 2)
+        assert old.acquired is False
+        assert old.holder == "s2"
+        assert old.expires_in == pytest.approx(4.0, abs=1e-6)
+
+    async def test_release_by_a_non_holder_is_a_no_op(self, store: Store) -> None:
+        await store.acquire_lease("a1", "s1", 10.0, T0)
+        await store.release_lease("a1", "s2")
+        await store.release_lease("a9", "s1")  # an attempt without a lease
+        assert (await store.lease_holder("a1", T0)).holder == "s1"
+        assert (await store.acquire_lease("a1", "s2", 10.0, T0)).acquired is False
+
+    async def test_release_by_the_holder_frees(self, store: Store) -> None:
+        await store.acquire_lease("a1", "s1", 10.0, T0)
+        await store.release_lease("a1", "s1")
+        assert (await store.lease_holder("a1", T0)).holder is None
+        assert (await store.acquire_lease("a1", "s2", 10.0, T0)).acquired
+
+    async def test_a_lease_lapses_after_its_ttl(self, store: Store) -> None:
+        await store.acquire_lease("a1", "s1", 10.0, T0)
+        assert (await store.lease_holder("a1", T0 + 9.5)).holder == "s1"
+        lapsed = await store.lease_holder("a1", T0 + 10)  # expires_at <= now: free
+        assert lapsed == LeaseGrant(acquired=False, holder=None, expires_in=0.0)
+        grant = await store.acquire_lease("a1", "s2", 10.0, T0 + 10.5)
+        assert grant == LeaseGrant(acquired=True, holder="s2", expires_in=10.0)
+        refused = await store.acquire_lease("a1", "s1", 10.0, T0 + 11)
+        assert refused.holder == "s2"
+        assert refused.expires_in == pytest.approx(9.5, abs=1e-6)
+
+    async def test_leases_of_attempts_are_separate(self, store: Store) -> None:
+        assert (await store.acquire_lease("a1", "s1", 10.0, T0)).acquired
+        assert (await store.acquire_lease("a2", "s2", 10.0, T0)).acquired
+        await store.release_lease("a2", "s1")
+        assert (await store.lease_holder("a1", T0)).holder == "s1"
+        assert (await store.lease_holder("a2", T0)).holder == "s2"
+
+    async def test_concurrent_acquirers_of_a_free_lease_one_wins(self, store: Store) -> None:
+        sessions = [f"s{i:02d}" for i in range(30)]
+        grants = await asyncio.gather(*(store.acquire_lease("a1", s, 10.0, T0) for s in sessions))
+        winners = [g.holder for g in grants if g.acquired]
+        assert len(winners) == 1
+        assert winners[0] in sessions
+        assert all(g.holder == winners[0] for g in grants)
+        assert (await store.lease_holder("a1", T0)).holder == winners[0]
+        # Of racing acquirers of a lapsed lease, again exactly one wins.
+        later = T0 + 20
+        grants = await asyncio.gather(
+            *(store.acquire_lease("a1", s, 10.0, later) for s in reversed(sessions))
+        )
+        assert len([g for g in grants if g.acquired]) == 1
+
     # -- the rest of the port -------------------------------------------------------------
 
     async def test_ping(self, store: Store) -> None:
@@ -659,7 +747,7 @@ class TestSqliteStore(StoreContract):
             assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
             assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
             tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master")}
-            assert {"attempts", "events", "quizzes", "invites", "attempts_due"} <= tables
+            assert {"attempts", "events", "quizzes", "invites", "leases", "attempts_due"} <= tables
             plan = " ".join(
                 str(r[-1])
                 for r in raw.execute(
@@ -672,6 +760,48 @@ class TestSqliteStore(StoreContract):
             assert "TEMP B-TREE" not in plan
         finally:
             raw.close()
+
+    async def test_a_schema_1_database_is_migrated(self, tmp_path: Path) -> None:
+        """A file made by the first schema (no leases table) gains it on open and
+        keeps its data."""
+        old = tmp_path / "v1.db"
+        raw = _raw(old)
+        try:
+            for statement in _MIGRATIONS[0]:
+                raw.execute(statement)
+            raw.execute("PRAGMA user_version = 1")
+        finally:
+            raw.close()
+        first = SqliteStore(str(old))
+        await first.open()
+        try:
+            await create(first, "a1", 2)
+        finally:
+            await first.close()
+        again = SqliteStore(str(old))
+        await again.open()
+        try:
+            assert [r.seq for r in await again.read("a1")] == [1, 2]
+            assert (await again.acquire_lease("a1", "s1", 10.0, T0)).acquired
+            assert (await again.lease_holder("a1", T0)).holder == "s1"
+        finally:
+            await again.close()
+        raw = _raw(old)
+        try:
+            assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        finally:
+            raw.close()
+
+    async def test_leases_survive_a_reopen(self, sqlite: SqliteStore, path: Path) -> None:
+        await sqlite.acquire_lease("a1", "s1", 10.0, T0)
+        await sqlite.close()
+        again = SqliteStore(str(path))
+        await again.open()
+        try:
+            assert (await again.lease_holder("a1", T0 + 1)).holder == "s1"
+            assert (await again.acquire_lease("a1", "s2", 10.0, T0 + 1)).acquired is False
+        finally:
+            await again.close()
 
     async def test_everything_survives_a_reopen(self, sqlite: SqliteStore, path: Path) -> None:
         await create(sqlite, "a1", 3, due_at=T0 + 5)

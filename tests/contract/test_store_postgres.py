@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from quizsession.adapters.store_postgres import SCHEMA_VERSION, PostgresStore
+from quizsession.adapters.store_postgres import MIGRATIONS, SCHEMA_VERSION, PostgresStore
 from quizsession.app.ports import Store, StoreError, StoreUnavailable, VersionConflict
 from quizsession.domain.events import AnswerSaved, AttemptEvent
 from tests.contract.test_store import (
@@ -28,7 +28,7 @@ from tests.servers import PostgresServer, free_port
 
 pytestmark = pytest.mark.postgres
 
-_TABLES = "events, attempts, quizzes, invites"
+_TABLES = "events, attempts, quizzes, invites, leases"
 
 
 async def _sql(dsn: str, statement: str, *args: object) -> None:
@@ -146,6 +146,42 @@ class TestPostgresStore(StoreContract):
             for s in stores:
                 await s.close()
 
+    async def test_a_schema_1_database_gains_the_leases_table(self, fresh_dsn: str) -> None:
+        """A database made by the first migration (before leases) is brought up
+        to date on open and keeps its data."""
+        conn = await asyncpg.connect(fresh_dsn)
+        try:
+            async with conn.transaction():
+                await conn.execute(MIGRATIONS[0])
+                await conn.execute(
+                    "CREATE TABLE schema_migrations (version integer PRIMARY KEY, "
+                    "applied_at timestamptz NOT NULL DEFAULT now())"
+                )
+                await conn.execute("INSERT INTO schema_migrations (version) VALUES (1)")
+                await conn.execute(
+                    "INSERT INTO attempts (attempt_id, quiz_id, candidate_id, status, state, "
+                    "version, updated_at) VALUES ('a1', 'quiz-1', 'c1', 'open', 'x', 1, 0)"
+                )
+        finally:
+            await conn.close()
+        pg = PostgresStore(fresh_dsn)
+        await pg.open()
+        try:
+            assert await pg.schema_version() == SCHEMA_VERSION == 2
+            assert (await pg.get_index("a1")) is not None
+            assert (await pg.acquire_lease("a1", "s1", 10.0, T0)).acquired
+            assert (await pg.acquire_lease("a1", "s2", 10.0, T0 + 1)).holder == "s1"
+        finally:
+            await pg.close()
+
+    async def test_leases_survive_a_server_restart(
+        self, store: Store, postgres_server: PostgresServer
+    ) -> None:
+        await store.acquire_lease("a1", "s1", 10.0, T0)
+        await asyncio.to_thread(postgres_server.restart)
+        assert (await store.lease_holder("a1", T0 + 1)).holder == "s1"
+        assert (await store.acquire_lease("a1", "s2", 10.0, T0 + 1)).acquired is False
+
     async def test_a_newer_schema_is_refused(self, fresh_dsn: str) -> None:
         pg = PostgresStore(fresh_dsn)
         await pg.open()
@@ -227,6 +263,9 @@ class TestPostgresStore(StoreContract):
                 store.list_quizzes(),
                 store.add_invites([invite("h1")]),
                 store.find_invite("h1"),
+                store.acquire_lease("a1", "s1", 10.0, T0),
+                store.release_lease("a1", "s1"),
+                store.lease_holder("a1", T0),
             ]
             for call in calls:
                 with pytest.raises(StoreUnavailable):

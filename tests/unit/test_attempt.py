@@ -388,16 +388,18 @@ def test_the_pending_question_survives_a_takeover() -> None:
     assert run.state.test.delivered == [first]
 
 
-def test_a_cleared_answer_makes_its_question_current_again() -> None:
+def test_a_null_answer_leaves_a_question_blank_and_moves_on() -> None:
     run, s1 = in_test()
     q1 = run.deliver(s1, T0 + 1)
-    run.save(s1, q1, RIGHT[q1], T0 + 2)
-    q2 = run.deliver(s1, T0 + 3)
-    run.save(s1, q2, RIGHT[q2], T0 + 4)
-    run.save(s1, q1, None, T0 + 5)
+    run.save(s1, q1, None, T0 + 2)  # left blank on purpose
     assert run.state.test is not None
-    assert run.state.test.current_question() == q1
-    run.noop(DeliverNext(session=s1), T0 + 6)
+    assert run.state.test.current_question() is None
+    q2 = run.deliver(s1, T0 + 3)
+    assert q2 != q1
+    run.save(s1, q2, RIGHT[q2], T0 + 4)
+    run.save(s1, q1, RIGHT[q1], T0 + 5)  # and may be answered later
+    assert run.state.test.current_question() is None
+    assert run.state.test.answers[q1] == RIGHT[q1]
 
 
 def test_deliver_before_any_section_is_refused() -> None:

@@ -210,7 +210,7 @@ class Model:
 
     def pending(self, section: SectionName) -> str | None:
         answers = self.answers[section]
-        return next((q for q in self.delivered[section] if answers.get(q) is None), None)
+        return next((q for q in self.delivered[section] if q not in answers), None)
 
     def close_live(self, reason: str) -> None:
         if self.live is not None:

@@ -220,14 +220,14 @@ class EncryptedStore:
     async def acquire_lease(
         self, attempt_id: str, session_id: str, ttl_s: float, now: float, *, force: bool = False
     ) -> LeaseGrant:
-        grant: LeaseGrant = await self._inner.acquire_lease(  # type: ignore[attr-defined]
+        grant: LeaseGrant = await self._inner.acquire_lease(
             attempt_id, session_id, ttl_s, now, force=force
         )
         return grant
 
     async def release_lease(self, attempt_id: str, session_id: str) -> None:
-        await self._inner.release_lease(attempt_id, session_id)  # type: ignore[attr-defined]
+        await self._inner.release_lease(attempt_id, session_id)
 
     async def lease_holder(self, attempt_id: str, now: float) -> LeaseGrant:
-        grant: LeaseGrant = await self._inner.lease_holder(attempt_id, now)  # type: ignore[attr-defined]
+        grant: LeaseGrant = await self._inner.lease_holder(attempt_id, now)
         return grant

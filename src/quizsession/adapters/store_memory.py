@@ -22,6 +22,7 @@ from quizsession.app.ports import (
     AttemptIndexRow,
     AttemptStatus,
     Invite,
+    LeaseGrant,
     QuizSummary,
     RecordedEvent,
     VersionConflict,
@@ -86,6 +87,14 @@ def is_due(row: AttemptIndexRow, now: float) -> bool:
     return row.status == "open" and row.due_at is not None and row.due_at <= now
 
 
+def lease_grant(holder: str | None, expires_at: float, now: float) -> LeaseGrant:
+    """The port's answer for a lease that was not taken: who holds it at ``now``
+    (``expires_at`` is ignored when nobody does)."""
+    if holder is None or expires_at <= now:
+        return LeaseGrant(acquired=False, holder=None, expires_in=0.0)
+    return LeaseGrant(acquired=False, holder=holder, expires_in=expires_at - now)
+
+
 class MemoryStore:
     """Everything in dictionaries; nothing survives the process."""
 
@@ -94,6 +103,7 @@ class MemoryStore:
         self._index: dict[str, AttemptIndexRow] = {}
         self._quizzes: dict[str, list[bytes]] = {}  # id -> encodings, version i+1 at i
         self._invites: dict[str, Invite] = {}
+        self._leases: dict[str, tuple[str, float]] = {}  # attempt -> (session, expires_at)
 
     @property
     def durable(self) -> bool:
@@ -206,3 +216,25 @@ class MemoryStore:
 
     async def find_invite(self, token_hash: str) -> Invite | None:
         return self._invites.get(token_hash)
+
+    # -- leases -------------------------------------------------------------------
+
+    async def acquire_lease(
+        self, attempt_id: str, session_id: str, ttl_s: float, now: float, *, force: bool = False
+    ) -> LeaseGrant:
+        current = self._leases.get(attempt_id)
+        if current is None or current[1] <= now or current[0] == session_id or force:
+            self._leases[attempt_id] = (session_id, now + ttl_s)
+            return LeaseGrant(acquired=True, holder=session_id, expires_in=ttl_s)
+        return lease_grant(current[0], current[1], now)
+
+    async def release_lease(self, attempt_id: str, session_id: str) -> None:
+        current = self._leases.get(attempt_id)
+        if current is not None and current[0] == session_id:
+            del self._leases[attempt_id]
+
+    async def lease_holder(self, attempt_id: str, now: float) -> LeaseGrant:
+        current = self._leases.get(attempt_id)
+        if current is None:
+            return lease_grant(None, 0.0, now)
+        return lease_grant(current[0], current[1], now)

@@ -21,6 +21,12 @@ Quizzes
     instances storing the same quiz at once still get consecutive versions and an
     unchanged definition is never stored twice.
 
+Leases
+    The live state's store-only fallback keeps attempt leases in ``leases``. An
+    acquire is ``INSERT ... ON CONFLICT DO UPDATE ... WHERE (lapsed OR same
+    session OR force) RETURNING``: the conflicting row is locked and the WHERE
+    re-checked on its latest version, so of N racing acquirers one wins.
+
 Errors
     Driver errors never cross the port. Connection loss, a server that is down,
     starting or shutting down, timeouts, resource exhaustion and serialization
@@ -61,6 +67,7 @@ from quizsession.adapters.store_memory import (
     check_append,
     check_page,
     decode_quiz,
+    lease_grant,
     unversioned,
     versioned_quiz,
 )
@@ -68,6 +75,7 @@ from quizsession.app.ports import (
     AttemptIndexRow,
     AttemptStatus,
     Invite,
+    LeaseGrant,
     QuizSummary,
     RecordedEvent,
     StoreError,
@@ -126,6 +134,15 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE INDEX attempts_by_status ON attempts (status, attempt_id);
     CREATE INDEX attempts_due ON attempts (due_at, attempt_id) WHERE status = 'open';
     CREATE INDEX invites_by_quiz ON invites (quiz_id);
+    """,
+    # 2: the store-only fallback's leases (``LeaseStore``): one row per attempt
+    # that ever had one; a row with expires_at <= now is a free lease.
+    """
+    CREATE TABLE leases (
+        attempt_id text COLLATE "C" NOT NULL PRIMARY KEY,
+        session_id text COLLATE "C" NOT NULL,
+        expires_at double precision NOT NULL
+    );
     """,
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)
@@ -196,6 +213,19 @@ _SELECT_INVITE = (
     "SELECT token_hash, quiz_id, candidate_id, name, email, valid_until, created_at "
     "FROM invites WHERE token_hash = $1"
 )
+
+# Taken when free, lapsed, already this session's or forced. ON CONFLICT locks
+# the row and re-checks the WHERE on its latest version (READ COMMITTED), so of
+# N racing acquirers of a free lease exactly one gets a row back.
+_ACQUIRE_LEASE = (
+    "INSERT INTO leases AS l (attempt_id, session_id, expires_at) VALUES ($1, $2, $3) "
+    "ON CONFLICT (attempt_id) DO UPDATE SET session_id = EXCLUDED.session_id, "
+    "expires_at = EXCLUDED.expires_at "
+    "WHERE l.expires_at <= $4 OR l.session_id = EXCLUDED.session_id OR $5 "
+    "RETURNING l.session_id"
+)
+_SELECT_LEASE = "SELECT session_id, expires_at FROM leases WHERE attempt_id = $1"
+_RELEASE_LEASE = "DELETE FROM leases WHERE attempt_id = $1 AND session_id = $2"
 
 # What "the store cannot be used right now" looks like from asyncpg.
 _UNAVAILABLE: Final[tuple[type[BaseException], ...]] = (
@@ -578,5 +608,37 @@ class PostgresStore:
         async def run(conn: Conn) -> Invite | None:
             r = await conn.fetchrow(_SELECT_INVITE, token_hash)
             return None if r is None else _invite(r)
+
+        return await self._read(run)
+
+    # -- leases -----------------------------------------------------------------------
+
+    async def acquire_lease(
+        self, attempt_id: str, session_id: str, ttl_s: float, now: float, *, force: bool = False
+    ) -> LeaseGrant:
+        async def run(conn: Conn) -> LeaseGrant:
+            async with conn.transaction():
+                taken = await conn.fetchrow(
+                    _ACQUIRE_LEASE, attempt_id, session_id, now + ttl_s, now, force
+                )
+                if taken is not None:
+                    return LeaseGrant(acquired=True, holder=session_id, expires_in=ttl_s)
+                # Refused: the row is locked by the INSERT above and this
+                # statement's snapshot sees its latest committed version.
+                r = await conn.fetchrow(_SELECT_LEASE, attempt_id)
+            return lease_grant(None, 0.0, now) if r is None else lease_grant(r[0], r[1], now)
+
+        return await self._write(run)
+
+    async def release_lease(self, attempt_id: str, session_id: str) -> None:
+        async def run(conn: Conn) -> None:
+            await conn.execute(_RELEASE_LEASE, attempt_id, session_id)
+
+        await self._write(run)
+
+    async def lease_holder(self, attempt_id: str, now: float) -> LeaseGrant:
+        async def run(conn: Conn) -> LeaseGrant:
+            r = await conn.fetchrow(_SELECT_LEASE, attempt_id)
+            return lease_grant(None, 0.0, now) if r is None else lease_grant(r[0], r[1], now)
 
         return await self._read(run)

@@ -20,6 +20,12 @@ Errors
     database locked past ``busy_timeout``) become ``StoreUnavailable``; the
     optimistic lock becomes ``VersionConflict``.
 
+Leases
+    The live state's store-only fallback keeps attempt leases in ``leases``. An
+    acquire is one conditional UPSERT run by the writer thread (so acquires are
+    serialised and atomic), followed in the same transaction by a read of the
+    holder when it was refused.
+
 Schema
     Created on ``open()``; its version is kept in ``PRAGMA user_version`` and later
     versions append a step to ``_MIGRATIONS``.
@@ -44,6 +50,7 @@ from quizsession.adapters.store_memory import (
     check_append,
     check_page,
     decode_quiz,
+    lease_grant,
     unversioned,
     versioned_quiz,
 )
@@ -51,6 +58,7 @@ from quizsession.app.ports import (
     AttemptIndexRow,
     AttemptStatus,
     Invite,
+    LeaseGrant,
     QuizSummary,
     RecordedEvent,
     StoreError,
@@ -104,6 +112,15 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         "CREATE INDEX attempts_by_status ON attempts (status, attempt_id)",
         "CREATE INDEX attempts_due ON attempts (due_at, attempt_id) WHERE status = 'open'",
         "CREATE INDEX invites_by_quiz ON invites (quiz_id)",
+    ),
+    (
+        # The store-only fallback's leases (``LeaseStore``): one row per attempt
+        # that ever had one; a row with expires_at <= now is a free lease.
+        """CREATE TABLE leases (
+            attempt_id TEXT NOT NULL PRIMARY KEY,
+            session_id TEXT NOT NULL,
+            expires_at REAL NOT NULL
+        ) WITHOUT ROWID""",
     ),
 )
 SCHEMA_VERSION: Final = len(_MIGRATIONS)
@@ -171,6 +188,18 @@ _SELECT_INVITE = (
     "SELECT token_hash, quiz_id, candidate_id, name, email, valid_until, created_at "
     "FROM invites WHERE token_hash = ?"
 )
+
+# One conditional UPSERT: taken when free, lapsed, already this session's, or
+# forced; RETURNING gives no row when the lease stays with another session.
+_ACQUIRE_LEASE = (
+    "INSERT INTO leases (attempt_id, session_id, expires_at) VALUES (?, ?, ?) "
+    "ON CONFLICT (attempt_id) DO UPDATE SET session_id = excluded.session_id, "
+    "expires_at = excluded.expires_at "
+    "WHERE leases.expires_at <= ? OR leases.session_id = excluded.session_id OR ? "
+    "RETURNING session_id"
+)
+_SELECT_LEASE = "SELECT session_id, expires_at FROM leases WHERE attempt_id = ?"
+_RELEASE_LEASE = "DELETE FROM leases WHERE attempt_id = ? AND session_id = ?"
 
 _STOP: Final = object()
 _Outcome = tuple[asyncio.Future[Any], object, BaseException | None]
@@ -623,6 +652,27 @@ class SqliteStore:
 
         return await self._read(run)
 
+    # -- leases -----------------------------------------------------------------------
+
+    async def acquire_lease(
+        self, attempt_id: str, session_id: str, ttl_s: float, now: float, *, force: bool = False
+    ) -> LeaseGrant:
+        # Through the writer thread: the UPSERT and the read of a refusal's holder
+        # are one transaction, so the answer is consistent.
+        return await self._submit(
+            partial(_acquire_lease, attempt_id, session_id, ttl_s, now, force)
+        )
+
+    async def release_lease(self, attempt_id: str, session_id: str) -> None:
+        await self._submit(partial(_release_lease, attempt_id, session_id))
+
+    async def lease_holder(self, attempt_id: str, now: float) -> LeaseGrant:
+        def run(cur: sqlite3.Cursor) -> LeaseGrant:
+            r = cur.execute(_SELECT_LEASE, (attempt_id,)).fetchone()
+            return lease_grant(None, 0.0, now) if r is None else lease_grant(r[0], r[1], now)
+
+        return await self._read(run)
+
 
 # -- write operations, run by the writer thread inside a savepoint ----------------------
 
@@ -666,3 +716,19 @@ def _add_invites(
     rows: list[tuple[str, str, str, str, str, float, float]], cur: sqlite3.Cursor
 ) -> None:
     cur.executemany(_UPSERT_INVITE, rows)
+
+
+def _acquire_lease(
+    attempt_id: str, session_id: str, ttl_s: float, now: float, force: bool, cur: sqlite3.Cursor
+) -> LeaseGrant:
+    taken = cur.execute(
+        _ACQUIRE_LEASE, (attempt_id, session_id, now + ttl_s, now, 1 if force else 0)
+    ).fetchone()
+    if taken is not None:
+        return LeaseGrant(acquired=True, holder=session_id, expires_in=ttl_s)
+    r = cur.execute(_SELECT_LEASE, (attempt_id,)).fetchone()
+    return lease_grant(None, 0.0, now) if r is None else lease_grant(r[0], r[1], now)
+
+
+def _release_lease(attempt_id: str, session_id: str, cur: sqlite3.Cursor) -> None:
+    cur.execute(_RELEASE_LEASE, (attempt_id, session_id))

@@ -38,11 +38,17 @@ class LiveConnection:
 
 
 class LiveHub:
-    """The live connections of this instance."""
+    """The live connections of this instance, and its drain: once ``draining`` is
+    set the HTTP layer refuses new work (``draining``, 503), ``drain()`` tells
+    every live socket to reconnect elsewhere, and ``wait_idle()`` waits for the
+    requests admitted before the drain began to finish."""
 
     def __init__(self) -> None:
         self._connections: set[LiveConnection] = set()
         self.draining = False
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def add(self, conn: LiveConnection) -> None:
         self._connections.add(conn)
@@ -52,6 +58,32 @@ class LiveHub:
 
     def __len__(self) -> int:
         return len(self._connections)
+
+    @property
+    def in_flight(self) -> int:
+        """Requests admitted and not yet answered."""
+        return self._in_flight
+
+    def request_started(self) -> None:
+        self._in_flight += 1
+        self._idle.clear()
+
+    def request_finished(self) -> None:
+        self._in_flight -= 1
+        if self._in_flight <= 0:
+            self._in_flight = 0
+            self._idle.set()
+
+    async def wait_idle(self, timeout_s: float) -> bool:
+        """Wait (at most ``timeout_s``) until no admitted request is running;
+        True if none is."""
+        if self._idle.is_set():
+            return True
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout_s)
+        except TimeoutError:
+            return False
+        return True
 
     async def drain(self, *, reason: str = "the server is restarting") -> int:
         """Tell every local live client to reconnect (to another instance) and

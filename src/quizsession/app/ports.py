@@ -144,7 +144,33 @@ class InviteRepository(Protocol):
     async def find_invite(self, token_hash: str) -> Invite | None: ...
 
 
-class Store(EventStore, QuizRepository, InviteRepository, Protocol):
+class LeaseStore(Protocol):
+    """Attempt leases kept in the durable store: the source of truth of the live
+    state's store-only fallback (when Redis is down). The same semantics as the
+    lease methods of ``LiveState``, except that time is the wall clock ``now``
+    passed in by the caller (several instances share these leases, so no
+    process's monotonic clock can be used). A lease with ``expires_at <= now`` is
+    free."""
+
+    async def acquire_lease(
+        self, attempt_id: str, session_id: str, ttl_s: float, now: float, *, force: bool = False
+    ) -> LeaseGrant:
+        """Take the attempt's lease for ``session_id`` until ``now + ttl_s`` if it
+        is free, lapsed or already this session's (a renewal); with ``force`` take
+        it regardless. Atomic: of N concurrent callers at most one acquires a free
+        lease. A refusal names the holder and its ``expires_in`` (from ``now``)."""
+        ...
+
+    async def release_lease(self, attempt_id: str, session_id: str) -> None:
+        """Free the lease if (and only if) ``session_id`` holds it."""
+        ...
+
+    async def lease_holder(self, attempt_id: str, now: float) -> LeaseGrant:
+        """Who holds the lease at ``now`` (acquired=False; holder None when free)."""
+        ...
+
+
+class Store(EventStore, QuizRepository, InviteRepository, LeaseStore, Protocol):
     """Everything durable, opened and closed by the composition root."""
 
     async def open(self) -> None: ...

@@ -381,6 +381,29 @@ class SessionService:
             time_remaining_s=view.time_remaining_s,
         )
 
+    async def delivered_question(self, claims: SessionClaims, question_id: str) -> QuestionView:
+        """A question already delivered in the running section, with the answer
+        saved so far (to go back to it). Never delivers anything new."""
+        loaded = await self._loaded(claims)
+        self._check_reader(claims, loaded)
+        state, quiz = loaded.state, loaded.quiz
+        section = state.current_section()
+        if section is None:
+            raise DomainError("no section is running", code=E.SECTION_NOT_STARTED)
+        progress = state.progress(section)
+        definition = quiz.section(section)
+        assert progress is not None
+        assert definition is not None
+        found = definition.question(question_id)
+        if found is None:
+            raise DomainError("no such question in this section", code=E.QUESTION_UNKNOWN)
+        if question_id not in progress.delivered_set:
+            raise DomainError(
+                "this question has not been delivered to you", code=E.QUESTION_NOT_DELIVERED
+            )
+        await self._touch(claims, loaded)
+        return question_view(state, quiz, section, found)
+
     async def save(
         self,
         claims: SessionClaims,

@@ -56,6 +56,7 @@ class AttemptView(msgspec.Struct, frozen=True, kw_only=True):
     current_question_id: str | None
     delivered: int
     total: int
+    instructions: str = ""  # the quiz's, then the running section's
     result: ResultView | None = None
 
 
@@ -82,7 +83,7 @@ def time_remaining(state: AttemptState, quiz: Quiz, now: float) -> float | None:
 def attempt_view(state: AttemptState, quiz: Quiz, now: float) -> AttemptView:
     section = state.current_section()
     progress = state.progress(section) if section else (state.test or state.practice)
-    shown = section or ("test" if state.test is not None else None)
+    shown = section or "test"
     result = None
     if state.submitted is not None:
         result = ResultView(
@@ -112,9 +113,18 @@ def attempt_view(state: AttemptState, quiz: Quiz, now: float) -> AttemptView:
         answers=dict(progress.answers) if progress is not None else {},
         current_question_id=progress.current_question() if progress and section else None,
         delivered=len(progress.delivered) if progress is not None else 0,
-        total=section_total(state, quiz, shown) if shown else 0,
+        total=section_total(state, quiz, shown),
+        instructions=_instructions(quiz, section),
         result=result,
     )
+
+
+def _instructions(quiz: Quiz, section: str | None) -> str:
+    parts = [quiz.instructions.strip()]
+    definition = quiz.section("practice" if section == "practice" else "test")
+    if definition is not None and definition.instructions.strip():
+        parts.append(definition.instructions.strip())
+    return "\n\n".join(p for p in parts if p)
 
 
 def question_view(

@@ -45,9 +45,11 @@ class SectionProgress:
     finished: bool = False
 
     def current_question(self) -> str | None:
-        """The first delivered question still unanswered (shown again on resume)."""
+        """The first delivered question with no answer saved yet (shown again on
+        resume). Saving ``null`` leaves a question blank on purpose: it counts as
+        answered (scores 0) and the next question can be delivered."""
         for qid in self.delivered:
-            if self.answers.get(qid) is None:
+            if qid not in self.answers:
                 return qid
         return None
 

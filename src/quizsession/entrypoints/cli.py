@@ -1,24 +1,42 @@
-"""The command line: ``quizsession serve|quiz|invite|log``."""
+"""The command line: ``quizsession serve|migrate|quiz|invite|log``."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
+import logging
 import os
 import secrets
+import socket
+import sys
+import time
 from collections.abc import Awaitable, Callable
 from importlib import resources
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any, TypeVar
+from urllib.parse import urlsplit
 
 import typer
 import yaml
 
 from quizsession.app.catalog import RosterEntry, parse_roster_lines
+from quizsession.app.live import LiveHub
+from quizsession.app.ports import StoreError
 from quizsession.app.timeline import timeline
-from quizsession.bootstrap import Container, build
+from quizsession.bootstrap import Container, build, make_store
 from quizsession.domain.errors import DomainError
+from quizsession.domain.quiz_validation import parse_quiz, quiz_to_mapping
+from quizsession.importers import (
+    DEFAULT_DURATION_S,
+    MAX_INPUT_BYTES,
+    Format,
+    detect_format,
+    import_quiz,
+    slugify,
+)
 from quizsession.settings import Settings, load_settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -73,6 +91,120 @@ def demo_definition() -> object:
     return yaml.safe_load(text)
 
 
+DRAIN_TIMEOUT_S = 10.0
+#: uvicorn's own wait for open connections once the drain is over (they are idle
+#: by then: this only bounds a request that outlived the drain).
+GRACEFUL_SHUTDOWN_S = 5
+STARTUP_FAILURE = 3
+
+log = logging.getLogger("uvicorn.error")  # server life-cycle lines go with uvicorn's
+
+
+def serve_forever(
+    asgi: Any,
+    settings: Settings,
+    hub: LiveHub,
+    *,
+    drain_timeout_s: float = DRAIN_TIMEOUT_S,
+) -> None:
+    """Run uvicorn on ``asgi`` until SIGTERM/SIGINT, then drain (see
+    ``DrainingServer``). Exits 0 after a completed drain and shutdown."""
+    import uvicorn
+
+    class DrainingServer(uvicorn.Server):
+        """uvicorn, with a graceful drain on the first SIGTERM/SIGINT:
+
+        1. ``hub.draining``: new requests (but ``/healthz``) get 503 ``draining``
+           with ``Connection: close`` and ``/readyz`` says ``draining``, so load
+           balancers send everything to the other instances;
+        2. every live WebSocket is told ``{type: drain, reconnect: true}`` and
+           closed with 1012;
+        3. the requests admitted before the drain are waited for (at most
+           ``drain_timeout_s``);
+        4. uvicorn stops listening and the lifespan closes the store (which
+           commits any pending group-commit batch) and the live state.
+
+        A second signal exits at once (like ``kill -9``: nothing acknowledged is
+        lost, requests in flight are cut)."""
+
+        def __init__(self, config: uvicorn.Config) -> None:
+            super().__init__(config)
+            self.drain_task: asyncio.Task[None] | None = None
+            self._loop: asyncio.AbstractEventLoop | None = None
+            self.drained = False
+            self.signals = 0
+
+        async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+            self._loop = asyncio.get_running_loop()
+            await super().serve(sockets)
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            loop = self._loop
+            self.signals += 1
+            if self.signals > 1 or loop is None or self.should_exit:
+                log.warning("quizsession: second signal %d: exiting now", sig)
+                for stream in (sys.stdout, sys.stderr):
+                    with contextlib.suppress(Exception):
+                        stream.flush()
+                os._exit(128 + sig)
+            loop.call_soon_threadsafe(self._begin_drain, sig)
+
+        def _begin_drain(self, sig: int) -> None:
+            if self.drain_task is None:
+                self.drain_task = asyncio.create_task(self._drain(sig), name="drain")
+
+        async def _drain(self, sig: int) -> None:
+            began = time.monotonic()
+            try:
+                log.info(
+                    "quizsession: signal %d: draining (new work refused with 503 draining)", sig
+                )
+                hub.draining = True
+                told = await asyncio.wait_for(hub.drain(), drain_timeout_s)
+                left = max(0.0, drain_timeout_s - (time.monotonic() - began))
+                idle = await hub.wait_idle(left)
+                # Sockets that were still authenticating when the drain began.
+                told += await asyncio.wait_for(hub.drain(), 2.0)
+                outcome = (
+                    "in-flight requests finished"
+                    if idle
+                    else f"{hub.in_flight} request(s) still running after {drain_timeout_s:g}s"
+                )
+                log.info(
+                    "quizsession: drained in %.2fs: %d live socket(s) told to reconnect, %s",
+                    time.monotonic() - began,
+                    told,
+                    outcome,
+                )
+                self.drained = True
+            except Exception:
+                log.exception("quizsession: drain failed; shutting down anyway")
+            finally:
+                self.should_exit = True
+
+    config = uvicorn.Config(
+        asgi,
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        log_level=settings.log_level,
+        access_log=settings.access_log,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+    )
+    server = DrainingServer(config)
+    server.run()
+    if not server.started:
+        raise typer.Exit(STARTUP_FAILURE)
+    if getattr(server.lifespan, "shutdown_failed", False):
+        log.error("quizsession: shutdown failed (see above)")
+        raise typer.Exit(1)
+    log.info(
+        "quizsession: shutdown complete (%s, store closed)",
+        "drained" if server.drained else "stopped",
+    )
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1).")] = None,
@@ -84,10 +216,17 @@ def serve(
             "--demo", help="Load a sample quiz and print an invite link and an admin key."
         ),
     ] = False,
+    drain_timeout: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="On SIGTERM: at most this many seconds to let admitted requests finish.",
+        ),
+    ] = DRAIN_TIMEOUT_S,
 ) -> None:
-    """Run the HTTP service."""
-    import uvicorn
-
+    """Run the HTTP service. SIGTERM drains it (new work refused with 503
+    ``draining``, live sockets told to reconnect, in-flight writes finished)
+    and exits 0; a second signal exits at once."""
     from quizsession.entrypoints.http.app import create_app
 
     overrides: dict[str, Any] = {"host": host, "port": port, "store_url": store_url}
@@ -96,7 +235,11 @@ def serve(
     if demo and not settings.api_keys:
         generated_key = secrets.token_urlsafe(24)
         settings = _settings(**overrides, api_keys=f"admin={generated_key}")
-    container = build(settings)
+    try:
+        container = build(settings)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
     hooks = []
     if demo:
 
@@ -117,16 +260,37 @@ def serve(
 
         hooks.append(load_demo)
     asgi = create_app(container, on_ready=hooks)
-    uvicorn.run(
-        asgi,
-        host=settings.host,
-        port=settings.port,
-        loop="uvloop",
-        http="httptools",
-        log_level=settings.log_level,
-        access_log=settings.access_log,
-        timeout_graceful_shutdown=10,
-    )
+    serve_forever(asgi, settings, container.hub, drain_timeout_s=drain_timeout)
+
+
+@app.command()
+def migrate(store_url: StoreOpt = None) -> None:
+    """Apply the store's schema migrations (PostgreSQL: under an advisory lock,
+    safe while instances run) and exit. Instances also migrate when they start;
+    run this first to upgrade the schema once, before a rolling deploy."""
+    settings = _settings(store_url=store_url)
+
+    async def work() -> str:
+        store = make_store(settings.store_url)
+        await store.open()
+        try:
+            version = getattr(store, "schema_version", None)
+            if version is not None:
+                return f"schema version {await version()}"
+            return "schema ready"
+        finally:
+            await store.close()
+
+    try:
+        outcome = asyncio.run(work())
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    except StoreError as exc:
+        typer.echo(f"error: the store is not available: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    scheme = urlsplit(settings.store_url).scheme
+    typer.echo(f"{scheme}: migrations applied, {outcome}")
 
 
 @quiz_app.command("load")
@@ -139,6 +303,95 @@ def quiz_load(file: Path, store_url: StoreOpt = None) -> None:
         typer.echo(f"{quiz.id} version {quiz.version}")
 
     _run(_settings(store_url=store_url), work)
+
+
+@quiz_app.command("import")
+def quiz_import(
+    file: Path,
+    quiz_id: Annotated[
+        str | None, typer.Option("--id", help="Quiz id (default: from the file name).")
+    ] = None,
+    title: Annotated[str | None, typer.Option(help="Title (default: the file name).")] = None,
+    duration: Annotated[
+        float, typer.Option("--duration", help="Test duration in seconds.")
+    ] = DEFAULT_DURATION_S,
+    fmt: Annotated[
+        str, typer.Option("--format", help="gift, xml or auto (by extension, then content).")
+    ] = "auto",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the converted quiz as YAML; store nothing.")
+    ] = False,
+    store_url: StoreOpt = None,
+) -> None:
+    """Import a Moodle GIFT or Moodle XML file as the quiz's next version.
+
+    Questions that cannot be mapped are skipped and listed; see docs/importing.md."""
+    if fmt not in ("gift", "xml", "auto"):
+        typer.echo(f"error: --format must be gift, xml or auto (not {fmt!r})", err=True)
+        raise typer.Exit(2)
+    try:
+        with file.open("rb") as handle:
+            data = handle.read(MAX_INPUT_BYTES + 1)
+    except OSError as exc:
+        typer.echo(f"error: cannot read {file}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(2) from exc
+    chosen: Format = "gift" if fmt == "gift" else "xml"
+    if fmt == "auto":
+        chosen = detect_format(file.name, data)
+    qid = quiz_id or slugify(file.stem) or "imported-quiz"
+    try:
+        result = import_quiz(
+            data, fmt=chosen, quiz_id=qid, title=title or file.stem, duration_s=duration
+        )
+    except DomainError as exc:
+        typer.echo(f"error: {file}: {exc.detail}", err=True)
+        raise typer.Exit(1) from exc
+    for problem in result.problems:
+        typer.echo(problem.describe(), err=True)
+    count, skipped = len(result.questions), result.skipped
+    if not count:
+        typer.echo(f"error: {file}: no question could be imported ({skipped} skipped)", err=True)
+        raise typer.Exit(1)
+    try:
+        parse_quiz(result.definition)
+    except DomainError as exc:
+        typer.echo(f"error [{exc.code}]: {exc.detail}", err=True)
+        for item in exc.extra.get("problems", []):
+            typer.echo(f"  {item}", err=True)
+        raise typer.Exit(1) from exc
+    summary = f"{count} questions, {skipped} skipped"
+    if dry_run:
+        typer.echo(yaml.safe_dump(result.definition, sort_keys=False, allow_unicode=True), nl=False)
+        typer.echo(f"dry run: {qid} ({summary}); nothing stored", err=True)
+        return
+
+    async def work(c: Container) -> None:
+        quiz = await c.catalog.put_quiz(result.definition)
+        typer.echo(f"{quiz.id} version {quiz.version} ({summary})")
+
+    _run(_settings(store_url=store_url), work)
+
+
+@quiz_app.command("export")
+def quiz_export(
+    quiz_id: str,
+    version: Annotated[int | None, typer.Option(help="Version (default: the latest).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="yaml or json.")] = "yaml",
+    store_url: StoreOpt = None,
+) -> None:
+    """Print a quiz in quizsession's format (YAML or JSON), ready for ``quiz load``."""
+    if fmt not in ("yaml", "json"):
+        typer.echo(f"error: --format must be yaml or json (not {fmt!r})", err=True)
+        raise typer.Exit(2)
+
+    async def work(c: Container) -> dict[str, object]:
+        return quiz_to_mapping(await c.catalog.get_quiz(quiz_id, version))
+
+    mapping = _run(_settings(store_url=store_url), work)
+    if fmt == "json":
+        typer.echo(json.dumps(mapping, indent=2, ensure_ascii=False))
+    else:
+        typer.echo(yaml.safe_dump(mapping, sort_keys=False, allow_unicode=True), nl=False)
 
 
 @app.command()
@@ -197,6 +450,45 @@ def log_command(attempt_id: str, store_url: StoreOpt = None) -> None:
 
     for line in _run(_settings(store_url=store_url), work):
         typer.echo(line)
+
+
+@app.command("report")
+def report_command(
+    quiz_id: str,
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="csv (results), json or html (full report).")
+    ],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+    timelines: Annotated[
+        bool, typer.Option(help="Include every attempt's timeline (json, html).")
+    ] = False,
+    store_url: StoreOpt = None,
+) -> None:
+    """A quiz's results, item analysis and session analytics, from the event log."""
+    from quizsession.app.reports import QuizReport, quiz_report
+    from quizsession.reporting import report_html, report_json, results_csv
+
+    kind = format.lower()
+    if kind not in ("csv", "json", "html"):
+        typer.echo("error: --format must be csv, json or html", err=True)
+        raise typer.Exit(2)
+
+    async def work(c: Container) -> QuizReport:
+        return await quiz_report(c.store, quiz_id, timelines=timelines)
+
+    report = _run(_settings(store_url=store_url), work)
+    if kind == "csv":
+        data = results_csv(report).encode("utf-8")
+    elif kind == "json":
+        data = report_json(report) + b"\n"
+    else:
+        data = report_html(report).encode("utf-8")
+    if output is None:
+        typer.echo(data, nl=False)
+    else:
+        output.write_bytes(data)
 
 
 def main() -> None:

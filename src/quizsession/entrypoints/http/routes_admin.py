@@ -3,7 +3,7 @@ name as the actor in the attempt's log."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol, runtime_checkable
 
 import msgspec
 from litestar import Response, Router, get, post, put
@@ -217,13 +217,26 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+@runtime_checkable
+class _Breaker(Protocol):
+    """A live state behind a circuit breaker (``state``: closed, open, half_open)."""
+
+    @property
+    def state(self) -> str: ...
+
+
 @get("/readyz", tags=["ops"])
 async def readyz(request: AnyRequest) -> Response[dict[str, Any]]:
+    if container(request).hub.draining:  # SIGTERM: load balancers stop routing here
+        raise DomainError("this instance is draining", code="draining", retry_after=1)
     c = container(request)
     store_ok = await c.store.ping()
     live_ok = await c.live.ping()
     ok = store_ok and live_ok
+    live: bool | str = live_ok
+    if live_ok and isinstance(c.live, _Breaker) and c.live.state != "closed":
+        live = "degraded"  # Redis is down: store-only mode, still serving
     return Response(
-        content={"status": "ready" if ok else "unavailable", "store": store_ok, "live": live_ok},
+        content={"status": "ready" if ok else "unavailable", "store": store_ok, "live": live},
         status_code=200 if ok else 503,
     )

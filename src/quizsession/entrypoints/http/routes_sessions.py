@@ -12,7 +12,7 @@ from quizsession.app.sessions import (
     OpenedSession,
     SaveResult,
 )
-from quizsession.app.views import AttemptView
+from quizsession.app.views import AttemptView, QuestionView
 from quizsession.domain.errors import DomainError
 from quizsession.entrypoints.http.context import (
     AnyRequest,
@@ -74,6 +74,16 @@ async def next_question(request: AnyRequest, session_id: str) -> NextQuestion:
     return await container(request).sessions.next_question(claims)
 
 
+@get(SID + "/questions/{question_id:str}", tags=["sessions"])
+async def delivered_question(
+    request: AnyRequest, session_id: str, question_id: str
+) -> QuestionView:
+    """A question already delivered in the running section, with the answer saved
+    so far: to go back to it. Never delivers a new one (409 question_not_delivered)."""
+    claims = await session_claims(request, session_id)
+    return await container(request).sessions.delivered_question(claims, question_id)
+
+
 @put(SID + "/progress", tags=["sessions"], opt={"body": ProgressBody})
 async def save_progress(request: AnyRequest, session_id: str, data: ProgressBody) -> SaveResult:
     """Save an answer. A 2xx means it is on disk. Idempotent by ``op_id``."""
@@ -127,6 +137,7 @@ ROUTES = [
     get_session,
     start_section,
     next_question,
+    delivered_question,
     save_progress,
     heartbeat,
     complete,

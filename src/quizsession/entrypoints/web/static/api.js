@@ -27,6 +27,12 @@ export class ApiError extends Error {
 
 const DEFAULT_TIMEOUT_MS = 10000;
 
+/** The client's time in ms since the epoch, from the monotonic clock: it keeps
+ * step even when the computer's wall clock is changed or jumps. */
+export function clientNow() {
+  return performance.timeOrigin + performance.now();
+}
+
 /**
  * A JSON request to this service. Resolves to `{data, sentAt, receivedAt}` (client
  * times in ms, for clock-offset measurement) or rejects with an ApiError.
@@ -39,7 +45,7 @@ export async function request(method, path, { body, token, apiKey, timeoutMs, te
   if (apiKey) headers["X-API-Key"] = apiKey;
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs || DEFAULT_TIMEOUT_MS);
-  const sentAt = Date.now();
+  const sentAt = clientNow();
   let response;
   try {
     response = await fetch(path, {
@@ -62,7 +68,7 @@ export async function request(method, path, { body, token, apiKey, timeoutMs, te
     throw new ApiError(0, "network", "The connection dropped during the response.", {});
   }
   clearTimeout(timer);
-  const receivedAt = Date.now();
+  const receivedAt = clientNow();
   let data = null;
   if (raw && !text) {
     try {

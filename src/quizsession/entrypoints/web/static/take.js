@@ -6,7 +6,8 @@
 // - Every answer is kept in localStorage with its op id until the server has
 //   acknowledged it, and is resent with the same op id after a reconnect or reload.
 // - The clock is the server's: the deadline comes from the server and the timer
-//   runs on Date.now() + an offset measured from ticks and pongs.
+//   runs on the client's monotonic clock + an offset measured from ticks and
+//   pongs (a wall-clock change on the computer does not move it).
 // - The live WebSocket carries ticks, pings and notices; while it is down the page
 //   heartbeats over HTTP and shows a banner after 3 missed ticks.
 
@@ -20,6 +21,10 @@ import {
   sameAnswer,
   spokenDuration,
 } from "./api.js";
+import { ServerClock } from "./clock.js";
+import { CLOSE_AUTH, CLOSE_ENDED, CLOSE_SUPERSEDED, LiveChannel } from "./live.js";
+import { DROP, Outbox, RETRY, SENT, STOP } from "./outbox.js";
+import { answerControl, marksText, readAnswer, setInputsDisabled } from "./questions.js";
 
 const KEY_INVITE = "quizsession.invite";
 const KEY_SESSION = "quizsession.session";
@@ -32,10 +37,27 @@ const questionKey = (attemptId) => `quizsession.question.${attemptId}`;
 
 const SAVE_DEBOUNCE_MS = 1500;
 const PERIODIC_SAVE_MS = 30000;
-const MISSED_TICKS = 3;
 const CLOCK_CORRECTION_MS = 1000;
 
 const $ = (id) => document.getElementById(id);
+const clock = new ServerClock(CLOCK_CORRECTION_MS);
+const live = new LiveChannel({
+  sessionId: () => (state.session ? state.session.id : null),
+  token: () => (state.session ? state.session.token : null),
+  heartbeatS: () => state.heartbeatS,
+  questionId: () => onScreenQuestionId(),
+  active: () => !state.stopped && !state.finished && state.session !== null,
+  onMessage: (msg, receivedAt) => onLiveMessage(msg, receivedAt),
+  onClose: (code, reason, errorCode) => onLiveClose(code, reason, errorCode),
+  httpBeat: () => httpHeartbeat(),
+  onLost: (lost) => showLost(lost),
+});
+const outbox = new Outbox({
+  key: () => (state.session ? pendingKey(state.session.attemptId) : null),
+  send: (questionId, entry) => sendAnswer(questionId, entry),
+  onChange: () => renderSaveState(),
+  debounceMs: SAVE_DEBOUNCE_MS,
+});
 
 const state = {
   invite: null,
@@ -49,23 +71,6 @@ const state = {
   stopped: false, // taken over, voided, ended: this tab does nothing more
   finished: false, // the result is on screen
   timeUp: false,
-  ws: null,
-  wsReady: false,
-  wsError: null,
-  wsAttempt: 0,
-  wsTimer: null,
-  beatTimer: null,
-  lastHeard: Date.now(),
-  lastPingAt: 0,
-  lost: false,
-  appliedOffset: null, // ms: server clock - client clock, as used by the timer
-  measuredOffset: null,
-  rtt: null, // ms, last measured round trip
-  saveFailed: false,
-  saveInFlight: false,
-  saveRetry: null,
-  saveRetryDelay: 1000,
-  debounce: null,
   loginBusy: false,
   busyTimer: null,
   resultTimer: null,
@@ -108,17 +113,6 @@ function readQuestion() {
 
 function writeQuestion(question) {
   if (state.session) writeJson(localStorage, questionKey(state.session.attemptId), question);
-}
-
-function loadPending() {
-  if (!state.session) return {};
-  return readJson(localStorage, pendingKey(state.session.attemptId)) || {};
-}
-
-function storePending(pending) {
-  if (!state.session) return;
-  const key = pendingKey(state.session.attemptId);
-  writeJson(localStorage, key, Object.keys(pending).length ? pending : null);
 }
 
 // --------------------------------------------------------------------------- screens
@@ -178,25 +172,12 @@ function showError(title, text, hint = "", retry = null) {
 
 // ----------------------------------------------------------------------------- clock
 
-/** A clock sample: the server said `serverTime` (s); it reached us at
- * `receivedAt` (ms, client clock); `rtt` (ms) is the round trip if known. The
- * message left the server about half a round trip before we got it. */
-function clockSample(serverTime, receivedAt, rtt) {
-  if (typeof serverTime !== "number") return;
-  if (typeof rtt === "number" && rtt >= 0) state.rtt = rtt;
-  const half = state.rtt !== null ? state.rtt / 2 : 0;
-  const offset = serverTime * 1000 + half - receivedAt;
-  state.measuredOffset = offset;
-  if (
-    state.appliedOffset === null ||
-    Math.abs(offset - state.appliedOffset) > CLOCK_CORRECTION_MS
-  ) {
-    state.appliedOffset = offset;
-  }
+function clockSample(serverTime, receivedAt, rtt = null) {
+  clock.sample(serverTime, receivedAt, rtt);
 }
 
 function serverNow() {
-  return (Date.now() + (state.appliedOffset || 0)) / 1000;
+  return clock.now();
 }
 
 function setDeadline(deadline) {
@@ -246,7 +227,7 @@ function renderTimer() {
 
 function renderSaveState() {
   const node = $("save-state");
-  const count = Object.keys(loadPending()).length;
+  const count = outbox.count();
   let kind;
   let text;
   if (!state.session || state.finished || state.stopped) {
@@ -258,7 +239,7 @@ function renderSaveState() {
   } else if (count === 0) {
     kind = "saved";
     text = "All answers saved";
-  } else if (state.saveFailed) {
+  } else if (outbox.failed) {
     kind = "error";
     text = `Not saved yet (${count}) – kept on this device, retrying`;
   } else {
@@ -325,11 +306,18 @@ function onSessionError(err) {
 function readFragment() {
   const hash = window.location.hash;
   if (hash && hash.length > 1) {
-    const invite = decodeURIComponent(hash.slice(1)).trim();
+    let invite = hash.slice(1);
+    try {
+      invite = decodeURIComponent(invite);
+    } catch (err) {
+      // not percent-encoded: use it as it is
+    }
+    invite = invite.trim();
     const stored = sessionStorage.getItem(KEY_INVITE);
     if (stored !== invite) {
       dropSession();
       sessionStorage.removeItem(KEY_SKIP_PRACTICE);
+      sessionStorage.removeItem(KEY_SUBMIT_OP);
     }
     try {
       sessionStorage.setItem(KEY_INVITE, invite);
@@ -681,17 +669,11 @@ async function fetchQuestion(delay = 1000) {
   }
 }
 
-function marksText(q) {
-  if (q.section === "practice") return "Practice question – not scored";
-  const pts = `${formatScore(q.points)} mark${q.points === 1 ? "" : "s"}`;
-  return q.penalty > 0 ? `${pts} · a wrong answer costs ${formatScore(q.penalty)}` : pts;
-}
-
 function renderQuestion(q, serverAnswer) {
   state.question = q;
   writeQuestion({ ...q, answer: null });
   if (serverAnswer !== null && serverAnswer !== undefined) state.saved[q.id] = serverAnswer;
-  const pending = loadPending()[q.id];
+  const pending = outbox.get(q.id);
   const shown = pending ? pending.answer : serverAnswer;
 
   $("q-section").textContent = q.section === "practice" ? "Practice round" : "Test";
@@ -701,7 +683,7 @@ function renderQuestion(q, serverAnswer) {
   bar.max = q.total;
   bar.value = q.number;
   $("q-message").textContent = "";
-  $("q-body").replaceChildren(answerControl(q, shown));
+  $("q-body").replaceChildren(answerControl(q, shown, answerChanged));
   $("q-body").dataset.question = q.id;
   const last = q.number >= q.total;
   const next = $("q-next");
@@ -710,265 +692,71 @@ function renderQuestion(q, serverAnswer) {
   else next.textContent = last ? "Save and finish" : "Next question";
   $("q-skip-practice").hidden = q.section !== "practice";
   $("q-finish").hidden = q.section !== "test";
-  setInputsDisabled(false);
+  setInputsDisabled($("q-body"), false);
   show("question");
   sendPing();
 }
 
-function answerControl(q, value) {
-  const name = `answer-${q.id}`;
-  const onChange = () => answerChanged();
-  switch (q.kind) {
-    case "single":
-    case "true_false": {
-      const options =
-        q.kind === "single"
-          ? q.choices.map((c) => ({ value: c.id, text: c.text }))
-          : [
-              { value: "true", text: "True" },
-              { value: "false", text: "False" },
-            ];
-      const current = q.kind === "true_false" && typeof value === "boolean" ? String(value) : value;
-      return el(
-        "fieldset",
-        { class: "answer", "data-kind": q.kind },
-        el("legend", { class: "q-text", text: q.text }),
-        el(
-          "div",
-          { class: "choices" },
-          ...options.map((o, i) => {
-            const id = `${name}-${i}`;
-            return el(
-              "label",
-              { class: "choice", for: id },
-              el("input", {
-                type: "radio",
-                id,
-                name,
-                value: o.value,
-                checked: current === o.value,
-                onchange: onChange,
-              }),
-              el("span", { text: o.text }),
-            );
-          }),
-        ),
-      );
-    }
-    case "multiple": {
-      const chosen = Array.isArray(value) ? value : [];
-      const hint = `${name}-hint`;
-      return el(
-        "fieldset",
-        { class: "answer", "data-kind": q.kind, "aria-describedby": hint },
-        el("legend", { class: "q-text", text: q.text }),
-        el("p", { class: "hint", id: hint, text: "Select all that apply." }),
-        el(
-          "div",
-          { class: "choices" },
-          ...q.choices.map((c, i) => {
-            const id = `${name}-${i}`;
-            return el(
-              "label",
-              { class: "choice", for: id },
-              el("input", {
-                type: "checkbox",
-                id,
-                name,
-                value: c.id,
-                checked: chosen.includes(c.id),
-                onchange: onChange,
-              }),
-              el("span", { text: c.text }),
-            );
-          }),
-        ),
-      );
-    }
-    case "short_text":
-    case "numeric": {
-      const id = `${name}-input`;
-      const hint = `${name}-hint`;
-      const numeric = q.kind === "numeric";
-      return el(
-        "div",
-        { class: "answer field", "data-kind": q.kind },
-        el("label", { class: "q-text", for: id, text: q.text }),
-        el("p", {
-          class: "hint",
-          id: hint,
-          text: numeric ? "Enter a number (use a dot for decimals)." : "Type your answer.",
-        }),
-        el("input", {
-          type: numeric ? "number" : "text",
-          id,
-          name,
-          step: numeric ? "any" : undefined,
-          inputmode: numeric ? "decimal" : undefined,
-          maxlength: numeric ? undefined : 2000,
-          autocomplete: "off",
-          spellcheck: numeric ? undefined : "false",
-          "aria-describedby": hint,
-          value: value === null || value === undefined ? "" : String(value),
-          oninput: onChange,
-        }),
-      );
-    }
-    default:
-      return el("p", { text: `Unsupported question kind: ${q.kind}` });
-  }
-}
-
-/** The answer on screen, or undefined when nothing is given yet. */
-function readAnswer() {
-  const q = state.question;
-  if (!q) return undefined;
-  const body = $("q-body");
-  switch (q.kind) {
-    case "single": {
-      const checked = body.querySelector("input:checked");
-      return checked ? checked.value : undefined;
-    }
-    case "true_false": {
-      const checked = body.querySelector("input:checked");
-      return checked ? checked.value === "true" : undefined;
-    }
-    case "multiple":
-      return Array.from(body.querySelectorAll("input:checked"), (i) => i.value);
-    case "short_text": {
-      const value = body.querySelector("input").value;
-      return value.trim() === "" ? undefined : value;
-    }
-    case "numeric": {
-      const input = body.querySelector("input");
-      if (input.value.trim() === "") return undefined;
-      const n = Number(input.value);
-      return Number.isFinite(n) ? n : undefined;
-    }
-    default:
-      return undefined;
-  }
-}
-
-function setInputsDisabled(disabled) {
-  for (const input of $("q-body").querySelectorAll("input")) input.disabled = disabled;
-}
-
 // ------------------------------------------------------------------------- saving
 
-/** Keep the answer on screen as unsent (with a fresh op id) unless the server
- * already has exactly this answer. Returns true when something is now unsent. */
+/** Keep the answer on screen as unsent unless the server already has exactly
+ * this answer. Returns true when something is now unsent for it. */
 function captureAnswer() {
   const q = state.question;
   if (!q || state.stopped || state.finished || state.timeUp) return false;
-  const answer = readAnswer();
-  const pending = loadPending();
-  if (answer === undefined) return Boolean(pending[q.id]);
-  const entry = pending[q.id];
-  if (entry && sameAnswer(entry.answer, answer)) return true;
+  const answer = readAnswer(q, $("q-body"));
+  const entry = outbox.get(q.id);
+  if (answer === undefined) return Boolean(entry);
   if (!entry && q.id in state.saved && sameAnswer(state.saved[q.id], answer)) return false;
-  pending[q.id] = { answer, op_id: newOpId(), section: q.section, at: Date.now() };
-  storePending(pending);
+  outbox.put(q.id, answer, q.section);
   return true;
 }
 
 function answerChanged() {
   $("q-message").textContent = "";
-  if (captureAnswer()) {
-    renderSaveState();
-    clearTimeout(state.debounce);
-    state.debounce = setTimeout(flush, SAVE_DEBOUNCE_MS);
-  }
+  if (captureAnswer()) outbox.later();
 }
 
-let flushing = null;
-let flushAgain = false;
-
-/** Send every unsent answer, oldest first, one at a time. Resolves to true when
- * nothing is left unsent. */
 function flush() {
-  if (flushing) {
-    flushAgain = true;
-    return flushing;
-  }
-  flushing = (async () => {
-    let ok = true;
-    try {
-      do {
-        flushAgain = false;
-        ok = await flushOnce();
-      } while (ok && flushAgain);
-    } finally {
-      flushing = null;
-      renderSaveState();
+  return outbox.flush();
+}
+
+const NEVER_STORABLE = [
+  "answer_invalid",
+  "question_unknown",
+  "question_not_delivered",
+  "op_id_conflict",
+  "validation_error",
+  "section_not_started",
+  "no_such_section",
+];
+
+/** PUT one unsent answer (the outbox keeps it until this resolves to SENT). */
+async function sendAnswer(questionId, entry) {
+  if (!state.session || state.stopped) return STOP;
+  try {
+    const { data, sentAt, receivedAt } = await request("PUT", sessionPath("/progress"), {
+      token: auth(),
+      body: { question_id: questionId, answer: entry.answer, op_id: entry.op_id },
+    });
+    clockSample(data.server_time, receivedAt, receivedAt - sentAt);
+    setDeadline(data.deadline);
+    state.saved[questionId] = entry.answer;
+    heard();
+    return SENT;
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    if (err.retryable) return RETRY;
+    // Never storable (e.g. a practice answer after the practice ended): drop it
+    // rather than block the others.
+    if (NEVER_STORABLE.includes(err.code)) return DROP;
+    if (err.code === "attempt_closed" || err.code === "deadline_passed") {
+      outbox.clear();
+      waitForResult();
+      return STOP;
     }
-    return ok;
-  })();
-  return flushing;
-}
-
-async function flushOnce() {
-  clearTimeout(state.debounce);
-  clearTimeout(state.saveRetry);
-  const entries = Object.entries(loadPending()).sort((a, b) => a[1].at - b[1].at);
-  for (const [questionId, entry] of entries) {
-    if (!state.session || state.stopped) return false;
-    state.saveInFlight = true;
-    renderSaveState();
-    try {
-      const { data, sentAt, receivedAt } = await request("PUT", sessionPath("/progress"), {
-        token: auth(),
-        body: { question_id: questionId, answer: entry.answer, op_id: entry.op_id },
-      });
-      clockSample(data.server_time, receivedAt, receivedAt - sentAt);
-      setDeadline(data.deadline);
-      state.saved[questionId] = entry.answer;
-      dropPending(questionId, entry.op_id);
-      state.saveFailed = false;
-      state.saveRetryDelay = 1000;
-      heard();
-    } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
-      if (err.retryable) {
-        saveFailedRetry(err);
-        return false;
-      }
-      if (["answer_invalid", "question_unknown", "question_not_delivered", "op_id_conflict",
-        "validation_error", "section_not_started", "no_such_section"].includes(err.code)) {
-        // This answer can never be stored (e.g. a practice answer after the
-        // practice ended): drop it rather than block the others.
-        dropPending(questionId, entry.op_id);
-        continue;
-      }
-      if (err.code === "attempt_closed" || err.code === "deadline_passed") {
-        storePending({});
-        waitForResult();
-        return false;
-      }
-      if (!onSessionError(err)) saveFailedRetry(err);
-      return false;
-    } finally {
-      state.saveInFlight = false;
-    }
+    return onSessionError(err) ? STOP : RETRY;
   }
-  return true;
-}
-
-function dropPending(questionId, opId) {
-  const pending = loadPending();
-  if (pending[questionId] && pending[questionId].op_id === opId) {
-    delete pending[questionId];
-    storePending(pending);
-  }
-}
-
-function saveFailedRetry() {
-  state.saveFailed = true;
-  renderSaveState();
-  clearTimeout(state.saveRetry);
-  const delay = state.saveRetryDelay;
-  state.saveRetryDelay = Math.min(delay * 2, 10000);
-  state.saveRetry = setTimeout(flush, delay);
 }
 
 async function onNext(event) {
@@ -976,7 +764,7 @@ async function onNext(event) {
   const next = $("q-next");
   if (next.disabled || !state.question) return;
   const q = state.question;
-  const answer = readAnswer();
+  const answer = readAnswer(state.question, $("q-body"));
   if (answer === undefined) {
     $("q-message").textContent =
       q.kind === "numeric"
@@ -991,7 +779,7 @@ async function onNext(event) {
   $("q-message").textContent = "Saving your answer…";
   const ok = await flush();
   if (state.stopped || state.finished || state.question !== q) return;
-  if (!ok || loadPending()[q.id]) {
+  if (!ok || outbox.get(q.id)) {
     next.disabled = false;
     $("q-message").textContent =
       "Your answer is not saved yet because the server cannot be reached. It is kept on this device and will be saved automatically; you can go on once it is saved.";
@@ -1050,7 +838,7 @@ async function submitTest() {
   button.disabled = true;
   captureAnswer();
   const ok = await flush();
-  if (!ok && Object.keys(loadPending()).length) {
+  if (!ok && outbox.count()) {
     button.disabled = false;
     showError(
       "Not submitted yet",
@@ -1086,7 +874,7 @@ function onTimeUp() {
   if (state.finished || state.stopped || state.timeUp) return;
   state.timeUp = true;
   captureAnswerBeforeDeadline();
-  setInputsDisabled(true);
+  setInputsDisabled($("q-body"), true);
   $("waiting-title").textContent = "Time is up";
   $("waiting-text").textContent =
     "Your answers are being submitted. Your result will appear here in a few seconds.";
@@ -1147,7 +935,7 @@ function showResult(result) {
   clearTimeout(state.resultTimer);
   state.resultTimer = null;
   stopLive();
-  storePending({});
+  outbox.clear();
   writeQuestion(null);
   state.question = null;
   const score = result ? result.score : null;
@@ -1221,107 +1009,40 @@ function sessionEnded() {
 // ----------------------------------------------------------------------- the live channel
 
 function heard() {
-  state.lastHeard = Date.now();
-  if (state.lost) checkLost();
+  live.heard();
 }
 
-function checkLost() {
-  const silentFor = Date.now() - state.lastHeard;
-  const lost =
-    !state.stopped &&
-    !state.finished &&
-    state.session !== null &&
-    silentFor > MISSED_TICKS * state.heartbeatS * 1000 + 500;
-  if (lost !== state.lost) {
-    state.lost = lost;
-    $("banner").hidden = !lost;
-    document.body.classList.toggle("offline", lost);
-    if (!lost && !state.stopped && !state.finished) announce("Connection restored.");
-  }
+function showLost(lost) {
+  $("banner").hidden = !lost;
+  document.body.classList.toggle("offline", lost);
+  if (!lost && !state.stopped && !state.finished) announce("Connection restored.");
 }
 
 function startLive() {
-  stopLive();
-  state.lastHeard = Date.now();
-  state.wsAttempt = 0;
-  connectWs();
-  scheduleBeat();
+  live.start();
 }
 
 function stopLive() {
-  clearTimeout(state.wsTimer);
-  clearTimeout(state.beatTimer);
-  state.wsTimer = null;
-  state.beatTimer = null;
-  const ws = state.ws;
-  state.ws = null;
-  state.wsReady = false;
-  if (ws) {
-    try {
-      ws.close(1000, "bye");
-    } catch (err) {
-      // already closed
-    }
-  }
-  checkLost();
-}
-
-function scheduleBeat() {
-  clearTimeout(state.beatTimer);
-  state.beatTimer = setTimeout(() => {
-    beat();
-    scheduleBeat();
-  }, state.heartbeatS * 1000);
-}
-
-function beat() {
-  if (state.stopped || state.finished || !state.session) return;
-  const silentFor = Date.now() - state.lastHeard;
-  if (state.ws && state.wsReady && silentFor > 2.5 * state.heartbeatS * 1000) {
-    // The socket says it is open but nothing comes through (a half-open
-    // connection): give it up, heartbeat over HTTP and reconnect.
-    dropSocket();
-  }
-  if (state.ws && state.wsReady && state.ws.readyState === WebSocket.OPEN) sendPing();
-  else httpHeartbeat();
-}
-
-function dropSocket() {
-  const ws = state.ws;
-  state.ws = null;
-  state.wsReady = false;
-  document.body.dataset.live = "http";
-  try {
-    ws.close(1000, "silent");
-  } catch (err) {
-    // already closed
-  }
-  scheduleWs();
-}
-
-function onScreenQuestionId() {
-  return !document.getElementById("screen-question").hidden && state.question
-    ? state.question.id
-    : null;
+  live.stop();
 }
 
 function sendPing() {
-  const ws = state.ws;
-  if (!ws || !state.wsReady || ws.readyState !== WebSocket.OPEN) return;
-  state.lastPingAt = Date.now();
-  try {
-    ws.send(
-      JSON.stringify({ type: "ping", question_id: onScreenQuestionId(), sent_at: Date.now() / 1000 }),
-    );
-  } catch (err) {
-    // the close handler reconnects
-  }
+  live.ping();
+}
+
+function onScreenQuestionId() {
+  return !$("screen-question").hidden && state.question ? state.question.id : null;
+}
+
+function updateToken(token) {
+  if (token && state.session) saveSession({ ...state.session, token });
 }
 
 let beating = false;
 
+/** POST /heartbeat while the socket is down. Resolves to true when it worked. */
 async function httpHeartbeat() {
-  if (beating || !state.session) return;
+  if (beating || !state.session) return false;
   beating = true;
   try {
     const qid = onScreenQuestionId();
@@ -1330,118 +1051,48 @@ async function httpHeartbeat() {
       body: qid ? { question_id: qid } : {},
       timeoutMs: state.heartbeatS * 1000,
     });
-    if (state.session) saveSession({ ...state.session, token: data.session_token });
+    updateToken(data.session_token);
     heard();
     applyView(data.attempt, sentAt, receivedAt);
     if (data.attempt.result) showResult(data.attempt.result);
     else if (data.attempt.status === "voided") voided();
-    else {
-      flush();
-      if (!state.ws) {
-        // HTTP works again: try the socket now rather than at the end of the backoff.
-        clearTimeout(state.wsTimer);
-        state.wsTimer = null;
-        connectWs();
-      }
-    }
+    else flush();
+    return true;
   } catch (err) {
     if (err instanceof ApiError && !err.retryable) onSessionError(err);
+    return false;
   } finally {
     beating = false;
   }
 }
 
-function connectWs() {
-  if (state.stopped || state.finished || !state.session || state.ws) return;
-  const scheme = window.location.protocol === "https:" ? "wss" : "ws";
-  const url = `${scheme}://${window.location.host}/sessions/${encodeURIComponent(state.session.id)}/live`;
-  let ws;
-  try {
-    ws = new WebSocket(url);
-  } catch (err) {
-    scheduleWs();
-    return;
-  }
-  state.ws = ws;
-  state.wsReady = false;
-  state.wsError = null;
-  ws.addEventListener("open", () => {
-    if (state.ws === ws && state.session) {
-      ws.send(JSON.stringify({ type: "auth", token: state.session.token }));
-    }
-  });
-  ws.addEventListener("message", (event) => {
-    if (state.ws === ws) onWsMessage(ws, event);
-  });
-  ws.addEventListener("close", (event) => {
-    if (state.ws === ws) onWsClose(event);
-  });
-}
-
-function scheduleWs(minDelay = 0) {
-  if (state.stopped || state.finished || state.wsTimer) return;
-  const base = Math.min(15000, 500 * 2 ** state.wsAttempt);
-  const delay = Math.max(minDelay, base * (0.5 + Math.random() * 0.5));
-  state.wsAttempt += 1;
-  state.wsTimer = setTimeout(() => {
-    state.wsTimer = null;
-    connectWs();
-  }, delay);
-}
-
-function onWsMessage(ws, event) {
-  const receivedAt = Date.now();
-  let msg;
-  try {
-    msg = JSON.parse(event.data);
-  } catch (err) {
-    return;
-  }
+function onLiveMessage(msg, receivedAt) {
   switch (msg.type) {
     case "welcome":
-      state.wsReady = true;
-      document.body.dataset.live = "socket";
-      state.wsAttempt = 0;
-      if (msg.session_token && state.session) {
-        saveSession({ ...state.session, token: msg.session_token });
-      }
-      heard();
+      updateToken(msg.session_token);
       applyView(msg.attempt, null, receivedAt);
-      if (msg.attempt.result) {
-        showResult(msg.attempt.result);
-        return;
-      }
-      if (msg.attempt.status === "voided") {
-        voided();
-        return;
-      }
-      sendPing();
-      flush();
+      if (msg.attempt.result) showResult(msg.attempt.result);
+      else if (msg.attempt.status === "voided") voided();
+      else flush();
       return;
     case "tick":
-      heard();
-      clockSample(msg.server_time, receivedAt, null);
+      clockSample(msg.server_time, receivedAt);
       setDeadline(msg.deadline);
       if (state.view) state.view = { ...state.view, state: msg.state, status: msg.status };
       if (msg.status === "submitted") waitForResult();
       else if (msg.status === "voided") voided();
-      else if (receivedAt - state.lastPingAt > state.heartbeatS * 800) sendPing();
       return;
     case "pong": {
-      heard();
       const rtt = typeof msg.echo === "number" ? receivedAt - msg.echo * 1000 : null;
-      clockSample(msg.server_time, receivedAt, rtt !== null && rtt >= 0 ? rtt : null);
+      clockSample(msg.server_time, receivedAt, rtt);
       setDeadline(msg.deadline);
-      if (msg.session_token && state.session) {
-        saveSession({ ...state.session, token: msg.session_token });
-      }
+      updateToken(msg.session_token);
       return;
     }
     case "takeover":
       takenOver();
       return;
     case "extension":
-      heard();
       setDeadline(msg.deadline);
       announce(
         msg.seconds
@@ -1463,45 +1114,26 @@ function onWsMessage(ws, event) {
     case "unlock":
       sessionEnded();
       return;
-    case "drain":
-      // The server is restarting: the close that follows reconnects.
-      state.wsAttempt = 0;
-      return;
-    case "error":
-      state.wsError = msg.code;
-      return;
     default:
   }
 }
 
-function onWsClose(event) {
-  state.ws = null;
-  state.wsReady = false;
-  document.body.dataset.live = "http";
-  if (state.stopped || state.finished) return;
-  const code = state.wsError;
-  switch (event.code) {
-    case 4409:
+function onLiveClose(code, reason, errorCode) {
+  switch (code) {
+    case CLOSE_SUPERSEDED:
       takenOver();
       return;
-    case 4410:
-      if (code === "attempt_voided" || event.reason === "void") voided();
-      else if (event.reason === "unlock") sessionEnded();
-      else if (event.reason === "end_of_test") waitForResult();
-      else if (code === "session_closed") relogin();
+    case CLOSE_ENDED:
+      if (errorCode === "attempt_voided" || reason === "void") voided();
+      else if (reason === "unlock") sessionEnded();
+      else if (errorCode === "session_closed") relogin();
       else waitForResult();
       return;
-    case 4401:
+    case CLOSE_AUTH:
       relogin();
       return;
-    case 4403:
-      showError("Connection refused", "This page's address is not allowed to connect to the quiz.");
-      return;
-    case 4429:
-      scheduleWs(5000);
-      return;
     default:
-      scheduleWs();
+      showError("Connection refused", "This page's address is not allowed to connect to the quiz.");
   }
 }
 
@@ -1538,23 +1170,19 @@ function bind() {
   });
   window.addEventListener("online", () => {
     if (!state.session || state.stopped || state.finished) return;
-    clearTimeout(state.wsTimer);
-    state.wsTimer = null;
-    state.wsAttempt = 0;
-    connectWs();
+    live.connectNow();
     flush();
   });
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible") {
       renderTimer();
-      if (!state.stopped && !state.finished && state.session) beat();
+      live.beat();
     } else {
       captureAnswer();
       flush();
     }
   });
   setInterval(renderTimer, 250);
-  setInterval(checkLost, 1000);
   setInterval(() => {
     if (!state.session || state.stopped || state.finished) return;
     captureAnswer();

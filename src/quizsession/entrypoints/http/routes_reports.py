@@ -1,0 +1,132 @@
+"""Reports for administrators (``X-API-Key``), computed from the event log:
+results (JSON or CSV), item analysis, a self-contained HTML report, and one
+attempt's session analytics with its timeline. An unknown quiz or attempt is a
+404 problem."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Response, Router, get
+from litestar.params import Parameter
+
+from quizsession.app.reports import (
+    AttemptAnalytics,
+    CandidateResult,
+    ItemAnalysis,
+    Summary,
+    attempt_analytics,
+    quiz_report,
+)
+from quizsession.entrypoints.http.context import AnyRequest, container, require_admin
+from quizsession.reporting import report_html, results_csv
+
+#: The HTML report needs nothing from outside: no scripts, inline CSS, data: images.
+HTML_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+_UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+class QuizResults(msgspec.Struct, frozen=True, kw_only=True):
+    quiz_id: str
+    title: str
+    versions: list[int]
+    question_ids: list[str]
+    summary: Summary
+    results: list[CandidateResult]
+
+
+class ItemAnalysisReport(msgspec.Struct, frozen=True, kw_only=True):
+    quiz_id: str
+    title: str
+    versions: list[int]
+    scored_attempts: int
+    items: list[ItemAnalysis]
+
+
+def _filename(quiz_id: str, suffix: str) -> str:
+    return f"{_UNSAFE_FILENAME.sub('_', quiz_id)}-{suffix}"
+
+
+@get("/quizzes/{quiz_id:str}/results")
+async def quiz_results(
+    request: AnyRequest,
+    quiz_id: str,
+    format: Annotated[Literal["json", "csv"], Parameter(description="json or csv")] = "json",
+) -> Response[Any]:
+    """Every attempt with its score, times and answers (``format=csv``: one row
+    per attempt, a points and an answer column per question)."""
+    require_admin(request)
+    report = await quiz_report(container(request).store, quiz_id)
+    if format == "csv":
+        name = _filename(quiz_id, "results.csv")
+        return Response(
+            content=results_csv(report),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="{name}"',
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
+    return Response(
+        content=QuizResults(
+            quiz_id=report.quiz_id,
+            title=report.title,
+            versions=report.versions,
+            question_ids=report.question_ids,
+            summary=report.summary,
+            results=report.results,
+        )
+    )
+
+
+@get("/quizzes/{quiz_id:str}/item-analysis")
+async def item_analysis(request: AnyRequest, quiz_id: str) -> ItemAnalysisReport:
+    """Per question: delivered, answered, facility, discrimination, answers given
+    and time spent (scored attempts only)."""
+    require_admin(request)
+    report = await quiz_report(container(request).store, quiz_id)
+    return ItemAnalysisReport(
+        quiz_id=report.quiz_id,
+        title=report.title,
+        versions=report.versions,
+        scored_attempts=report.summary.scored,
+        items=report.items,
+    )
+
+
+@get("/quizzes/{quiz_id:str}/report.html")
+async def html_report(request: AnyRequest, quiz_id: str, timelines: bool = False) -> Response[str]:
+    """A self-contained HTML page (inline CSS and plots) to save or print."""
+    require_admin(request)
+    report = await quiz_report(container(request).store, quiz_id, timelines=timelines)
+    page = await asyncio.to_thread(report_html, report)  # plotting: off the event loop
+    return Response(
+        content=page,
+        media_type="text/html; charset=utf-8",
+        headers={
+            "Content-Security-Policy": HTML_CSP,
+            "X-Content-Type-Options": "nosniff",
+            "Content-Disposition": f'inline; filename="{_filename(quiz_id, "report.html")}"',
+        },
+    )
+
+
+@get("/attempts/{attempt_id:str}/analytics")
+async def analytics(request: AnyRequest, attempt_id: str) -> AttemptAnalytics:
+    """One attempt's result, sessions, disconnects, takeovers, longest quiet gap
+    and timeline."""
+    require_admin(request)
+    return await attempt_analytics(container(request).store, attempt_id)
+
+
+reports_router = Router(
+    path="/admin",
+    route_handlers=[quiz_results, item_analysis, html_report, analytics],
+    tags=["reports"],
+)

@@ -1,0 +1,301 @@
+"""Fixtures and helpers for the browser tests: a real ``quizsession serve``
+process (``tests/e2e/procs.py``), a real headless Chromium driven by Playwright,
+and an administrator client to set quizzes up and check what the server stored.
+
+Chromium is Debian's ``/usr/bin/chromium`` (Playwright's own browser download
+cannot work here). Without it the browser tests are skipped, except on CI
+(``CI=true``), where a missing browser fails the run loudly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from bench.scenario import quiz_definition
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    async_playwright,
+    expect,
+)
+
+from tests.e2e.conftest import ServerFactory
+from tests.e2e.procs import ServerProcess
+
+__all__ = [
+    "CHROMIUM",
+    "AdminApi",
+    "BrowserRun",
+    "admin_api",
+    "answer",
+    "browser",
+    "browser_run",
+    "chromium_path",
+    "shot",
+    "web_server",
+]
+
+JSON = dict[str, Any]
+
+CHROMIUM = Path(os.environ.get("QUIZSESSION_E2E_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+
+#: The demo quiz's right answers (questions are delivered in this fixed order).
+RIGHT: dict[str, Any] = {
+    "p-colour": "a",
+    "p-sky": True,
+    "p-sum": 12,
+    "capital-au": "canberra",
+    "primes": ["n2", "n11", "n17"],
+    "noble-gases": ["he", "ar"],
+    "great-wall": False,
+    "water-boils": True,
+    "red-planet": "Mars",
+    "hamlet-author": "Shakespeare",
+    "speed-of-light": 300,
+    "pi-digits": 3.14,
+    "largest-ocean": "pacific",
+}
+TEST_ORDER = [
+    "capital-au",
+    "primes",
+    "noble-gases",
+    "great-wall",
+    "water-boils",
+    "red-planet",
+    "hamlet-author",
+    "speed-of-light",
+    "pi-digits",
+    "largest-ocean",
+]
+MAX_SCORE = 13.0
+
+expect.set_options(timeout=10_000)
+
+
+@pytest.fixture
+def chromium_path() -> Path:
+    """The Chromium executable; skips (or fails on CI) when it is missing."""
+    if not CHROMIUM.exists():
+        why = f"{CHROMIUM} is missing: install Debian's chromium to run the browser tests"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but {why}", pytrace=False)
+        pytest.skip(why)
+    return CHROMIUM
+
+
+@pytest.fixture
+async def browser(chromium_path: Path) -> AsyncIterator[Browser]:
+    async with async_playwright() as pw:
+        launched = await pw.chromium.launch(
+            executable_path=str(chromium_path), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+@pytest.fixture
+async def web_server(server_factory: ServerFactory) -> ServerProcess:
+    """A running server process (stopped by ``server_factory`` at teardown)."""
+    server = server_factory("web")
+    await server.start_async()
+    return server
+
+
+class AdminApi:
+    """The administrator API of ``server``, for setting up and checking."""
+
+    def __init__(self, server: ServerProcess) -> None:
+        self.server = server
+
+    async def _call(self, method: str, path: str, body: Any = None) -> Any:
+        async with httpx.AsyncClient(base_url=self.server.url, timeout=10.0) as client:
+            r = await client.request(method, path, json=body, headers=self.server.admin_headers)
+        assert r.status_code < 300, f"{method} {path}: {r.status_code} {r.text}"
+        return r.json()
+
+    async def put_quiz(
+        self,
+        quiz_id: str,
+        *,
+        duration_s: float = 600.0,
+        grace_s: float = 2.0,
+        second_login: str = "takeover",
+        practice: bool = False,
+        heartbeat_s: float | None = None,
+    ) -> str:
+        definition = quiz_definition(
+            quiz_id,
+            duration_s=duration_s,
+            grace_s=grace_s,
+            second_login=second_login,
+            practice=practice,
+        )
+        if heartbeat_s is not None:
+            definition["policies"]["heartbeat_s"] = heartbeat_s
+            definition["policies"]["lease_ttl_s"] = 3 * heartbeat_s
+        await self._call("PUT", f"/admin/quizzes/{quiz_id}", definition)
+        return quiz_id
+
+    async def invite(
+        self, quiz_id: str, name: str = "Ada Candidate", valid_until: str = "2099-01-01"
+    ) -> str:
+        slug = re.sub(r"[^a-z0-9]+", ".", name.lower()).strip(".")
+        body = {
+            "roster": [{"name": name, "email": f"{slug}@example.org", "valid_until": valid_until}]
+        }
+        found = await self._call("POST", f"/admin/quizzes/{quiz_id}/invites", body)
+        token: str = found["invites"][0]["token"]
+        return token
+
+    async def live(self, quiz_id: str) -> list[JSON]:
+        found = await self._call("GET", f"/admin/quizzes/{quiz_id}/live")
+        rows: list[JSON] = found["attempts"]
+        return rows
+
+    async def only_attempt(self, quiz_id: str) -> JSON:
+        rows = await self.live(quiz_id)
+        assert len(rows) == 1, rows
+        return rows[0]
+
+    async def events(self, attempt_id: str) -> list[JSON]:
+        found: list[JSON] = await self._call("GET", f"/admin/attempts/{attempt_id}/events")
+        return found
+
+    async def detail(self, attempt_id: str) -> JSON:
+        found: JSON = await self._call("GET", f"/admin/attempts/{attempt_id}")
+        return found
+
+    async def saved_answers(self, attempt_id: str) -> dict[str, Any]:
+        """question id -> the last answer stored for it (from the event log)."""
+        answers: dict[str, Any] = {}
+        for event in await self.events(attempt_id):
+            if event["type"] == "answer_saved":
+                answers[event["data"]["question_id"]] = event["data"]["answer"]
+        return answers
+
+    async def wait_for(
+        self,
+        check: Callable[[], Awaitable[bool]],
+        *,
+        within_s: float,
+        what: str,
+    ) -> None:
+        """Poll ``check`` until it is true (bounded by ``within_s`` seconds)."""
+        deadline = time.monotonic() + within_s
+        while time.monotonic() < deadline:
+            if await check():
+                return
+            await asyncio.sleep(0.25)
+        raise AssertionError(f"timed out after {within_s:.0f}s waiting for {what}")
+
+
+@pytest.fixture
+def admin_api(web_server: ServerProcess) -> AdminApi:
+    return AdminApi(web_server)
+
+
+class BrowserRun:
+    """Pages of one test, with the JavaScript errors they raised (a test fails
+    if any page threw)."""
+
+    def __init__(self, browser: Browser, server: ServerProcess, name: str) -> None:
+        self.browser = browser
+        self.server = server
+        self.name = name
+        self.errors: list[str] = []
+        self.contexts: list[BrowserContext] = []
+
+    async def context(self, *, width: int = 1100, height: int = 850) -> BrowserContext:
+        context = await self.browser.new_context(
+            viewport={"width": width, "height": height}, base_url=self.server.url
+        )
+        context.set_default_timeout(15_000)
+        self.contexts.append(context)
+        return context
+
+    async def page(self, context: BrowserContext | None = None) -> Page:
+        ctx = context if context is not None else await self.context()
+        page = await ctx.new_page()
+        page.on("pageerror", lambda exc: self.errors.append(f"{page.url}: {exc}"))
+        page.on("console", lambda msg: self._console(page, msg))
+        return page
+
+    def _console(self, page: Page, msg: ConsoleMessage) -> None:
+        if msg.type == "error" and "Content Security Policy" in msg.text:
+            self.errors.append(f"{page.url}: {msg.text}")
+
+    async def candidate(self, invite_token: str, context: BrowserContext | None = None) -> Page:
+        page = await self.page(context)
+        await page.goto(f"/take#{invite_token}")
+        return page
+
+    async def close(self) -> None:
+        for context in self.contexts:
+            with contextlib.suppress(Exception):  # already closed with its browser
+                await context.close()
+
+
+@pytest.fixture
+async def browser_run(
+    browser: Browser, web_server: ServerProcess, request: pytest.FixtureRequest
+) -> AsyncIterator[BrowserRun]:
+    run = BrowserRun(browser, web_server, request.node.name)
+    try:
+        yield run
+    finally:
+        await run.close()
+    assert not run.errors, "JavaScript errors:\n" + "\n".join(run.errors)
+
+
+async def shot(page: Page, name: str) -> Path:
+    """Save a full-page screenshot as ``test-artifacts/screenshots/<name>.png``."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    await page.evaluate("window.scrollTo(0, 0)")
+    await page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+async def answer(page: Page, value: Any) -> None:
+    """Answer the question on screen with ``value`` (a choice id, a list of
+    choice ids, a bool, a string or a number), as a user would."""
+    body = page.locator("#q-body")
+    kind = await body.locator("[data-kind]").get_attribute("data-kind")
+    if kind == "single":
+        await body.locator(f'input[value="{value}"]').check()
+    elif kind == "true_false":
+        await body.locator(f'input[value="{"true" if value else "false"}"]').check()
+    elif kind == "multiple":
+        for box in await body.locator("input[type=checkbox]").all():
+            wanted = await box.get_attribute("value") in value
+            if wanted != await box.is_checked():
+                await box.set_checked(wanted)
+    elif kind in ("short_text", "numeric"):
+        await body.locator("input").fill(str(value))
+    else:
+        raise AssertionError(f"unknown question kind {kind!r}")
