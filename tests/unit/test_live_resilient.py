@@ -431,9 +431,10 @@ async def test_store_leases_of_instances_that_close_later_are_honoured(rig: Rig)
     assert refused.acquired is False
     assert refused.holder == "s3"
     assert (await live.lease_holder("a2")).holder == "s3"
-    # Once the window is over, the primary alone decides (by then every store
-    # lease of the outage has lapsed).
-    rig.advance(TTL + 1.5)
+    # Once the window (TTL + retry_after_s + call_timeout_s after closing) is
+    # over, the primary alone decides: by then every store lease of the outage
+    # has lapsed.
+    rig.advance(TTL + 2.0 + 0.1)  # RETRY already passed; 2.0 is the call timeout
     await rig.store.acquire_lease("a3", "s5", TTL, rig.clock.now())
     assert (await live.acquire_lease("a3", "s6", TTL)).acquired
 
