@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from quizsession.adapters.live_memory import MemoryLiveState
+from quizsession.adapters.store_encrypted import EncryptedStore, KeyRing
 from quizsession.adapters.store_memory import MemoryStore
 from quizsession.adapters.store_sqlite import SqliteStore
 from quizsession.adapters.tokens_jwt import JwtTokens
@@ -124,6 +125,8 @@ class Container:
 def build(settings: Settings, *, clock: Clock | None = None) -> Container:
     clock = clock or SystemClock()
     store = make_store(settings.store_url)
+    if settings.encryption_keys:
+        store = EncryptedStore(store, KeyRing(settings.encryption_keys))
     live = make_live(settings, clock, store)
     tokens = JwtTokens(token_secret(settings), clock)
     quizzes = QuizCache(store)

@@ -21,6 +21,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     secret_key: str | None = None
     """HS256 key for session tokens. Unset: a key is created next to the SQLite
     file (mode 0600) so tokens survive a restart; in-process only for memory://."""
+    encryption_keys: str = ""
+    """Encryption at rest of answers, names and emails (off when empty):
+    ``id:base64key,id2:base64key`` with 32-byte keys; the first encrypts, all
+    decrypt (rotation: put the new key first, keep the old ones)."""
     api_keys: str = ""
     """Administrator/backend keys as ``name=key,name2=key2``."""
     token_ttl_s: float = 900.0

@@ -20,6 +20,7 @@ import asyncio
 import json
 import random
 import secrets
+import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -314,9 +315,24 @@ async def cluster(
         PgServerProcess(tmp_path / f"instance-{i}", dsn=fresh_dsn, env=env)
         for i in range(INSTANCES)
     ]
+    # The schema first, as a deployment would (deploy/compose.yaml's migrate).
+    migrate = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "quizsession.entrypoints.cli",
+        "migrate",
+        "--store-url",
+        fresh_dsn,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env=servers[0].env,
+    )
+    out, _ = await asyncio.wait_for(migrate.communicate(), 60)
+    assert migrate.returncode == 0, out.decode()
+    assert b"postgresql: migrations applied, schema version" in out, out.decode()
     made = Cluster(servers)
     try:
-        # Started together: the migrations run once, under the advisory lock.
+        # Started together: any migration left runs once, under the advisory lock.
         await asyncio.gather(*(s.start_async() for s in servers))
         yield made
     finally:

@@ -179,6 +179,8 @@ class Driver:
             self.run_.transport_errors.append(f"{method} {path} -> {exc!r}")
             return None
         self.run_.statuses[r.status_code] += 1
+        if r.status_code == 503 and _code(r) == "live_state_recovering":
+            return r  # a deliberate refusal in the breaker's safety window
         if r.status_code >= 500:
             self.run_.server_errors.append(
                 f"[{self.run_.phase}] {method} {path} @{which} -> {r.status_code} {r.text}"
@@ -250,7 +252,10 @@ class Driver:
             )
             if r is None:
                 continue
-            if r.status_code == 409 and _code(r) == "session_active":
+            if (r.status_code, _code(r)) in (
+                (409, "session_active"),
+                (503, "live_state_recovering"),  # the breaker's safety window
+            ):
                 self.run_.probes[(phase, "refused")] += 1
                 continue
             self.run_.probes[(phase, f"{r.status_code} {_code(r)}")] += 1

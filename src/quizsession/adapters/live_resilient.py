@@ -38,7 +38,7 @@ Leases stay exclusive across the switch
     Redis to store: the store does not know who held a lease in Redis. For one
         lease TTL after the first failure (until every Redis lease has lapsed),
         an acquire that would take a lease the store sees as free is refused
-        (``holder=None``; the app answers 409 ``session_active`` with a
+        (``holder=None``; the app answers 503 ``live_state_recovering`` with a
         Retry-After): its previous holder may be alive and just not have
         heartbeated yet. The holder's own heartbeat is refused in the same way;
         the app then checks the log and takes the lease back with ``force``

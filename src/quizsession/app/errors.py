@@ -16,6 +16,7 @@ NOT_FOUND = "not_found"
 RATE_LIMITED = "rate_limited"
 STORE_UNAVAILABLE = "store_unavailable"
 BUSY = "busy"
+LIVE_RECOVERING = "live_state_recovering"
 VALIDATION = "validation_error"
 
 

@@ -192,6 +192,14 @@ class SessionService:
         policies = quiz.policies
         session_id = new_session_id()
         grant = await self._live.acquire_lease(attempt_id, session_id, policies.lease_ttl_s)
+        if not grant.acquired and grant.holder is None:
+            # The live state cannot tell who holds the lease (it is recovering from
+            # an outage): nobody gets in until it can, rather than two sessions.
+            raise AE.refuse(
+                AE.LIVE_RECOVERING,
+                "sessions are being re-checked after an outage; retry shortly",
+                retry_after=max(1, int(grant.expires_in + 0.999)),
+            )
         if not grant.acquired:
             allowed = policies.second_login == "takeover"
             if not (allowed and takeover):

@@ -65,6 +65,7 @@ STATUS: dict[str, int] = {
     "rate_limited": 429,
     "store_unavailable": 503,
     "busy": 503,
+    "live_state_recovering": 503,
     "draining": 503,
     "internal": 500,
 }
