@@ -11,10 +11,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY src ./src
-# websockets: uvicorn needs a WebSocket implementation to serve the live channel
-# (without one it answers the upgrade as a plain HTTP request and the pages fall
-# back to HTTP heartbeats).
-RUN pip install . "websockets==17.4"
+# The pinned dependencies include websockets, which uvicorn needs to serve the
+# live channel.
+RUN pip install .
 
 RUN useradd --system --uid 10001 --home-dir /app quizsession
 USER quizsession

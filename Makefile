@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8002
 
-.PHONY: install system-deps serve test lint typecheck layers unit bench bench-quick clean
+.PHONY: install system-deps serve test lint typecheck layers unit bench bench-quick clean openapi
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ bench: install system-deps
 
 bench-quick: install
 	$(BIN)/python -m bench.saves --quick
+
+openapi: install
+	$(BIN)/python scripts/dump_openapi.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
