@@ -35,7 +35,8 @@ import random
 import uuid
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any, Literal, Self, TypeVar, overload
+from typing import Any, Literal, Protocol, Self, TypeVar, overload, runtime_checkable
+from urllib.parse import quote
 
 import httpx
 import msgspec
@@ -56,6 +57,7 @@ from quizsession.domain.events import AnswerValue
 
 __all__ = [
     "AsyncQuizClient",
+    "AsyncTransport",
     "AttemptList",
     "Conflict",
     "DeadlinePassed",
@@ -93,6 +95,31 @@ DEFAULT_MAX_BACKOFF_S = 5.0
 RETRYABLE_CODES = frozenset({"draining", "busy", "store_unavailable"})
 #: Transport failures worth another try (not a bad URL or a protocol misuse).
 _TRANSIENT = (httpx.NetworkError, httpx.TimeoutException, httpx.RemoteProtocolError)
+
+
+@runtime_checkable
+class AsyncTransport(Protocol):
+    """Anything that answers an ``httpx.Request`` (an ``httpx.AsyncBaseTransport``,
+    or a duck-typed one such as Litestar's test client transport)."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response: ...
+
+
+class _Adapted(httpx.AsyncBaseTransport):
+    """A duck-typed transport as an ``httpx.AsyncBaseTransport`` (httpx closes
+    its transport; the wrapped one is closed only if it knows how)."""
+
+    def __init__(self, inner: AsyncTransport) -> None:
+        self._inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        close = getattr(self._inner, "aclose", None)
+        if close is not None:
+            await close()
+
 
 # ---------------------------------------------------------------------------- envelopes
 # Mirrors of the response envelopes defined by the HTTP layer
@@ -376,6 +403,12 @@ def new_op_id() -> str:
     return str(uuid.uuid4())
 
 
+def _seg(value: str) -> str:
+    """``value`` as one URL path segment (a ``/`` or ``?`` in it cannot change
+    the route)."""
+    return quote(value, safe=":@")
+
+
 def _omit_none(values: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
@@ -389,7 +422,9 @@ class AsyncQuizClient:
     ``base_url``: the service's root (``http://host:8002``). ``api_key``: sent as
     ``X-API-Key`` on administrator routes and backend logins (never on a
     candidate's own requests). ``transport``: any ``httpx.AsyncBaseTransport``,
-    e.g. ``httpx.ASGITransport(app=app)`` to drive an in-process app.
+    e.g. ``httpx.ASGITransport(app=app)`` to drive an in-process app, or the
+    transport of a Litestar ``AsyncTestClient`` (default: real HTTP).
+    ``timeout``: seconds for each of connect, read, write and pool.
     ``retries``, ``backoff_s`` and ``max_backoff_s``: how idempotent requests are
     retried (the n-th retry waits about ``backoff_s * 2**(n-1)``, capped, with
     jitter). Use as an async context manager, or call ``aclose()``.
@@ -400,7 +435,7 @@ class AsyncQuizClient:
         base_url: str,
         *,
         api_key: str | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: httpx.AsyncBaseTransport | AsyncTransport | None = None,
         timeout: float = 10.0,
         retries: int = DEFAULT_RETRIES,
         backoff_s: float = DEFAULT_BACKOFF_S,
@@ -412,6 +447,8 @@ class AsyncQuizClient:
         self.retries = retries
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
+        if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
+            transport = _Adapted(transport)
         self._http = httpx.AsyncClient(
             base_url=base_url,
             transport=transport,
@@ -576,13 +613,15 @@ class AsyncQuizClient:
     async def put_quiz(self, quiz_id: str, definition: Mapping[str, Any]) -> QuizStored:
         """Store ``definition`` as the quiz's next version (``ValidationFailed``
         with every problem when it is invalid)."""
-        return await self._admin("PUT", f"/quizzes/{quiz_id}", QuizStored, json=dict(definition))
+        return await self._admin(
+            "PUT", f"/quizzes/{_seg(quiz_id)}", QuizStored, json=dict(definition)
+        )
 
     async def get_quiz(self, quiz_id: str, version: int | None = None) -> dict[str, Any]:
         """A quiz definition (the latest version, or ``version``) as a mapping with
         its ``version``: the shape ``put_quiz`` takes."""
         params = {"version": version} if version is not None else None
-        return await self._admin("GET", f"/quizzes/{quiz_id}", dict[str, Any], params=params)
+        return await self._admin("GET", f"/quizzes/{_seg(quiz_id)}", dict[str, Any], params=params)
 
     async def list_quizzes(self) -> list[QuizSummary]:
         """The latest version of every quiz."""
@@ -590,11 +629,11 @@ class AsyncQuizClient:
 
     async def live_attempts(self, quiz_id: str) -> LiveList:
         """Every attempt of a quiz with its clock, connection and last-seen time."""
-        return await self._admin("GET", f"/quizzes/{quiz_id}/live", LiveList)
+        return await self._admin("GET", f"/quizzes/{_seg(quiz_id)}/live", LiveList)
 
     async def apply_timing(self, quiz_id: str) -> TimingResult:
         """Apply the latest version's duration to the attempts in progress."""
-        return await self._admin("POST", f"/quizzes/{quiz_id}/apply-timing", TimingResult)
+        return await self._admin("POST", f"/quizzes/{_seg(quiz_id)}/apply-timing", TimingResult)
 
     async def invite(
         self,
@@ -610,7 +649,9 @@ class AsyncQuizClient:
         body: dict[str, Any] = {"roster": list(roster)}
         if roster_text is not None:
             body["roster_text"] = roster_text
-        found = await self._admin("POST", f"/quizzes/{quiz_id}/invites", InviteList, json=body)
+        found = await self._admin(
+            "POST", f"/quizzes/{_seg(quiz_id)}/invites", InviteList, json=body
+        )
         return found.invites
 
     # -- administration: attempts --------------------------------------------------------------
@@ -630,40 +671,46 @@ class AsyncQuizClient:
 
     async def attempt(self, attempt_id: str) -> AttemptDetail:
         """One attempt: its view, the candidate's name and its live session."""
-        return await self._admin("GET", f"/attempts/{attempt_id}", AttemptDetail)
+        return await self._admin("GET", f"/attempts/{_seg(attempt_id)}", AttemptDetail)
 
     async def events(self, attempt_id: str) -> list[EventView]:
         """The attempt's whole event log, oldest first."""
-        return await self._admin("GET", f"/attempts/{attempt_id}/events", list[EventView])
+        return await self._admin("GET", f"/attempts/{_seg(attempt_id)}/events", list[EventView])
 
     async def timeline(self, attempt_id: str) -> str:
         """The attempt's log as readable text, one event a line."""
-        return await self._admin_text(f"/attempts/{attempt_id}/timeline")
+        return await self._admin_text(f"/attempts/{_seg(attempt_id)}/timeline")
 
     async def analytics(self, attempt_id: str) -> AttemptAnalytics:
         """One attempt's result, sessions, disconnects, takeovers and timeline."""
-        return await self._admin("GET", f"/attempts/{attempt_id}/analytics", AttemptAnalytics)
+        return await self._admin("GET", f"/attempts/{_seg(attempt_id)}/analytics", AttemptAnalytics)
 
     async def extend(self, attempt_id: str, seconds: float, reason: str = "") -> AttemptView:
         """Give the attempt ``seconds`` more (audited)."""
         body = {"seconds": seconds, "reason": reason}
-        return await self._admin("POST", f"/attempts/{attempt_id}/extend", AttemptView, json=body)
+        return await self._admin(
+            "POST", f"/attempts/{_seg(attempt_id)}/extend", AttemptView, json=body
+        )
 
     async def unlock(self, attempt_id: str) -> AttemptView:
         """End the attempt's live session so that the candidate can log in at once."""
-        return await self._admin("POST", f"/attempts/{attempt_id}/unlock", AttemptView)
+        return await self._admin("POST", f"/attempts/{_seg(attempt_id)}/unlock", AttemptView)
 
     async def void(self, attempt_id: str, reason: str = "") -> AttemptView:
         """Void the attempt (audited; it leaves the statistics)."""
         body = {"reason": reason}
-        return await self._admin("POST", f"/attempts/{attempt_id}/void", AttemptView, json=body)
+        return await self._admin(
+            "POST", f"/attempts/{_seg(attempt_id)}/void", AttemptView, json=body
+        )
 
     async def reopen(
         self, attempt_id: str, reason: str = "", extra_seconds: float = 0.0
     ) -> AttemptView:
         """Reopen a submitted or voided attempt, with ``extra_seconds`` more time."""
         body = {"reason": reason, "extra_seconds": extra_seconds}
-        return await self._admin("POST", f"/attempts/{attempt_id}/reopen", AttemptView, json=body)
+        return await self._admin(
+            "POST", f"/attempts/{_seg(attempt_id)}/reopen", AttemptView, json=body
+        )
 
     # -- administration: reports ------------------------------------------------------------------
 
@@ -678,17 +725,19 @@ class AsyncQuizClient:
     ) -> QuizResults | str:
         """Every attempt with its score: decoded (``json``) or the CSV text."""
         if format == "csv":
-            return await self._admin_text(f"/quizzes/{quiz_id}/results", {"format": "csv"})
-        return await self._admin("GET", f"/quizzes/{quiz_id}/results", QuizResults)
+            return await self._admin_text(f"/quizzes/{_seg(quiz_id)}/results", {"format": "csv"})
+        return await self._admin("GET", f"/quizzes/{_seg(quiz_id)}/results", QuizResults)
 
     async def item_analysis(self, quiz_id: str) -> ItemAnalysisReport:
         """Per question: delivered, answered, facility, discrimination, time spent."""
-        return await self._admin("GET", f"/quizzes/{quiz_id}/item-analysis", ItemAnalysisReport)
+        return await self._admin(
+            "GET", f"/quizzes/{_seg(quiz_id)}/item-analysis", ItemAnalysisReport
+        )
 
     async def report_html(self, quiz_id: str, *, timelines: bool = False) -> str:
         """The self-contained HTML report."""
         params = {"timelines": "true"} if timelines else None
-        return await self._admin_text(f"/quizzes/{quiz_id}/report.html", params)
+        return await self._admin_text(f"/quizzes/{_seg(quiz_id)}/report.html", params)
 
     # -- operations --------------------------------------------------------------------------------
 
@@ -743,7 +792,7 @@ class SessionHandle:
 
     @property
     def path(self) -> str:
-        return f"/sessions/{self.session_id}"
+        return f"/sessions/{_seg(self.session_id)}"
 
     def _auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
@@ -779,7 +828,9 @@ class SessionHandle:
 
     async def question(self, question_id: str) -> QuestionView:
         """A question already delivered in the running section, with its saved answer."""
-        return await self._call("GET", f"/questions/{question_id}", QuestionView, idempotent=True)
+        return await self._call(
+            "GET", f"/questions/{_seg(question_id)}", QuestionView, idempotent=True
+        )
 
     async def save(
         self,

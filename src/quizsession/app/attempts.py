@@ -30,6 +30,7 @@ from quizsession.app.ports import (
 )
 from quizsession.domain.attempt import AttemptState, apply, deadline, decide, due_at
 from quizsession.domain.commands import AttemptCommand
+from quizsession.domain.errors import DomainError
 from quizsession.domain.events import AttemptEvent, event_type
 from quizsession.domain.quiz import Quiz
 
@@ -209,10 +210,13 @@ class AttemptExecutor:
         create: Callable[[], tuple[Quiz, AttemptCommand]] | None,
     ) -> Outcome:
         loaded = self._cache.get(attempt_id)
-        if loaded is None or not self._authoritative:
-            # With a shared store another instance may have written since: decide
-            # (and refuse) only on the log's latest state.
-            loaded = await self._catch_up(attempt_id, loaded)
+        if loaded is None:
+            loaded = await self._catch_up(attempt_id, None)
+        # With a shared store the cache may be behind another instance. Appends
+        # need no read first (the store's optimistic lock refuses a stale one and
+        # we catch up and decide again); a refusal or a no-op decided on the cache
+        # is checked against the log before it is believed.
+        verified = self._authoritative
         for _ in range(MAX_RETRIES):
             now = self._clock.now()
             if loaded is None:
@@ -228,17 +232,31 @@ class AttemptExecutor:
                     loaded = await self._catch_up(attempt_id, None)
                     continue
                 loaded = loaded_new
+                verified = True
             command = make(loaded)
-            events = decide(loaded.state, loaded.quiz, command, now)
+            try:
+                events = decide(loaded.state, loaded.quiz, command, now)
+            except DomainError:
+                if verified:
+                    raise
+                loaded, verified = await self._verify(attempt_id, loaded)
+                continue
             if not events:
-                return Outcome(state=loaded.state, quiz=loaded.quiz, events=(), now=now)
+                if verified:
+                    return Outcome(state=loaded.state, quiz=loaded.quiz, events=(), now=now)
+                loaded, verified = await self._verify(attempt_id, loaded)
+                continue
             try:
                 await self._append(attempt_id, loaded, events, now)
             except VersionConflict:
-                loaded = await self._catch_up(attempt_id, loaded)
+                loaded, verified = await self._verify(attempt_id, loaded)
                 continue
             return Outcome(state=loaded.state, quiz=loaded.quiz, events=events, now=now)
         raise AE.refuse(AE.BUSY, "the attempt is changing too fast; retry")
+
+    async def _verify(self, attempt_id: str, loaded: Loaded) -> tuple[Loaded | None, bool]:
+        """Catch the cached state up with the log; the state is now verified."""
+        return await self._catch_up(attempt_id, loaded), True
 
     async def _append(
         self, attempt_id: str, loaded: Loaded, events: Sequence[AttemptEvent], now: float
