@@ -147,6 +147,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
             failed_login_limit_per_minute=settings.failed_login_limit_per_minute,
             write_limit_per_second=settings.write_limit_per_second,
         ),
+        local=live if isinstance(live, MemoryLiveState) else MemoryLiveState(clock),
     )
     catalog = Catalog(store, clock)
     admin = AdminService(store, live, executor, sessions, clock)

@@ -229,6 +229,14 @@ async def test_backend_login_and_a_rebuilt_handle(
         await qc.open_session(user_id="u-44")
 
 
+async def test_through_the_litestar_test_clients_transport(api: Api, demo: dict[str, Any]) -> None:
+    transport = api.client._transport  # duck-typed: not an httpx.AsyncBaseTransport
+    async with AsyncQuizClient(BASE_URL, api_key=API_KEY, transport=transport) as client:
+        assert [q.id for q in await client.list_quizzes()] == [DEMO_ID]
+        session = await client.open_session(user_id="u-7", quiz_id=DEMO_ID)
+        assert (await session.start("test")).state == "test_started"
+
+
 # -- every administrator call ----------------------------------------------------------
 
 
@@ -417,6 +425,7 @@ async def test_unknown_attempt_and_quiz(api: Api, qc: AsyncQuizClient) -> None:
         qc.get_quiz("missing"),
         qc.live_attempts("missing"),
         qc.results("missing"),
+        qc.attempt("a/../../quizzes?x=1"),  # one path segment, whatever it holds
     ):
         with pytest.raises(NotFound) as missing:
             await call

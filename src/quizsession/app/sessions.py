@@ -63,6 +63,9 @@ def new_session_id() -> str:
     return "s_" + secrets.token_urlsafe(16)
 
 
+TOUCH_EVERY_S = 15.0  # idle tracking resolution (the idle timeout is minutes)
+
+
 class OpenedSession(msgspec.Struct, frozen=True, kw_only=True):
     session_id: str
     session_token: str
@@ -128,9 +131,19 @@ class SessionService:
         quizzes: QuizCache,
         clock: Clock,
         settings: SessionSettings | None = None,
+        *,
+        local: LiveState | None = None,
     ) -> None:
         self._store = store
         self._live = live
+        # Per-instance live state for what needs no coordination: per-session
+        # write limits (a session's requests may land on any instance; the limit
+        # is per instance then) — saves a shared-state round trip per write.
+        self._local = local or live
+        # Sessions this instance touched recently (monotonic time): an active
+        # session is not idle, so neither its touch nor its idle check needs the
+        # shared live state more than once per TOUCH_EVERY_S.
+        self._touched: dict[str, float] = {}
         self._tokens = tokens
         self._exec = executor
         self._quizzes = quizzes
@@ -275,6 +288,8 @@ class SessionService:
             raise AE.refuse(AE.TOKEN_INVALID, "the session token is not valid") from exc
         if claims.session_id != session_id:
             raise AE.refuse(AE.TOKEN_INVALID, "this token belongs to another session")
+        if self._recently_touched(session_id):
+            return claims
         seen = await self._live.session_seen(session_id)
         if seen is False:
             await self._close_idle(claims)
@@ -289,8 +304,18 @@ class SessionService:
             )
         await self._live.release_lease(claims.attempt_id, claims.session_id)
 
+    def _recently_touched(self, session_id: str) -> bool:
+        at = self._touched.get(session_id)
+        return at is not None and self._clock.monotonic() - at < TOUCH_EVERY_S
+
     async def _touch(self, claims: SessionClaims, loaded: Loaded) -> None:
+        if self._recently_touched(claims.session_id):
+            return
         await self._live.touch_session(claims.session_id, loaded.quiz.policies.idle_timeout_s)
+        if len(self._touched) > 200_000:
+            horizon = self._clock.monotonic() - TOUCH_EVERY_S
+            self._touched = {k: v for k, v in self._touched.items() if v >= horizon}
+        self._touched[claims.session_id] = self._clock.monotonic()
 
     async def _loaded(self, claims: SessionClaims) -> Loaded:
         loaded = await self._exec.load(claims.attempt_id)
@@ -420,7 +445,7 @@ class SessionService:
         op_id: str,
         expected_version: int | None = None,
     ) -> SaveResult:
-        if not await self._live.hit(
+        if not await self._local.hit(
             f"write:{claims.session_id}", self._settings.write_limit_per_second, 1
         ):
             raise AE.refuse(AE.RATE_LIMITED, "too many writes; slow down", retry_after=1)

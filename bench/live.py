@@ -1,0 +1,397 @@
+"""Many live candidates on one server: WebSocket ticks and ping round trips, as a
+ratio to the same ping on the idle server with one connection.
+
+Run from the project root::
+
+    .venv/bin/python -m bench.live            # 10,000 sockets for 120 s
+    .venv/bin/python -m bench.live --quick    # 2,000 sockets for 20 s
+
+One real ``quizsession serve`` (one process) on a fresh SQLite file; a quiz and
+one invite per candidate (admin API, one roster per 10,000). ``--procs``
+generator processes (``bench.live_client``, the ``websockets`` asyncio client on
+uvloop) each log their candidates in (``POST /sessions`` with the invite; with
+``--in-test`` also start the test and fetch the first question, so pings carry
+the question on screen), then open ``WS /sessions/{id}/live`` for each,
+authenticate in the first message and wait for ``welcome``. Every socket then
+pings (``{type: ping, question_id, sent_at}``) every ``--ping`` seconds from a
+random phase, and the server ticks each one every heartbeat (5 s).
+
+Measured over ``--duration`` seconds once every socket is up (after a warm-up
+of one ping period): dropped sockets (the server closed or lost one), ping ->
+pong round trips, tick delivery (receipt - the tick's ``server_time``) and the
+gaps between a socket's ticks, the server's RSS (``VmRSS`` sampled each second,
+``VmHWM``) and CPU, each generator's event-loop lag. *Baseline*, first, on the
+same server: one socket pinging every 0.1 s for a few seconds.
+
+Targets (reported): no drops, ping p99 within 50 ms, RSS within 1 GiB. Exits 1 on
+a correctness failure only: a login or handshake refused, a pong echoing a ping
+never sent, an unexpected message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import multiprocessing as mp
+import os
+import shutil
+import sys
+import tempfile
+import time
+from array import array
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from bench.common import (
+    JSON,
+    LIMITS_ENV,
+    HttpConn,
+    artifacts_dir,
+    finish_profile,
+    json_line,
+    load_average,
+    machine_ticks,
+    print_profile,
+    print_table,
+    proc_cpu_s,
+    proc_memory_mib,
+    raise_nofile,
+    ratio,
+    start_profile,
+    summary_ms,
+    verdict,
+)
+from bench.live_client import LiveJob, Report, worker_main
+from bench.procs import ServerProcess
+from bench.scenario import quiz_definition
+
+QUIZ_ID = "bench-live"
+TARGET_P99_MS = 50.0
+TARGET_RSS_MIB = 1024.0
+STAGE_TIMEOUT_S = 180.0
+
+
+class Workers:
+    """Generator processes driven stage by stage over pipes."""
+
+    def __init__(self, port: int, shares: list[list[str]], **job: Any) -> None:
+        ctx = mp.get_context("spawn")
+        self.procs: list[tuple[Any, Connection]] = []
+        for w, tokens in enumerate(shares):
+            parent, child = ctx.Pipe()
+            spec = LiveJob(worker=w, port=port, tokens=tuple(tokens), seed=w, **job)
+            proc = ctx.Process(target=worker_main, args=(spec, child), name=f"live-{w}")
+            proc.start()
+            child.close()
+            self.procs.append((proc, parent))
+
+    def stage(self, *command: object, timeout: float = STAGE_TIMEOUT_S) -> list[tuple[Any, ...]]:
+        for _, pipe in self.procs:
+            pipe.send(command)
+        answers = []
+        for proc, pipe in self.procs:
+            if not pipe.poll(timeout):
+                raise RuntimeError(f"generator {proc.name} did not answer {command[0]!r}")
+            answer = pipe.recv()
+            if answer[0] == "failed":
+                raise RuntimeError(f"generator {proc.name} failed: {answer[1]}")
+            answers.append(answer)
+        return answers
+
+    def close(self) -> None:
+        for proc, pipe in self.procs:
+            with contextlib.suppress(OSError):
+                pipe.send(("stop",))
+            proc.join(10)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+
+
+async def _setup(server: ServerProcess, count: int) -> list[str]:
+    conn = HttpConn(server.port)
+    try:
+        definition = quiz_definition(QUIZ_ID, duration_s=3 * 3600.0)
+        await conn.json("PUT", f"/admin/quizzes/{QUIZ_ID}", definition, server.admin_headers)
+        tokens: list[str] = []
+        for begin in range(0, count, 10_000):  # the roster limit of one call
+            roster = [
+                {"name": f"l{i}", "email": f"l{i}@example.org", "valid_until": "2099-01-01"}
+                for i in range(begin, min(count, begin + 10_000))
+            ]
+            body = await conn.json(
+                "POST",
+                f"/admin/quizzes/{QUIZ_ID}/invites",
+                {"roster": roster},
+                server.admin_headers,
+                expect=201,
+            )
+            tokens.extend(item["token"] for item in body["invites"])
+        return tokens
+    finally:
+        conn.close()
+
+
+def _floats(reports: list[Report], name: str) -> list[float]:
+    out: list[float] = []
+    for r in reports:
+        values = array("d")
+        values.frombytes(getattr(r, name))
+        out.extend(values)
+    return out
+
+
+def _run(
+    server: ServerProcess,
+    tokens: list[str],
+    procs: int,
+    duration: float,
+    warmup: float,
+    opts: dict[str, Any],
+    *,
+    sample_rss: bool,
+    profile_to: Path | None = None,
+) -> JSON:
+    """One measured run: log in, connect, warm up, measure, close."""
+    assert server.pid is not None
+    workers = Workers(server.port, [tokens[w::procs] for w in range(procs)], **opts)
+    errors: list[str] = []
+    try:
+        t = time.perf_counter()
+        logged = workers.stage("login")
+        login_s = time.perf_counter() - t
+        errors += [e for a in logged for e in a[3]]
+        t, cpu_before = time.perf_counter(), proc_cpu_s(server.pid)
+        connected = workers.stage("connect")
+        connect_s = time.perf_counter() - t
+        connect_server_cpu = proc_cpu_s(server.pid) - cpu_before
+        errors += [e for a in connected for e in a[3]]
+        handshakes: list[float] = []
+        for a in connected:
+            values = array("d")
+            values.frombytes(a[2])
+            handshakes.extend(values)
+        rss_begin, _ = proc_memory_mib(server.pid)
+        t0 = time.time() + warmup
+        t1 = t0 + duration
+        for _, pipe in workers.procs:
+            pipe.send(("run", t0, t1))
+        time.sleep(max(0.0, t0 - time.time()))
+        cpu0, ticks0 = proc_cpu_s(server.pid), machine_ticks()
+        spy = None
+        if profile_to is not None:
+            spy = start_profile(server.pid, min(10.0, duration), profile_to)
+        rss_samples = [rss_begin]
+        while time.time() < t1:
+            time.sleep(min(1.0, max(0.0, t1 - time.time())))
+            if sample_rss:
+                rss_samples.append(proc_memory_mib(server.pid)[0])
+        cpu1, ticks1 = proc_cpu_s(server.pid), machine_ticks()
+        reports: list[Report] = []
+        for proc, pipe in workers.procs:
+            if not pipe.poll(STAGE_TIMEOUT_S):
+                raise RuntimeError(f"generator {proc.name} did not report")
+            answer = pipe.recv()
+            if answer[0] != "report":
+                raise RuntimeError(f"generator {proc.name}: {answer}")
+            reports.append(answer[1])
+        rss_end, hwm = proc_memory_mib(server.pid)
+    finally:
+        workers.close()
+    drops: dict[str, int] = {}
+    for r in reports:
+        for k, v in r.drops.items():
+            drops[k] = drops.get(k, 0) + v
+    result: JSON = {
+        "sockets": sum(r.sockets for r in reports),
+        "logged_in": sum(a[1] for a in logged),
+        "login_s": round(login_s, 1),
+        "connect_s": round(connect_s, 1),
+        "handshake": summary_ms(handshakes),
+        "connect_server_cpu_s": round(connect_server_cpu, 1),
+        "connect_generator_cpu_s": round(sum(a[4] for a in connected), 1),
+        "drops": sum(drops.values()),
+        "drop_reasons": drops,
+        "pings_in_window": sum(r.pings_sent for r in reports),
+        "pongs_missing": sum(r.pongs_missing for r in reports),
+        "rtt": summary_ms(_floats(reports, "rtts")),
+        "tick_delay": summary_ms(_floats(reports, "tick_delays")),
+        "tick_gap": summary_ms(_floats(reports, "tick_gaps")),
+        "generator_loop_lag": summary_ms(_floats(reports, "loop_lags")),
+        "generator_cpu_pct": round(100 * sum(r.cpu_s for r in reports) / duration, 1),
+        "server_cpu_pct": round(100 * (cpu1 - cpu0) / duration, 1),
+        "machine_busy_pct": round(100 * (ticks1[0] - ticks0[0]) / max(1, ticks1[1] - ticks0[1]), 1),
+        "rss_begin_mib": round(rss_begin, 1),
+        "rss_max_sampled_mib": round(max(rss_samples), 1),
+        "rss_end_mib": round(rss_end, 1),
+        "vm_hwm_mib": round(hwm, 1),
+        "errors": errors[:10],
+        "error_count": len(errors),
+        "unexpected": [u for r in reports for u in r.unexpected][:10],
+    }
+    if profile_to is not None:
+        result["profile"] = finish_profile(spy, profile_to)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--quick", action="store_true", help="2,000 sockets for 20 s")
+    parser.add_argument("--sockets", type=int)
+    parser.add_argument("--duration", type=float, help="measured seconds")
+    parser.add_argument("--ping", type=float, default=5.0, help="ping period per socket, s")
+    parser.add_argument("--procs", type=int, help="generator processes (default 4, quick 2)")
+    parser.add_argument("--in-test", action="store_true", help="start the test before pinging")
+    parser.add_argument("--no-compression", action="store_true", help="no permessage-deflate offer")
+    parser.add_argument("--profile", action="store_true", help="py-spy the server for 10 s")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    args = parser.parse_args(argv)
+    sockets = args.sockets or (2_000 if args.quick else 10_000)
+    duration = args.duration or (20.0 if args.quick else 120.0)
+    procs = args.procs or (2 if args.quick else 4)
+    nofile = raise_nofile()
+    load0 = load_average()
+    began = time.monotonic()
+    workdir = Path(tempfile.mkdtemp(prefix="quizsession-live-"))
+    server = ServerProcess(workdir, env=LIMITS_ENV)
+    opts = {"in_test": args.in_test, "compression": not args.no_compression}
+    profile_to = artifacts_dir() / "live.pyspy.txt" if args.profile else None
+    try:
+        server.start()
+        assert server.pid is not None
+        rss_idle, _ = proc_memory_mib(server.pid)
+        tokens = asyncio.run(_setup(server, sockets + 1))
+        base = _run(
+            server,
+            tokens[:1],
+            1,
+            duration=6.0,
+            warmup=1.0,
+            opts={**opts, "ping_s": 0.1},
+            sample_rss=False,
+        )
+        load = _run(
+            server,
+            tokens[1:],
+            procs,
+            duration=duration,
+            warmup=args.ping + 1.0,
+            opts={**opts, "ping_s": args.ping},
+            sample_rss=True,
+            profile_to=profile_to,
+        )
+    except BaseException:
+        print(server.log_text()[-3000:], file=sys.stderr)
+        raise
+    finally:
+        server.terminate()
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    total_s = time.monotonic() - began
+
+    print(
+        f"quizsession bench.live: {sockets} WebSockets on one server process, a ping every "
+        f"{args.ping:g} s each, tick every 5 s, {duration:g} s measured; {procs} generator "
+        f"processes; permessage-deflate {'off' if args.no_compression else 'offered'}; "
+        f"{'in the test' if args.in_test else 'logged in, test not started'}; "
+        f"{os.cpu_count()} CPUs, load average {load0:.1f}, fd limit {nofile}"
+    )
+    rows = []
+    for label, r in (("baseline (1 socket)", base), (f"load ({sockets} sockets)", load)):
+        rows.append(
+            [
+                label,
+                r["sockets"],
+                r["drops"],
+                r["rtt"]["n"],
+                r["rtt"]["p50_ms"],
+                r["rtt"]["p99_ms"],
+                r["rtt"]["max_ms"],
+                r["tick_delay"]["p50_ms"],
+                r["tick_delay"]["p99_ms"],
+                r["tick_gap"]["p99_ms"] - 5000 if r["tick_gap"]["n"] else float("nan"),
+                r["generator_loop_lag"]["p99_ms"],
+                r["server_cpu_pct"],
+            ]
+        )
+    print_table(
+        [
+            "run",
+            "sockets",
+            "drops",
+            "pongs",
+            "rtt p50",
+            "rtt p99",
+            "rtt max",
+            "tick p50",
+            "tick p99",
+            "gap p99-5s",
+            "gen lag p99",
+            "srv CPU %",
+        ],
+        rows,
+    )
+    rss_peak = max(load["vm_hwm_mib"], load["rss_max_sampled_mib"])
+    rtt_met = load["rtt"]["p99_ms"] <= TARGET_P99_MS
+    rss_met = rss_peak <= TARGET_RSS_MIB
+    drops_met = load["drops"] == 0
+    print(
+        f"rtt load/baseline: p50 x{ratio(load['rtt']['p50_ms'], base['rtt']['p50_ms'])}, "
+        f"p99 x{ratio(load['rtt']['p99_ms'], base['rtt']['p99_ms'])} (ms; tick = receipt - "
+        f"server_time; gap = time between a socket's ticks minus 5 s)\n"
+        f"server RSS: idle {rss_idle:.0f} MiB, {load['rss_begin_mib']:.0f} MiB with all "
+        f"sockets up, max sampled {load['rss_max_sampled_mib']:.0f} MiB, VmHWM "
+        f"{load['vm_hwm_mib']:.0f} MiB ({rss_peak * 1024 / max(1, sockets):.0f} KiB per "
+        f"socket at peak)\n"
+        f"setup: logins {load['login_s']} s, connect {load['connect_s']} s (handshake + auth + "
+        f"welcome p50 {load['handshake']['p50_ms']:.0f} ms, p99 "
+        f"{load['handshake']['p99_ms']:.0f} ms; CPU s server {load['connect_server_cpu_s']}, "
+        f"generators {load['connect_generator_cpu_s']}); pings in window "
+        f"{load['pings_in_window']}, "
+        f"pongs missing {load['pongs_missing']}; generators {load['generator_cpu_pct']:.0f}% "
+        f"of a core, machine busy {load['machine_busy_pct']:.0f}%\n"
+        f"targets: no drops {verdict(drops_met)} ({load['drops']} {load['drop_reasons']}); "
+        f"rtt p99 <= {TARGET_P99_MS:g} ms {verdict(rtt_met)} ({load['rtt']['p99_ms']:.1f} ms); "
+        f"RSS <= 1 GiB {verdict(rss_met)} ({rss_peak:.0f} MiB); total {total_s:.0f} s"
+    )
+    if "profile" in load and profile_to is not None:
+        print_profile(load["profile"], profile_to)
+    problems = [*base["errors"], *load["errors"], *base["unexpected"], *load["unexpected"]]
+    for line in problems:
+        print(f"ERROR {line}")
+    failed = bool(
+        base["error_count"] or load["error_count"] or base["unexpected"] or load["unexpected"]
+    )
+    print(
+        json_line(
+            {
+                "bench": "live",
+                "quick": args.quick,
+                "sockets": sockets,
+                "duration_s": duration,
+                "ping_s": args.ping,
+                "generator_procs": procs,
+                "compression": not args.no_compression,
+                "in_test": args.in_test,
+                "cpus": os.cpu_count(),
+                "load_average": load0,
+                "rss_idle_mib": round(rss_idle, 1),
+                "baseline": base,
+                "load": load,
+                "ratio_rtt_p50": ratio(load["rtt"]["p50_ms"], base["rtt"]["p50_ms"]),
+                "ratio_rtt_p99": ratio(load["rtt"]["p99_ms"], base["rtt"]["p99_ms"]),
+                "target_drops_met": drops_met,
+                "target_rtt_met": rtt_met,
+                "target_rss_met": rss_met,
+                "failed": failed,
+                "total_s": round(total_s, 1),
+            }
+        )
+    )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
