@@ -38,6 +38,9 @@ Errors
     nothing reached the server. A connection lost in the middle of a write is
     ``StoreUnavailable`` (the caller retries with its operation id).
 
+Liveness marks
+    ``alive`` keeps each instance's latest mark (``AliveStore``, migration 3).
+
 Schema
     Versioned migrations (``MIGRATIONS``, applied in order), recorded in
     ``schema_migrations(version, applied_at)``. ``migrate()`` applies the missing
@@ -144,6 +147,13 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         expires_at double precision NOT NULL
     );
     """,
+    # 3: liveness marks (``AliveStore``): one row per instance, its latest mark.
+    """
+    CREATE TABLE alive (
+        instance_id text COLLATE "C" NOT NULL PRIMARY KEY,
+        at          double precision NOT NULL
+    );
+    """,
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
@@ -226,6 +236,13 @@ _ACQUIRE_LEASE = (
 )
 _SELECT_LEASE = "SELECT session_id, expires_at FROM leases WHERE attempt_id = $1"
 _RELEASE_LEASE = "DELETE FROM leases WHERE attempt_id = $1 AND session_id = $2"
+
+_MARK_ALIVE = (
+    "INSERT INTO alive (instance_id, at) VALUES ($1, $2) "
+    "ON CONFLICT (instance_id) DO UPDATE SET at = EXCLUDED.at"
+)
+_LAST_ALIVE = "SELECT max(at) FROM alive"
+_PRUNE_ALIVE = "DELETE FROM alive WHERE at < $1"
 
 # What "the store cannot be used right now" looks like from asyncpg.
 _UNAVAILABLE: Final[tuple[type[BaseException], ...]] = (
@@ -439,12 +456,20 @@ class PostgresStore:
             return await fn(conn)
 
     async def _write(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
-        """Run a write; retried once only if it cannot have reached the server (a
-        connection lost in the middle of a COMMIT is StoreUnavailable: the caller
-        cannot know whether it landed, and retries with its operation id)."""
-        return await self._run(fn, _NOT_SENT)
+        """Run a write, retried once on a fresh connection when its pooled one
+        turns out dead. Every write here is safe to repeat: an append that did land
+        cannot land twice (the version check and the (attempt_id, seq) key refuse
+        it: the retry raises VersionConflict and the executor catches up, finding
+        its own events); quizzes, invites and leases are idempotent."""
+        return await self._run(fn, _STALE)
 
     async def _read(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
+        return await self._run(fn, _STALE)
+
+    async def _idempotent_write(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
+        """A write whose repetition changes nothing (storing a quiz definition is
+        idempotent by content; invites are keyed by token hash): retried like a
+        read when its pooled connection turns out dead."""
         return await self._run(fn, _STALE)
 
     # -- events -----------------------------------------------------------------------
@@ -563,7 +588,7 @@ class PostgresStore:
                 await conn.execute(_INSERT_QUIZ, quiz.id, version, stored.title, data.decode())
                 return stored
 
-        return await self._write(run)
+        return await self._idempotent_write(run)
 
     async def get_quiz(self, quiz_id: str, version: int | None = None) -> Quiz | None:
         async def run(conn: Conn) -> Quiz | None:
@@ -602,7 +627,7 @@ class PostgresStore:
         async def run(conn: Conn) -> None:
             await conn.execute(_UPSERT_INVITES, *columns)
 
-        await self._write(run)
+        await self._idempotent_write(run)
 
     async def find_invite(self, token_hash: str) -> Invite | None:
         async def run(conn: Conn) -> Invite | None:
@@ -642,3 +667,24 @@ class PostgresStore:
             return lease_grant(None, 0.0, now) if r is None else lease_grant(r[0], r[1], now)
 
         return await self._read(run)
+
+    # -- liveness marks ---------------------------------------------------------------
+
+    async def mark_alive(self, instance_id: str, now: float) -> None:
+        async def run(conn: Conn) -> None:
+            await conn.execute(_MARK_ALIVE, instance_id, now)
+
+        await self._write(run)
+
+    async def last_alive(self) -> float | None:
+        async def run(conn: Conn) -> float | None:
+            at: float | None = await conn.fetchval(_LAST_ALIVE)
+            return at
+
+        return await self._read(run)
+
+    async def prune_alive(self, before: float) -> int:
+        async def run(conn: Conn) -> int:
+            return _rows_affected(await conn.execute(_PRUNE_ALIVE, before))
+
+        return await self._write(run)
