@@ -38,11 +38,13 @@ test: install system-deps lint typecheck layers
 unit: install
 	$(BIN)/pytest tests/unit tests/contract/test_store.py -q
 
+# Every scenario in turn (saves, live, spike, deadline, coldstart, postgres); each
+# prints a table and a JSON line; the summary goes to test-artifacts/bench-results.json.
 bench: install system-deps
-	$(BIN)/python -m bench.saves
+	$(BIN)/python -m bench
 
-bench-quick: install
-	$(BIN)/python -m bench.saves --quick
+bench-quick: install system-deps
+	$(BIN)/python -m bench --quick
 
 openapi: install
 	$(BIN)/python scripts/dump_openapi.py

@@ -267,6 +267,7 @@ def summarise_stacks(lines: Sequence[str], top: int = 12) -> JSON:
     own: Counter[str] = Counter()
     own_in: Counter[str] = Counter()
     through: Counter[str] = Counter()
+    threads: Counter[str] = Counter()
     total = 0
     for line in lines:
         stack, _, count_text = line.rpartition(" ")
@@ -274,6 +275,10 @@ def summarise_stacks(lines: Sequence[str], top: int = 12) -> JSON:
             continue
         count = int(count_text)
         total += count
+        head = stack.split(";", 1)[0]
+        if head.startswith("thread ("):
+            # "thread (TID): name" -> the name without a pool index
+            threads[head.partition(": ")[2].rstrip("_0123456789") or "?"] += count
         frames = [f for f in stack.split(";") if f and not f.startswith(("thread (", "process "))]
         if not frames:
             continue
@@ -291,6 +296,7 @@ def summarise_stacks(lines: Sequence[str], top: int = 12) -> JSON:
 
     return {
         "samples": total,
+        "threads_pct": share(threads),
         "self_pct": share(own),
         "self_in_pct": share(own_in),
         "inclusive_pct": share(through),
@@ -302,6 +308,8 @@ def print_profile(profile: Mapping[str, Any], path: Path) -> None:
         print(f"profile: {profile['error']}")
         return
     print(f"profile ({profile['samples']} samples, py-spy raw stacks in {path}):")
+    threads = ", ".join(f"{name} {pct}%" for name, pct in profile.get("threads_pct", []))
+    print(f"  by thread: {threads}")
     print("  where the samples are (self %, <- the deepest quizsession frame above):")
     for name, pct in profile["self_in_pct"][:10]:
         print(f"    {pct:5.1f}%  {name}")

@@ -6,10 +6,10 @@ one stage at a time:
 1. ``("login",)``: log its candidates in (``POST /sessions`` with the invite on a
    few raw keep-alive connections; with ``in_test`` also start the test and get
    the first question) -> ``("logged_in", count, seconds, errors)``;
-2. ``("connect",)``: open every candidate's ``WS /sessions/{id}/live`` (bounded
-   concurrency), authenticate in the first message, wait for ``welcome``; each
-   socket then pings every ``ping_s`` from a random phase ->
-   ``("connected", count, connect latencies, errors)``;
+2. ``("connect", budget_s)``: open every candidate's ``WS /sessions/{id}/live``
+   (bounded concurrency, all within ``budget_s``), authenticate in the first
+   message, wait for ``welcome``; each socket then pings every ``ping_s`` from a
+   random phase -> ``("connected", count, latencies, refusals, cpu_s, late)``;
 3. ``("run", t0, t1)``: keep going until wall time ``t1``, recording what falls
    in ``[t0, t1]`` -> ``Report``.
 
@@ -127,17 +127,31 @@ class Generator:
 
     # -- stage 2 ----------------------------------------------------------------------
 
-    async def connect_all(self) -> tuple[list[float], list[str]]:
+    async def connect_all(self, budget_s: float) -> tuple[list[float], list[str], int]:
+        """Open every socket within ``budget_s`` seconds: (handshake latencies,
+        refusals, sockets not connected in time). A refusal (an HTTP status
+        instead of the upgrade, a close, a message other than ``welcome``) is a
+        correctness failure; a socket still waiting when the budget is spent is
+        a capacity figure."""
         gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
         latencies: list[float] = []
         errors: list[str] = []
+        late = 0
         rng = random.Random(self.job.seed)
+        until = time.monotonic() + budget_s
 
         async def one(live: _Live) -> None:
+            nonlocal late
             async with gate:
                 t0 = time.perf_counter()
+                left = until - time.monotonic()
                 try:
-                    await self._open(live)
+                    if left <= 0:
+                        raise TimeoutError
+                    await asyncio.wait_for(self._open(live), left)
+                except (TimeoutError, OSError):
+                    late += 1
+                    return
                 except Exception as exc:
                     errors.append(repr(exc)[:300])
                     return
@@ -148,7 +162,7 @@ class Generator:
 
         self.tasks.append(asyncio.create_task(self._lag_monitor()))
         await asyncio.gather(*(one(live) for live in self.live))
-        return latencies, errors
+        return latencies, errors, late
 
     async def _open(self, live: _Live) -> None:
         ws = await connect(
@@ -247,7 +261,7 @@ class Generator:
         cpu0 = self_cpu_s()
         await asyncio.sleep(max(0.0, t1 - time.time()))
         cpu_s = self_cpu_s() - cpu0
-        await asyncio.sleep(min(2.0, self.job.ping_s))  # the last pongs
+        await asyncio.sleep(min(1.0, self.job.ping_s))  # the last pongs
         self.stopping = True
         for live in self.live:
             self.pongs_missing += sum(1 for sent in live.pending if t0 <= sent <= t1)
@@ -291,9 +305,10 @@ async def _serve(job: LiveJob, pipe: Connection) -> None:
             pipe.send(("logged_in", count, time.perf_counter() - t, errors))
         elif command[0] == "connect":
             cpu0 = self_cpu_s()
-            latencies, errors = await gen.connect_all()
+            latencies, errors, late = await gen.connect_all(command[1])
             cpu_s = self_cpu_s() - cpu0
-            pipe.send(("connected", len(latencies), array("d", latencies).tobytes(), errors, cpu_s))
+            handshakes = array("d", latencies).tobytes()
+            pipe.send(("connected", len(latencies), handshakes, errors, cpu_s, late))
         elif command[0] == "run":
             pipe.send(("report", await gen.run_until(command[1], command[2])))
             return

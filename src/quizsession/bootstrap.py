@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from quizsession.adapters.live_memory import MemoryLiveState
+from quizsession.adapters.metrics_prometheus import PrometheusMetrics
 from quizsession.adapters.store_encrypted import EncryptedStore, KeyRing
 from quizsession.adapters.store_memory import MemoryStore
 from quizsession.adapters.store_sqlite import SqliteStore
@@ -23,6 +24,8 @@ from quizsession.app.attempts import AttemptExecutor, QuizCache
 from quizsession.app.catalog import Catalog
 from quizsession.app.clock import SystemClock
 from quizsession.app.live import LiveHub
+from quizsession.app.metrics import NO_METRICS, Metrics
+from quizsession.app.outage import OutageCredit, OutageReport
 from quizsession.app.ports import Clock, LiveState, Store
 from quizsession.app.reaper import Reaper
 from quizsession.app.sessions import SessionService, SessionSettings
@@ -101,12 +104,25 @@ class Container:
     reaper: Reaper
     admin_keys: dict[str, str]
     hub: LiveHub = field(default_factory=LiveHub)
+    #: Counters and timings (``/metrics``): a Prometheus registry of this
+    #: container's own, never the process-wide default one.
+    metrics: Metrics = NO_METRICS
+    #: What the outage check found on the last ``start`` (None without the reaper).
+    outage: OutageReport | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _alive: OutageCredit | None = None
 
     async def start(self, *, reaper: bool = True) -> None:
         await self.store.open()
         await self.live.open()
         if reaper:
+            # A serving instance: if the whole service was down, running tests get
+            # the downtime credited (app/outage.py) before the reaper looks at
+            # deadlines; from now on this instance marks itself alive.
+            alive = self._alive = OutageCredit(self.store, self.executor, self.clock)
+            found = await alive.begin()
+            self._tasks.append(asyncio.create_task(alive.keep_marking(), name="alive"))
+            self.outage = await alive.credit(found)
             # Deadlines that passed while the service was down are submitted now.
             await self.reaper.run_once()
             self._tasks.append(asyncio.create_task(self.reaper.run_forever(), name="reaper"))
@@ -118,6 +134,11 @@ class Container:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        if self._alive is not None:
+            # The last moment this instance was up: an outage starting now is
+            # measured from here, not from the previous periodic mark.
+            await self._alive.mark()
+            self._alive = None
         await self.live.close()
         await self.store.close()
 
@@ -128,11 +149,18 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
     if settings.encryption_keys:
         store = EncryptedStore(store, KeyRing(settings.encryption_keys))
     live = make_live(settings, clock, store)
+    hub = LiveHub()
+    metrics = PrometheusMetrics(live_sessions=lambda: len(hub), breaker=live)
     tokens = JwtTokens(token_secret(settings), clock)
     quizzes = QuizCache(store)
     shared = urlsplit(settings.store_url).scheme in ("postgres", "postgresql")
     executor = AttemptExecutor(
-        store, quizzes, clock, cache_size=settings.cache_size, authoritative_cache=not shared
+        store,
+        quizzes,
+        clock,
+        cache_size=settings.cache_size,
+        authoritative_cache=not shared,
+        metrics=metrics,
     )
     sessions = SessionService(
         store,
@@ -148,10 +176,11 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
             write_limit_per_second=settings.write_limit_per_second,
         ),
         local=live if isinstance(live, MemoryLiveState) else MemoryLiveState(clock),
+        metrics=metrics,
     )
     catalog = Catalog(store, clock)
     admin = AdminService(store, live, executor, sessions, clock)
-    reaper = Reaper(store, sessions, clock, interval_s=settings.reaper_interval_s)
+    reaper = Reaper(store, sessions, clock, interval_s=settings.reaper_interval_s, metrics=metrics)
     return Container(
         settings=settings,
         clock=clock,
@@ -164,4 +193,6 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
         admin=admin,
         reaper=reaper,
         admin_keys=settings.admin_keys(),
+        hub=hub,
+        metrics=metrics,
     )

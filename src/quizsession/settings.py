@@ -40,6 +40,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     service's own origin is always allowed."""
     log_level: str = "info"
     access_log: bool = False
+    """One structured (JSON) line per HTTP request on the ``quizsession.access``
+    logger: method, route template, status, duration_ms, request_id (uvicorn's
+    own access log is always off)."""
+    metrics_public: bool = False
+    """Serve ``/metrics`` without an API key (for a scraper on a private
+    network); by default it needs ``X-API-Key``."""
 
     def origin_list(self) -> tuple[str, ...]:
         return tuple(o.strip() for o in self.allowed_origins.split(",") if o.strip())

@@ -19,6 +19,7 @@ durability across a reopen) go in the subclass.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Awaitable
@@ -667,6 +668,54 @@ class StoreContract:
         )
         assert len([g for g in grants if g.acquired]) == 1
 
+    # -- liveness marks (the outage credit) -----------------------------------------------
+
+    async def test_no_mark_means_no_last_alive(self, store: Store) -> None:
+        assert await store.last_alive() is None
+        assert await store.prune_alive(T0) == 0
+
+    async def test_last_alive_is_the_newest_mark_of_any_instance(self, store: Store) -> None:
+        await store.mark_alive("i1", T0)
+        assert await store.last_alive() == T0
+        await store.mark_alive("i2", T0 + 5.25)
+        await store.mark_alive("i1", T0 + 3)
+        assert await store.last_alive() == T0 + 5.25
+        # An instance's mark replaces its previous one, even an older time.
+        await store.mark_alive("i2", T0 + 1)
+        assert await store.last_alive() == T0 + 3
+
+    async def test_marks_keep_their_time_exactly(self, store: Store) -> None:
+        at = T0 + 0.123456789
+        await store.mark_alive("host:42:ab", at)
+        got = await store.last_alive()
+        assert got == at
+        assert isinstance(got, float)
+
+    async def test_prune_forgets_old_marks_only(self, store: Store) -> None:
+        await store.mark_alive("old", T0)
+        await store.mark_alive("older", T0 - 100)
+        await store.mark_alive("new", T0 + 10)
+        assert await store.prune_alive(T0 + 10) == 2  # strictly older than ``before``
+        assert await store.last_alive() == T0 + 10
+        assert await store.prune_alive(T0 + 10) == 0
+        assert await store.prune_alive(T0 + 11) == 1
+        assert await store.last_alive() is None
+
+    async def test_concurrent_marks_of_many_instances(self, store: Store) -> None:
+        times = [T0 + i * 0.5 for i in range(30)]
+        await asyncio.gather(*(store.mark_alive(f"i{i:02d}", at) for i, at in enumerate(times)))
+        assert await store.last_alive() == max(times)
+        await asyncio.gather(*(store.mark_alive(f"i{i:02d}", T0 - i) for i in range(30)))
+        assert await store.last_alive() == T0
+
+    async def test_marks_are_separate_from_attempts_and_leases(self, store: Store) -> None:
+        await create(store, "a1")
+        await store.acquire_lease("a1", "s1", 10.0, T0)
+        assert await store.last_alive() is None
+        await store.mark_alive("a1", T0 + 7)
+        assert (await store.lease_holder("a1", T0)).holder == "s1"
+        assert [r.seq for r in await store.read("a1")] == [1]
+
     # -- the rest of the port -------------------------------------------------------------
 
     async def test_ping(self, store: Store) -> None:
@@ -747,7 +796,15 @@ class TestSqliteStore(StoreContract):
             assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
             assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
             tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master")}
-            assert {"attempts", "events", "quizzes", "invites", "leases", "attempts_due"} <= tables
+            assert {
+                "attempts",
+                "events",
+                "quizzes",
+                "invites",
+                "leases",
+                "alive",
+                "attempts_due",
+            } <= tables
             plan = " ".join(
                 str(r[-1])
                 for r in raw.execute(
@@ -788,9 +845,52 @@ class TestSqliteStore(StoreContract):
             await again.close()
         raw = _raw(old)
         try:
-            assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+            assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         finally:
             raw.close()
+
+    async def test_a_schema_2_database_gains_the_alive_table(self, tmp_path: Path) -> None:
+        """A file made before liveness marks (schema 2) gains them on open and keeps
+        its data."""
+        old = tmp_path / "v2.db"
+        raw = _raw(old)
+        try:
+            for step in _MIGRATIONS[:2]:
+                for statement in step:
+                    raw.execute(statement)
+            raw.execute("PRAGMA user_version = 2")
+        finally:
+            raw.close()
+        first = SqliteStore(str(old))
+        await first.open()
+        try:
+            await create(first, "a1", 2)
+            assert await first.last_alive() is None
+            await first.mark_alive("i1", T0)
+        finally:
+            await first.close()
+        again = SqliteStore(str(old))
+        await again.open()
+        try:
+            assert [r.seq for r in await again.read("a1")] == [1, 2]
+            assert await again.last_alive() == T0
+        finally:
+            await again.close()
+        raw = _raw(old)
+        try:
+            assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        finally:
+            raw.close()
+
+    async def test_marks_survive_a_reopen(self, sqlite: SqliteStore, path: Path) -> None:
+        await sqlite.mark_alive("i1", T0 + 1.5)
+        await sqlite.close()
+        again = SqliteStore(str(path))
+        await again.open()
+        try:
+            assert await again.last_alive() == T0 + 1.5
+        finally:
+            await again.close()
 
     async def test_leases_survive_a_reopen(self, sqlite: SqliteStore, path: Path) -> None:
         await sqlite.acquire_lease("a1", "s1", 10.0, T0)
@@ -956,6 +1056,58 @@ class TestSqliteStore(StoreContract):
             assert await sqlite.append("a1", 1, [answer(1)], row("a1")) == 2
         finally:
             await sqlite.close()
+
+    async def test_a_full_database_is_unavailable_logged_then_recovers(
+        self, sqlite: SqliteStore, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Disk full simulated with ``PRAGMA max_page_count`` (the real thing, a
+        full file system, is ``tests/e2e/test_disk_full.py``): writes that need
+        a new page fail with SQLITE_FULL as ``StoreUnavailable`` and store
+        nothing; the failure and the recovery are logged; raising the limit
+        (space returns) lets writes through again, without reopening."""
+        await create(sqlite, "a1")
+
+        def limit_to_current(cur: sqlite3.Cursor) -> int:
+            pages: int = cur.execute("PRAGMA page_count").fetchone()[0]
+            cur.execute(f"PRAGMA max_page_count = {pages}")
+            return pages
+
+        await sqlite._submit(limit_to_current)
+        big = "x" * 3000
+        acked: list[int] = []
+        version = 1
+        with caplog.at_level(logging.WARNING, logger="quizsession.store"):
+            refusal: StoreUnavailable | None = None
+            for n in range(200):
+                event = msgspec.structs.replace(answer(n), answer=f"{big}{n}")
+                try:
+                    version = await sqlite.append("a1", version, [event], row("a1"))
+                except StoreUnavailable as exc:
+                    refusal = exc
+                    break
+                acked.append(n)
+            assert refusal is not None, "the database never filled"
+            assert "full" in str(refusal)
+            # Full: every further write is refused and stores nothing.
+            for n in range(500, 505):
+                with pytest.raises(StoreUnavailable):
+                    await sqlite.append("a1", version, [answer(n, big)], row("a1"))
+            assert [r.seq for r in await sqlite.read("a1")] == list(range(1, version + 1))
+            stored = [r.event for r in await sqlite.read("a1", after=1)]
+            assert [e.op_id for e in stored if isinstance(e, AnswerSaved)] == [
+                f"op-{n}" for n in acked
+            ]
+
+            def unlimited(cur: sqlite3.Cursor) -> None:
+                cur.execute("PRAGMA max_page_count = 1073741823")
+
+            await sqlite._submit(unlimited)
+            assert await sqlite.append("a1", version, [answer(999, big)], row("a1")) == version + 1
+        messages = [r.getMessage() for r in caplog.records if r.name == "quizsession.store"]
+        assert any("SQLITE_FULL" in m and "nothing of it stored" in m for m in messages), messages
+        assert any("writes succeed again" in m for m in messages), messages
+        # Logged once while failing (not once per refused write).
+        assert len([m for m in messages if "SQLITE_FULL" in m]) == 1, messages
 
     async def test_close_resolves_every_write_in_flight(
         self, sqlite: SqliteStore, path: Path

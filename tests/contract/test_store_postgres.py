@@ -28,7 +28,7 @@ from tests.servers import PostgresServer, free_port
 
 pytestmark = pytest.mark.postgres
 
-_TABLES = "events, attempts, quizzes, invites, leases"
+_TABLES = "events, attempts, quizzes, invites, leases, alive"
 
 
 async def _sql(dsn: str, statement: str, *args: object) -> None:
@@ -167,12 +167,50 @@ class TestPostgresStore(StoreContract):
         pg = PostgresStore(fresh_dsn)
         await pg.open()
         try:
-            assert await pg.schema_version() == SCHEMA_VERSION == 2
+            assert await pg.schema_version() == SCHEMA_VERSION == 3
             assert (await pg.get_index("a1")) is not None
             assert (await pg.acquire_lease("a1", "s1", 10.0, T0)).acquired
             assert (await pg.acquire_lease("a1", "s2", 10.0, T0 + 1)).holder == "s1"
+            assert await pg.last_alive() is None
+            await pg.mark_alive("i1", T0)
+            assert await pg.last_alive() == T0
         finally:
             await pg.close()
+
+    async def test_a_schema_2_database_gains_the_alive_table(self, fresh_dsn: str) -> None:
+        conn = await asyncpg.connect(fresh_dsn)
+        try:
+            async with conn.transaction():
+                await conn.execute(MIGRATIONS[0])
+                await conn.execute(MIGRATIONS[1])
+                await conn.execute(
+                    "CREATE TABLE schema_migrations (version integer PRIMARY KEY, "
+                    "applied_at timestamptz NOT NULL DEFAULT now())"
+                )
+                await conn.execute("INSERT INTO schema_migrations (version) VALUES (1), (2)")
+                await conn.execute(
+                    "INSERT INTO leases (attempt_id, session_id, expires_at) "
+                    "VALUES ('a1', 's1', $1)",
+                    T0 + 10,
+                )
+        finally:
+            await conn.close()
+        pg = PostgresStore(fresh_dsn)
+        await pg.open()
+        try:
+            assert await pg.schema_version() == SCHEMA_VERSION == 3
+            assert (await pg.lease_holder("a1", T0)).holder == "s1"
+            await pg.mark_alive("i1", T0 + 0.25)
+            assert await pg.last_alive() == T0 + 0.25
+        finally:
+            await pg.close()
+
+    async def test_marks_survive_a_server_restart(
+        self, store: Store, postgres_server: PostgresServer
+    ) -> None:
+        await store.mark_alive("i1", T0 + 2.5)
+        await asyncio.to_thread(postgres_server.restart)
+        assert await store.last_alive() == T0 + 2.5
 
     async def test_leases_survive_a_server_restart(
         self, store: Store, postgres_server: PostgresServer

@@ -20,13 +20,16 @@ from litestar import Litestar
 from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 
+from quizsession.entrypoints.http.problems import STATUS
+
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "docs" / "openapi.json"
 SCHEMA_PATH = "/schema/openapi.json"
 PROBLEM_JSON = "application/problem+json"
 METHODS = frozenset({"get", "put", "post", "delete", "patch"})
-#: Routes served outside the API, each left out of the document on purpose.
-NOT_API = re.compile(r"^/(take|admin|static/.*|schema(/.*)?)$")
+#: Routes served outside the API, each left out of the document on purpose (the
+#: Prometheus scrape endpoint included).
+NOT_API = re.compile(r"^/(take|admin|metrics|static/.*|schema(/.*)?)$")
 #: Operations that never answer 4xx (liveness; readiness answers 200 or 503).
 NEVER_4XX = frozenset({"/healthz", "/readyz"})
 
@@ -108,16 +111,6 @@ def _problem_statuses(operation: dict[str, Any]) -> set[str]:
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "the routes declare no problem responses: every operation documents only "
-        "Litestar's default 400 (application/json {status_code, detail, extra}), "
-        "not the problem+json answers the service sends; declaring them takes "
-        "responses= on each route handler (Litestar has no app-level responses). "
-        "Remove this mark when they are declared."
-    ),
-)
 async def test_every_operation_declares_a_problem_response(served: dict[str, Any]) -> None:
     missing = sorted(
         f"{method.upper()} {path}"
@@ -126,3 +119,142 @@ async def test_every_operation_declares_a_problem_response(served: dict[str, Any
         if method in METHODS and path not in NEVER_4XX and not _problem_statuses(operation)
     )
     assert missing == []
+
+
+def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (method, path, operation)
+        for path, ops in document["paths"].items()
+        for method, operation in ops.items()
+        if method in METHODS
+    ]
+
+
+def _refs(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        found = {node["$ref"]} if isinstance(node.get("$ref"), str) else set()
+        return found.union(*(_refs(value) for value in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_refs(value) for value in node))
+    return set()
+
+
+async def test_every_reference_resolves(served: dict[str, Any]) -> None:
+    schemas = served["components"]["schemas"]
+    refs = _refs(served)
+    assert "#/components/schemas/ProblemDetails" in refs
+    prefix = "#/components/schemas/"
+    assert {r for r in refs if not r.startswith(prefix) or r[len(prefix) :] not in schemas} == set()
+
+
+async def test_errors_are_documented_as_problems_only(served: dict[str, Any]) -> None:
+    """No trace of Litestar's default ``{status_code, detail, extra}`` 400: every
+    4xx/5xx an operation declares is problem+json with a status and codes from
+    ``problems.STATUS`` (``/readyz``'s 503 may also be its readiness body)."""
+    wrong: list[str] = []
+    for method, path, operation in _operations(served):
+        for status, response in operation["responses"].items():
+            if not status.startswith(("4", "5")):
+                continue
+            label = f"{method.upper()} {path} {status}"
+            content = response.get("content", {})
+            if PROBLEM_JSON not in content:
+                wrong.append(f"{label}: not problem+json")
+                continue
+            if set(content) - {PROBLEM_JSON} and (path, status) != ("/readyz", "503"):
+                wrong.append(f"{label}: other media types {sorted(content)}")
+            schema = content[PROBLEM_JSON]["schema"]
+            if schema != {"$ref": "#/components/schemas/ProblemDetails"}:
+                wrong.append(f"{label}: schema {schema}")
+            listed = response["description"].partition("`code` is one of:")[2]
+            codes = re.findall(r"`([a-z_]+)`", listed)
+            if not codes or any(STATUS.get(code) != int(status) for code in codes):
+                wrong.append(f"{label}: codes {codes}")
+    assert wrong == []
+
+
+async def test_security_is_declared(served: dict[str, Any]) -> None:
+    schemes = served["components"]["securitySchemes"]
+    assert schemes["sessionToken"] == {
+        **schemes["sessionToken"],
+        "type": "http",
+        "scheme": "bearer",
+    }
+    assert schemes["apiKey"] == {**schemes["apiKey"], "type": "apiKey", "in": "header"}
+    assert schemes["apiKey"]["name"] == "X-API-Key"
+    for method, path, operation in _operations(served):
+        security = operation.get("security")
+        label = f"{method.upper()} {path}"
+        if path in NEVER_4XX:
+            assert security is None, label
+        elif path == "/sessions":
+            # An invite needs no credentials; a backend login needs the API key.
+            assert security == [{}, {"apiKey": []}], label
+        elif path.startswith("/sessions/"):
+            assert security == [{"sessionToken": []}], label
+            assert "401" in operation["responses"], label
+        elif path.startswith("/admin/"):
+            assert security == [{"apiKey": []}], label
+            assert "401" in operation["responses"], label
+        elif security is not None:
+            # Anything else (ops endpoints) names a defined scheme and says 401.
+            assert {name for req in security for name in req} <= set(schemes), label
+            assert "401" in operation["responses"], label
+
+
+def closed(name: str) -> dict[str, Any]:
+    """A body schema refusing unknown members (as the service does)."""
+    return {
+        "allOf": [{"$ref": f"#/components/schemas/{name}"}],
+        "unevaluatedProperties": {"not": {}},
+    }
+
+
+async def test_bodies_refuse_unknown_members(served: dict[str, Any]) -> None:
+    for method, path, operation in _operations(served):
+        if "requestBody" not in operation:
+            continue
+        schema = operation["requestBody"]["content"]["application/json"]["schema"]
+        assert schema.get("unevaluatedProperties") == {"not": {}}, f"{method} {path}"
+        assert schema["allOf"][0]["$ref"].startswith("#/components/schemas/"), f"{method} {path}"
+
+
+async def test_what_the_signatures_cannot_say(served: dict[str, Any]) -> None:
+    paths = served["paths"]
+    session = "/sessions/{session_id}"
+    # Optional bodies: nothing, or the object (a JSON null is refused).
+    for action, body in (("heartbeat", "HeartbeatBody"), ("complete", "CompleteBody")):
+        request = paths[f"{session}/{action}"]["post"]["requestBody"]
+        assert request["required"] is False
+        assert request["content"]["application/json"]["schema"] == closed(body)
+    assert paths["/sessions/{session_id}/progress"]["put"]["requestBody"]["required"] is True
+    # Logout: 204 without content.
+    assert "content" not in paths[session]["delete"]["responses"]["204"]
+    # Results: JSON or CSV; the report: HTML.
+    results = paths["/admin/quizzes/{quiz_id}/results"]["get"]["responses"]["200"]["content"]
+    assert results["application/json"]["schema"] == {"$ref": "#/components/schemas/QuizResults"}
+    assert results["text/csv"]["schema"]["type"] == "string"
+    report = paths["/admin/quizzes/{quiz_id}/report.html"]["get"]["responses"]["200"]["content"]
+    assert set(report) == {"text/html"}
+    # Readiness: 200 or 503 with its body, or the draining problem.
+    ready = paths["/readyz"]["get"]["responses"]
+    readiness = {"$ref": "#/components/schemas/Readiness"}
+    assert ready["200"]["content"]["application/json"]["schema"] == readiness
+    assert ready["503"]["content"]["application/json"]["schema"] == readiness
+    assert PROBLEM_JSON in ready["503"]["content"]
+    # POST /sessions: an invite, or a backend login; never both.
+    login = paths["/sessions"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert [s["required"] for s in login["allOf"][1]["oneOf"]] == [
+        ["invite_token"],
+        ["user_id", "quiz_id"],
+    ]
+    # The quiz definition, in and out.
+    definition = {"$ref": "#/components/schemas/QuizDefinition"}
+    quiz = paths["/admin/quizzes/{quiz_id}"]
+    put_body = quiz["put"]["requestBody"]["content"]["application/json"]["schema"]
+    assert put_body == closed("QuizDefinition")
+    assert quiz["get"]["responses"]["200"]["content"]["application/json"]["schema"] == definition
+    # Retry-After is documented where it is sent.
+    assert "Retry-After" in paths[f"{session}/progress"]["put"]["responses"]["429"]["headers"]
+    # Handler docstrings are the operations' descriptions.
+    assert "takeover" in paths["/sessions"]["post"]["description"]

@@ -231,3 +231,15 @@ class EncryptedStore:
     async def lease_holder(self, attempt_id: str, now: float) -> LeaseGrant:
         grant: LeaseGrant = await self._inner.lease_holder(attempt_id, now)
         return grant
+
+    # Liveness marks carry no personal data: passed through.
+    async def mark_alive(self, instance_id: str, now: float) -> None:
+        await self._inner.mark_alive(instance_id, now)
+
+    async def last_alive(self) -> float | None:
+        at: float | None = await self._inner.last_alive()
+        return at
+
+    async def prune_alive(self, before: float) -> int:
+        count: int = await self._inner.prune_alive(before)
+        return count

@@ -104,6 +104,7 @@ class MemoryStore:
         self._quizzes: dict[str, list[bytes]] = {}  # id -> encodings, version i+1 at i
         self._invites: dict[str, Invite] = {}
         self._leases: dict[str, tuple[str, float]] = {}  # attempt -> (session, expires_at)
+        self._alive: dict[str, float] = {}  # instance -> its latest mark
 
     @property
     def durable(self) -> bool:
@@ -238,3 +239,17 @@ class MemoryStore:
         if current is None:
             return lease_grant(None, 0.0, now)
         return lease_grant(current[0], current[1], now)
+
+    # -- liveness marks -----------------------------------------------------------
+
+    async def mark_alive(self, instance_id: str, now: float) -> None:
+        self._alive[instance_id] = now
+
+    async def last_alive(self) -> float | None:
+        return max(self._alive.values(), default=None)
+
+    async def prune_alive(self, before: float) -> int:
+        old = [instance for instance, at in self._alive.items() if at < before]
+        for instance in old:
+            del self._alive[instance]
+        return len(old)

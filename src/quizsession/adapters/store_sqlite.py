@@ -18,13 +18,19 @@ Reads
 Errors
     ``sqlite3`` errors never cross the port: driver failures (disk full, I/O error,
     database locked past ``busy_timeout``) become ``StoreUnavailable``; the
-    optimistic lock becomes ``VersionConflict``.
+    optimistic lock becomes ``VersionConflict``. A failing batch is logged
+    (``quizsession.store``: the SQLite error name, e.g. ``SQLITE_FULL``; at most
+    every 10 s while failures last) and so is the first success after it.
 
 Leases
     The live state's store-only fallback keeps attempt leases in ``leases``. An
     acquire is one conditional UPSERT run by the writer thread (so acquires are
     serialised and atomic), followed in the same transaction by a read of the
     holder when it was refused.
+
+Liveness marks
+    ``alive`` keeps each instance's latest mark (``AliveStore``); a mark is an
+    UPSERT through the writer, group-committed like any other write.
 
 Schema
     Created on ``open()``; its version is kept in ``PRAGMA user_version`` and later
@@ -36,9 +42,11 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import logging
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, Final, TypeVar
@@ -69,6 +77,8 @@ from quizsession.domain.events import AttemptEvent, decode_event, encode_event, 
 from quizsession.domain.quiz import Quiz
 
 T = TypeVar("T")
+log = logging.getLogger("quizsession.store")
+FAILURE_LOG_EVERY_S = 10.0  # while writes keep failing, one warning per this many seconds
 
 # Each step moves the schema from user_version i to i + 1, in one transaction.
 _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
@@ -120,6 +130,13 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
             attempt_id TEXT NOT NULL PRIMARY KEY,
             session_id TEXT NOT NULL,
             expires_at REAL NOT NULL
+        ) WITHOUT ROWID""",
+    ),
+    (
+        # Liveness marks (``AliveStore``): one row per instance, its latest mark.
+        """CREATE TABLE alive (
+            instance_id TEXT NOT NULL PRIMARY KEY,
+            at          REAL NOT NULL
         ) WITHOUT ROWID""",
     ),
 )
@@ -201,6 +218,13 @@ _ACQUIRE_LEASE = (
 _SELECT_LEASE = "SELECT session_id, expires_at FROM leases WHERE attempt_id = ?"
 _RELEASE_LEASE = "DELETE FROM leases WHERE attempt_id = ? AND session_id = ?"
 
+_MARK_ALIVE = (
+    "INSERT INTO alive (instance_id, at) VALUES (?, ?) "
+    "ON CONFLICT (instance_id) DO UPDATE SET at = excluded.at"
+)
+_LAST_ALIVE = "SELECT max(at) FROM alive"
+_PRUNE_ALIVE = "DELETE FROM alive WHERE at < ?"
+
 _STOP: Final = object()
 _Outcome = tuple[asyncio.Future[Any], object, BaseException | None]
 
@@ -280,6 +304,11 @@ class SqliteStore:
         # metrics and tests; written by the writer thread only.
         self.batches = 0
         self.writes = 0
+        # Failed batches since the last success (disk full, I/O error, locked):
+        # logged on the first failure, then at most every FAILURE_LOG_EVERY_S,
+        # and once more when writes succeed again. Writer thread only.
+        self.failing_batches = 0
+        self._failure_logged_at = 0.0
 
     @property
     def durable(self) -> bool:
@@ -465,8 +494,34 @@ class SqliteStore:
             if conn.in_transaction:
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
+            self._note_failure(exc, len(batch))
             return [(w.future, None, _unavailable(exc)) for w in batch]
+        if self.failing_batches:
+            log.warning(
+                "sqlite: writes succeed again on %s (after %d failed batches)",
+                self.path,
+                self.failing_batches,
+            )
+            self.failing_batches = 0
         return outcomes
+
+    def _note_failure(self, exc: Exception, requests: int) -> None:
+        """Say why writes fail (the callers only get 503 store_unavailable)."""
+        self.failing_batches += 1
+        now = time.monotonic()
+        if self.failing_batches > 1 and now - self._failure_logged_at < FAILURE_LOG_EVERY_S:
+            return
+        self._failure_logged_at = now
+        name = getattr(exc, "sqlite_errorname", type(exc).__name__)
+        log.warning(
+            "sqlite: a batch of %d write(s) failed on %s, nothing of it stored, callers "
+            "told to retry (store_unavailable): %s: %s (%d failed batches so far)",
+            requests,
+            self.path,
+            name,
+            exc,
+            self.failing_batches,
+        )
 
     @staticmethod
     def _deliver(outcomes: list[_Outcome], batch: list[_Write]) -> None:
@@ -673,6 +728,21 @@ class SqliteStore:
 
         return await self._read(run)
 
+    # -- liveness marks ---------------------------------------------------------------
+
+    async def mark_alive(self, instance_id: str, now: float) -> None:
+        await self._submit(partial(_mark_alive, instance_id, now))
+
+    async def last_alive(self) -> float | None:
+        def run(cur: sqlite3.Cursor) -> float | None:
+            at: float | None = cur.execute(_LAST_ALIVE).fetchone()[0]
+            return at
+
+        return await self._read(run)
+
+    async def prune_alive(self, before: float) -> int:
+        return await self._submit(partial(_prune_alive, before))
+
 
 # -- write operations, run by the writer thread inside a savepoint ----------------------
 
@@ -732,3 +802,11 @@ def _acquire_lease(
 
 def _release_lease(attempt_id: str, session_id: str, cur: sqlite3.Cursor) -> None:
     cur.execute(_RELEASE_LEASE, (attempt_id, session_id))
+
+
+def _mark_alive(instance_id: str, now: float, cur: sqlite3.Cursor) -> None:
+    cur.execute(_MARK_ALIVE, (instance_id, now))
+
+
+def _prune_alive(before: float, cur: sqlite3.Cursor) -> int:
+    return cur.execute(_PRUNE_ALIVE, (before,)).rowcount

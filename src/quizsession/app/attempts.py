@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 import msgspec
 
 from quizsession.app import errors as AE
+from quizsession.app.metrics import NO_METRICS, Metrics
 from quizsession.app.ports import (
     AttemptIndexRow,
     AttemptStatus,
@@ -106,8 +108,10 @@ class AttemptExecutor:
         *,
         cache_size: int = 100_000,
         authoritative_cache: bool = True,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self._store = store
+        self._metrics = metrics
         self._quizzes = quizzes
         self._clock = clock
         self._cache: OrderedDict[str, Loaded] = OrderedDict()
@@ -229,6 +233,7 @@ class AttemptExecutor:
                 try:
                     await self._append(attempt_id, loaded_new, created, now)
                 except VersionConflict:
+                    self._metrics.conflict()
                     loaded = await self._catch_up(attempt_id, None)
                     continue
                 loaded = loaded_new
@@ -249,6 +254,7 @@ class AttemptExecutor:
             try:
                 await self._append(attempt_id, loaded, events, now)
             except VersionConflict:
+                self._metrics.conflict()
                 loaded, verified = await self._verify(attempt_id, loaded)
                 continue
             return Outcome(state=loaded.state, quiz=loaded.quiz, events=events, now=now)
@@ -271,12 +277,15 @@ class AttemptExecutor:
             row = _with_version(row, expected + len(events))
         else:
             row = index_row(row_state, loaded.quiz, now)
+        began = time.perf_counter()
         try:
             await self._store.append(attempt_id, expected, events, row)
         except VersionConflict:
             raise
         except StoreUnavailable as exc:
             raise AE.refuse(AE.STORE_UNAVAILABLE, "the store is unavailable; retry") from exc
+        finally:
+            self._metrics.store_append(time.perf_counter() - began)
         for event in events:
             apply(loaded.state, event)
         self._remember(attempt_id, loaded)

@@ -170,7 +170,28 @@ class LeaseStore(Protocol):
         ...
 
 
-class Store(EventStore, QuizRepository, InviteRepository, LeaseStore, Protocol):
+class AliveStore(Protocol):
+    """Liveness marks of the service's instances, kept in the durable store: every
+    running instance records the wall-clock time ``now`` under its own id every
+    few seconds. The newest mark of any instance is when the service was last
+    known to be up: an instance starting long after it knows that the whole
+    service was down in between (the outage credit, ``app/outage.py``)."""
+
+    async def mark_alive(self, instance_id: str, now: float) -> None:
+        """Record that ``instance_id`` is alive at ``now`` (replaces its previous
+        mark, whether older or newer). Durable once it returns."""
+        ...
+
+    async def last_alive(self) -> float | None:
+        """The newest mark of any instance (None when no instance ever marked)."""
+        ...
+
+    async def prune_alive(self, before: float) -> int:
+        """Forget the marks older than ``before``; returns how many."""
+        ...
+
+
+class Store(EventStore, QuizRepository, InviteRepository, LeaseStore, AliveStore, Protocol):
     """Everything durable, opened and closed by the composition root."""
 
     async def open(self) -> None: ...

@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from quizsession.app.ports import Clock, Store, StoreError
+from quizsession.app.metrics import NO_METRICS, Metrics
+from quizsession.app.ports import AttemptIndexRow, Clock, Store, StoreError
 from quizsession.app.sessions import SessionService
 from quizsession.domain.errors import DomainError
 
@@ -25,8 +26,10 @@ class Reaper:
         interval_s: float = 0.5,
         batch: int = 500,
         concurrency: int = 64,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self._store = store
+        self._metrics = metrics
         self._sessions = sessions
         self._clock = clock
         self._interval = interval_s
@@ -43,16 +46,20 @@ class Reaper:
             if not due:
                 return total
 
-            async def reap(attempt_id: str) -> bool:
+            async def reap(row: AttemptIndexRow) -> bool:
+                attempt_id = row.attempt_id
                 async with sem:
                     try:
                         outcome = await self._sessions.submit_due(attempt_id)
                     except DomainError as exc:
                         log.warning("reaper: %s not submitted: %s", attempt_id, exc.code)
                         return False
-                    return outcome is not None and bool(outcome.events)
+                    done = outcome is not None and bool(outcome.events)
+                    if done and row.due_at is not None:
+                        self._metrics.auto_submitted(self._clock.now() - row.due_at)
+                    return done
 
-            results = await asyncio.gather(*(reap(row.attempt_id) for row in due))
+            results = await asyncio.gather(*(reap(row) for row in due))
             done = sum(results)
             total += done
             self.submitted += done

@@ -18,6 +18,7 @@ import msgspec
 
 from quizsession.app import errors as AE
 from quizsession.app.attempts import AttemptExecutor, Loaded, Outcome, QuizCache
+from quizsession.app.metrics import NO_METRICS, HeartbeatGaps, Metrics
 from quizsession.app.ports import (
     Clock,
     LiveState,
@@ -133,8 +134,11 @@ class SessionService:
         settings: SessionSettings | None = None,
         *,
         local: LiveState | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self._store = store
+        self._metrics = metrics
+        self._beats = HeartbeatGaps()
         self._live = live
         # Per-instance live state for what needs no coordination: per-session
         # write limits (a session's requests may land on any instance; the limit
@@ -461,6 +465,8 @@ class SessionService:
             ),
         )
         state = outcome.state
+        if outcome.events:
+            self._metrics.saved()
         record = state.ops.get(op_id)
         version = record.version if record is not None else state.version
         await self._touch(claims, outcome_loaded(outcome))
@@ -498,6 +504,9 @@ class SessionService:
             )
             state, quiz, now = outcome.state, outcome.quiz, outcome.now
         await self._touch(claims, loaded)
+        gap = self._beats.beat(claims.session_id, self._clock.monotonic())
+        if gap is not None:
+            self._metrics.heartbeat_gap(gap)
         token, expires = self._issue(claims.session_id, claims.attempt_id, claims.epoch)
         return HeartbeatResult(
             session_token=token,
@@ -530,6 +539,7 @@ class SessionService:
             claims.attempt_id, lambda _l: CloseSession(session=ref, reason="logout")
         )
         await self._live.release_lease(claims.attempt_id, claims.session_id)
+        self._beats.forget(claims.session_id)
 
     # -- deadline ------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ from quizsession.domain.commands import (
     ChangeDuration,
     CloseSession,
     CreateAttempt,
+    CreditOutage,
     DeliverNext,
     Extend,
     FinishPractice,
@@ -45,6 +46,7 @@ from quizsession.domain.commands import (
 )
 from quizsession.domain.errors import DomainError
 from quizsession.domain.events import (
+    OUTAGE_CREDIT_BY,
     AnswerSaved,
     AttemptCreated,
     AttemptEvent,
@@ -60,6 +62,7 @@ from quizsession.domain.events import (
     Submitted,
     TimeExtended,
     Voided,
+    outage_credit_reason,
 )
 from quizsession.domain.quiz import Quiz, Section
 from quizsession.domain.scoring import answer_problem
@@ -208,6 +211,8 @@ def decide(
             return [
                 TimeExtended(at=now, seconds=command.seconds, by=command.by, reason=command.reason)
             ]
+        case CreditOutage():
+            return _credit_outage(state, quiz, command, now)
         case ChangeDuration():
             _require_exists(state)
             _require_open(state)
@@ -394,6 +399,57 @@ def _save_answer(
             answer=command.answer,
             op_id=command.op_id,
             session_id=command.session.session_id,
+        )
+    ]
+
+
+def _credit_outage(
+    state: AttemptState, quiz: Quiz, command: CreditOutage, now: float
+) -> list[AttemptEvent]:
+    """Give back the time a running test lost while the whole service was down.
+
+    The service was last seen alive at ``start`` (the newest liveness mark) and
+    is back at ``end``. For this attempt it was alive at least until the later of
+    ``start`` and its own last event (``down_from``): the credit is ``end -
+    down_from``, so the candidate gets back exactly the time they had left then
+    (never less; at most one mark interval more). Nothing for a quiz whose policy
+    is off, an attempt not in its test (not started, submitted, voided) or whose
+    time was up by ``down_from``. A window overlapping one already credited is
+    refused (``not_allowed``): an outage is credited once, however many
+    instances start. The event records the service's window in its reason (see
+    ``events.outage_window``); ``deadline`` caps the result by the quiz window's
+    close, as it caps every extension."""
+    _require_exists(state)
+    start, end = command.start, command.end
+    if not (math.isfinite(start) and math.isfinite(end) and 0 < end - start <= MAX_EXTENSION_S):
+        raise DomainError(
+            "an outage runs from an earlier to a later time, at most 7 days",
+            code=E.VALIDATION,
+        )
+    for credited_start, credited_end in state.outage_windows:
+        if start < credited_end and credited_start < end:
+            raise DomainError(
+                "this outage was already credited to the attempt",
+                code=E.NOT_ALLOWED,
+                credited=[credited_start, credited_end],
+            )
+    if not quiz.policies.outage_credit:
+        return []
+    test = state.test
+    if state.status != "open" or state.submitted is not None or test is None or test.finished:
+        return []
+    down_from = max(start, state.last_event_at)
+    if down_from >= end:
+        return []  # seen alive "after" the end (instances' clocks differ): nothing lost
+    end_before = deadline(state, quiz)
+    if end_before is None or end_before <= down_from:
+        return []  # the time was up before the service went down
+    return [
+        TimeExtended(
+            at=now,
+            seconds=end - down_from,
+            by=OUTAGE_CREDIT_BY,
+            reason=outage_credit_reason(start, end),
         )
     ]
 

@@ -28,6 +28,7 @@ from quizsession.domain.events import (
     Submitted,
     TimeExtended,
     Voided,
+    outage_window,
 )
 from quizsession.domain.quiz import Quiz
 from quizsession.domain.scoring import ScoreSheet, score_section
@@ -78,6 +79,8 @@ class AttemptState:
     test: SectionProgress | None = None
     duration_override: float | None = None
     extensions_s: float = 0.0
+    # Outage windows (start, end) already credited to this attempt.
+    outage_windows: list[tuple[float, float]] = field(default_factory=list)
     reopened_base: float | None = None  # a reopen's new base deadline
     viewed: str | None = None
     submitted: Submitted | None = None
@@ -109,8 +112,9 @@ class AttemptState:
 
 
 def deadline(state: AttemptState, quiz: Quiz) -> float | None:
-    """Test start + duration + extensions, capped by the window's close. After an
-    admin reopen the base is the reopen time + its extra seconds (not capped)."""
+    """Test start + duration + extensions (an administrator's and outage credits),
+    capped by the window's close. After an admin reopen the base is the reopen
+    time + its extra seconds (not capped)."""
     if state.test is None:
         return None
     if state.reopened_base is not None:
@@ -204,6 +208,9 @@ def apply(state: AttemptState, event: AttemptEvent) -> AttemptState:
             )
         case TimeExtended():
             state.extensions_s += event.seconds
+            window = outage_window(event)
+            if window is not None:
+                state.outage_windows.append(window)
         case DurationChanged():
             state.duration_override = event.duration_s
         case Submitted():

@@ -89,6 +89,17 @@ class Extend(Command, kw_only=True, frozen=True):
     reason: str = ""
 
 
+class CreditOutage(Command, kw_only=True, frozen=True):
+    """Add the downtime of the whole service (``start`` to ``end``, wall-clock
+    seconds) to the deadline of an attempt whose test was running when the
+    service went down, if its quiz's policy says so. Refused for a window that
+    overlaps one already credited (so two instances starting at once after an
+    outage cannot both credit it)."""
+
+    start: float
+    end: float
+
+
 class ChangeDuration(Command, kw_only=True, frozen=True):
     duration_s: float
     quiz_version: int
@@ -123,6 +134,7 @@ AttemptCommand = (
     | SaveAnswer
     | Submit
     | Extend
+    | CreditOutage
     | ChangeDuration
     | Unlock
     | Void

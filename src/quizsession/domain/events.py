@@ -8,6 +8,7 @@ as decided by the app layer's clock; the domain never reads a clock itself.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 import msgspec
@@ -76,6 +77,10 @@ class AnswerSaved(Event, tag="answer_saved", frozen=True, kw_only=True):
 
 
 class TimeExtended(Event, tag="time_extended", frozen=True, kw_only=True):
+    """More time: an administrator's extension, or the system's outage credit
+    (``by="system"`` and a ``reason`` made by ``outage_credit_reason``, which
+    records the outage window so that it is never credited twice)."""
+
     seconds: float
     by: Actor
     reason: str = ""
@@ -127,6 +132,33 @@ AttemptEvent = (
     | Voided
     | Reopened
 )
+
+# The outage credit's reason names its window: "outage credit: the service was
+# down from <start> to <end>" (seconds since the epoch, Python float repr, which
+# round-trips exactly). Only an event with ``by="system"`` counts as a credit.
+OUTAGE_CREDIT_BY: Actor = "system"
+_OUTAGE_PREFIX = "outage credit: the service was down from "
+_OUTAGE_REASON = re.compile(r"outage credit: the service was down from (\S+) to (\S+)")
+
+
+def outage_credit_reason(start: float, end: float) -> str:
+    return f"{_OUTAGE_PREFIX}{start!r} to {end!r}"
+
+
+def outage_window(event: TimeExtended) -> tuple[float, float] | None:
+    """The outage window an outage credit event covers; None for any other
+    extension (an administrator's, whatever its reason says)."""
+    if event.by != OUTAGE_CREDIT_BY or not event.reason.startswith(_OUTAGE_PREFIX):
+        return None
+    match = _OUTAGE_REASON.fullmatch(event.reason)
+    if match is None:
+        return None
+    try:
+        start, end = float(match.group(1)), float(match.group(2))
+    except ValueError:
+        return None
+    return (start, end)
+
 
 _ENCODER = msgspec.json.Encoder()
 _DECODER = msgspec.json.Decoder(AttemptEvent)

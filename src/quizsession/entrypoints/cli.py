@@ -37,6 +37,7 @@ from quizsession.importers import (
     import_quiz,
     slugify,
 )
+from quizsession.observability import configure_logging
 from quizsession.settings import Settings, load_settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -189,7 +190,11 @@ def serve_forever(
         loop="uvloop",
         http="httptools",
         log_level=settings.log_level,
-        access_log=settings.access_log,
+        # Logs are JSON lines from the root handler ``serve`` installs; the access
+        # log is the app's own (one structured line per request, route template
+        # not raw path, with the request id) when QUIZSESSION_ACCESS_LOG is set.
+        log_config=None,
+        access_log=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
     server = DrainingServer(config)
@@ -231,6 +236,7 @@ def serve(
 
     overrides: dict[str, Any] = {"host": host, "port": port, "store_url": store_url}
     settings = _settings(**overrides)
+    configure_logging(settings.log_level)
     generated_key = None
     if demo and not settings.api_keys:
         generated_key = secrets.token_urlsafe(24)

@@ -2,38 +2,47 @@
 
 from __future__ import annotations
 
+import hmac
+import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
 import msgspec
-from litestar import Litestar
+from litestar import Litestar, Response, get
 from litestar.datastructures import State
-from litestar.enums import ScopeType
+from litestar.enums import MediaType, ScopeType
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from quizsession.app.ports import StoreError
 from quizsession.bootstrap import Container
 from quizsession.domain.errors import DomainError
 from quizsession.entrypoints.http.bodies import strict_body
+from quizsession.entrypoints.http.context import AnyRequest, require_admin
+from quizsession.entrypoints.http.context import container as container_of
 from quizsession.entrypoints.http.live_socket import live
+from quizsession.entrypoints.http.openapi_docs import COMPONENTS as OPENAPI_COMPONENTS
 from quizsession.entrypoints.http.problems import (
     MEDIA_TYPE,
     TITLES,
     on_domain_error,
     on_http_exception,
+    on_store_error,
     on_unexpected,
 )
 from quizsession.entrypoints.http.routes_admin import admin_router, healthz, readyz
 from quizsession.entrypoints.http.routes_reports import reports_router
 from quizsession.entrypoints.http.routes_sessions import ROUTES as SESSION_ROUTES
 from quizsession.entrypoints.http.routes_web import web_router
+from quizsession.observability import REQUEST_ID, new_request_id, safe_request_id
 
 StartupHook = Callable[[Container], Awaitable[None]]
 
 #: Answered while draining (liveness, and readiness saying ``draining``); not
 #: counted as in-flight work.
-OPS_PATHS = frozenset({"/healthz", "/readyz"})
+OPS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 DRAIN_RETRY_AFTER_S = 1
 
 
@@ -76,6 +85,7 @@ def drain_guard(container: Container) -> Callable[[ASGIApp], ASGIApp]:
                     await app(scope, receive, send)
                     return
                 if hub.draining:
+                    container.metrics.refused("draining")
                     headers, body = _draining_problem(scope["path"])
                     await send({"type": "http.response.start", "status": 503, "headers": headers})
                     await send({"type": "http.response.body", "body": body, "more_body": False})
@@ -87,6 +97,7 @@ def drain_guard(container: Container) -> Callable[[ASGIApp], ASGIApp]:
                     hub.request_finished()
                 return
             if scope["type"] == ScopeType.WEBSOCKET and hub.draining:
+                container.metrics.refused("draining")
                 if "websocket.http.response" in (scope.get("extensions") or {}):
                     headers, body = _draining_problem(scope["path"])
                     await send(
@@ -105,6 +116,152 @@ def drain_guard(container: Container) -> Callable[[ASGIApp], ASGIApp]:
             await app(scope, receive, send)
 
         return guarded
+
+    return middleware
+
+
+@get("/metrics", media_type=MediaType.TEXT, include_in_schema=False)
+async def metrics(request: AnyRequest) -> Response[bytes]:
+    """This instance's metrics in the Prometheus text format (for a scraper, not
+    part of the API document). Needs ``X-API-Key`` unless
+    ``QUIZSESSION_METRICS_PUBLIC=true``; answered while draining."""
+    c = container_of(request)
+    if not c.settings.metrics_public:
+        require_admin(request)
+    body, content_type = c.metrics.exposition()
+    return Response(content=body, media_type=content_type, headers={"Cache-Control": "no-store"})
+
+
+access_log = logging.getLogger("quizsession.access")
+audit_log = logging.getLogger("quizsession.audit")
+#: The ``route`` of a request no route matched (404, 405): never the raw path.
+UNMATCHED_ROUTE = "unmatched"
+_CHANGES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_REQUEST_ID = b"x-request-id"
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _with_request_id(message: Message, request_id: bytes) -> Message:
+    """``message`` (a response start or a WebSocket accept) with ``X-Request-ID``."""
+    headers = [
+        (key, value)
+        for key, value in message.get("headers", ())  # type: ignore[attr-defined]
+        if key.lower() != _REQUEST_ID
+    ]
+    headers.append((_REQUEST_ID, request_id))
+    return {**message, "headers": headers}  # type: ignore[return-value]
+
+
+def _admin_actor(container: Container, scope: Scope) -> str | None:
+    """``admin:<key name>`` for a configured API key on the request, else None
+    (compared in constant time; the key itself is never kept or logged)."""
+    key = _header(scope, b"x-api-key")
+    if key is None:
+        return None
+    found: str | None = None
+    for known, name in container.admin_keys.items():
+        if hmac.compare_digest(known.encode(), key.encode()):
+            found = name
+    return None if found is None else "admin:" + found
+
+
+def _audit(container: Container, scope: Scope, route: str, status: int) -> None:
+    """One ``quizsession.audit`` line for an administrator's change (its event in
+    the attempt's log names the same actor): who, what, on which ids, outcome."""
+    actor = _admin_actor(container, scope)
+    if actor is None:
+        return  # not authenticated: refused (a bad key is logged at WARNING)
+    handler = scope.get("route_handler")
+    action = getattr(handler, "handler_name", "") or route
+    targets = {
+        str(k): str(v)
+        for k, v in (scope.get("path_params") or {}).items()
+        if isinstance(k, str) and k.endswith("_id")
+    }
+    described = " ".join(f"{k}={v}" for k, v in targets.items())
+    audit_log.info(
+        "%s %s %s: %d",
+        actor,
+        action,
+        described,
+        status,
+        extra={
+            "actor": actor,
+            "action": action,
+            **targets,
+            "method": scope.get("method", ""),
+            "route": route,
+            "status": status,
+            "outcome": "done" if status < 400 else "refused",
+        },
+    )
+
+
+def observe(container: Container) -> Callable[[ASGIApp], ASGIApp]:
+    """The outermost ASGI layer: the request id (``X-Request-ID`` when it is a
+    safe token of at most 64 characters ``[A-Za-z0-9._-]``, else a new one) in a
+    context variable for the logs and in the response's ``X-Request-ID``; the
+    request duration by route template, method and status; the access log line
+    (``QUIZSESSION_ACCESS_LOG``); the audit line of an administrator's change."""
+    metrics_ = container.metrics
+    access = container.settings.access_log
+
+    def middleware(app: ASGIApp) -> ASGIApp:
+        async def observed(scope: Scope, receive: Receive, send: Send) -> None:
+            kind = scope["type"]  # http or websocket (Litestar answers lifespan itself)
+            request_id = safe_request_id(_header(scope, _REQUEST_ID)) or new_request_id()
+            raw_id = request_id.encode()
+            token = REQUEST_ID.set(request_id)
+            status = 500
+
+            async def send_with_id(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                    message = _with_request_id(message, raw_id)
+                elif message["type"] in ("websocket.accept", "websocket.http.response.start"):
+                    message = _with_request_id(message, raw_id)
+                await send(message)
+
+            began = time.perf_counter()
+            try:
+                await app(scope, receive, send_with_id)
+            finally:
+                try:
+                    if kind == ScopeType.HTTP:
+                        _finished(scope, status, time.perf_counter() - began)
+                finally:
+                    REQUEST_ID.reset(token)
+
+        return observed
+
+    def _finished(scope: Scope, status: int, seconds: float) -> None:
+        route = scope.get("path_template") or UNMATCHED_ROUTE
+        method = str(scope.get("method") or "")
+        metrics_.request_done(route, method, status, seconds)
+        if access:
+            duration_ms = round(seconds * 1000, 2)
+            access_log.info(
+                "%s %s %d %.2fms",
+                method,
+                route,
+                status,
+                duration_ms,
+                extra={
+                    "method": method,
+                    "route": route,
+                    "status": status,
+                    "duration_ms": duration_ms,
+                },
+            )
+        if method in _CHANGES and route.startswith("/admin/"):
+            _audit(container, scope, route, status)
 
     return middleware
 
@@ -131,7 +288,7 @@ def create_app(
             if manage_lifespan:
                 await container.stop()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             *SESSION_ROUTES,
             live,
@@ -139,10 +296,12 @@ def create_app(
             reports_router,
             healthz,
             readyz,
+            metrics,
             web_router,
         ],
         exception_handlers={
             DomainError: on_domain_error,
+            StoreError: on_store_error,
             HTTPException: on_http_exception,
             Exception: on_unexpected,
         },
@@ -151,7 +310,17 @@ def create_app(
         middleware=[drain_guard(container)],
         state=State({"container": container}),
         request_max_body_size=container.settings.max_body_bytes,
-        openapi_config=OpenAPIConfig(title="quizsession", version="0.1.0", path="/schema"),
+        openapi_config=OpenAPIConfig(
+            title="quizsession",
+            version="0.1.0",
+            path="/schema",
+            components=OPENAPI_COMPONENTS,
+            use_handler_docstrings=True,
+        ),
         logging_config=None,
         debug=False,
     )
+    # Around everything, the exception handling and the routing included (a 404
+    # gets its request id and is timed too).
+    app.asgi_handler = observe(container)(app.asgi_handler)
+    return app

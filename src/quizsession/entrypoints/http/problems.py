@@ -5,9 +5,11 @@ request in the suites ever gets one)."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import msgspec
 from litestar import Request, Response
@@ -18,9 +20,12 @@ from litestar.exceptions import (
     ValidationException,
 )
 
+from quizsession.app.ports import StoreError
+from quizsession.bootstrap import Container
 from quizsession.domain.errors import DomainError
 
 log = logging.getLogger("quizsession.http")
+audit = logging.getLogger("quizsession.audit")
 
 MEDIA_TYPE = "application/problem+json"
 
@@ -112,7 +117,53 @@ def problem(
     )
 
 
+class _Coded(msgspec.Struct):
+    code: str = "internal"
+
+
+ExcT = TypeVar("ExcT", bound=Exception)
+Handler = Callable[[Request[Any, Any, Any], ExcT], Response[bytes]]
+
+
+def counted(handler: Handler[ExcT]) -> Handler[ExcT]:
+    """Counts every problem the exception handler answers by its ``code``
+    (``quizsession_refusals_total{code}``)."""
+
+    @functools.wraps(handler)
+    def translate(request: Request[Any, Any, Any], exc: ExcT) -> Response[bytes]:
+        response = handler(request, exc)
+        found = request.app.state.get("container")
+        if isinstance(found, Container) and isinstance(response.content, bytes):
+            try:
+                code = msgspec.json.decode(response.content, type=_Coded).code
+            except msgspec.DecodeError:
+                code = "internal"
+            found.metrics.refused(code)
+        return response
+
+    return translate
+
+
+def audit_refused_key(request: Request[Any, Any, Any]) -> None:
+    """A request carried an ``X-API-Key`` that is not a configured key (the key
+    itself is never logged)."""
+    client = request.client
+    audit.warning(
+        "admin authentication refused: the API key is not valid",
+        extra={
+            "action": "authenticate",
+            "outcome": "refused",
+            "method": request.method,
+            "route": request.scope.get("path_template") or "unmatched",
+            "client": client.host if client is not None else "",
+        },
+    )
+
+
+@counted
 def on_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[bytes]:
+    if exc.code == "api_key_invalid":
+        audit_refused_key(request)
     return problem(exc.code, exc.detail, instance=request.url.path, **exc.extra)
 
 
@@ -150,15 +201,13 @@ def _validation_problems(exc: ValidationException) -> list[dict[str, Any]]:
     return found
 
 
+@counted
 def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
     path = request.url.path
     if isinstance(exc, ValidationException):
+        # Bodies are decoded (strictly) before the handler runs (bodies.py), so a
+        # framework validation error here is about the path or the query.
         problems = _validation_problems(exc)
-        text = (exc.detail or "").lower()
-        if "json" in text and ("malformed" in text or "invalid" in text or "decode" in text):
-            return problem("malformed_json", "the body is not valid JSON", instance=path)
-        if not problems and "body" in text:
-            return problem("malformed_json", exc.detail or "bad body", instance=path)
         return problem(
             "validation_error",
             "the request does not match the expected shape",
@@ -168,7 +217,11 @@ def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Re
     if isinstance(exc, NotFoundException):
         return problem("not_found", "no such resource", instance=path)
     if isinstance(exc, MethodNotAllowedException):
-        return problem("method_not_allowed", "method not allowed here", instance=path)
+        response = problem("method_not_allowed", "method not allowed here", instance=path)
+        allow = (exc.headers or {}).get("Allow") or (exc.headers or {}).get("allow")
+        if allow:
+            response.headers["Allow"] = allow
+        return response
     status = exc.status_code
     if status == 400:
         # Our own refusals are DomainErrors; a bare 400 from the framework is a
@@ -184,6 +237,19 @@ def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Re
         log.error("http %s at %s: %s", status, path, exc.detail)
         return problem("internal", "internal error", status=status, instance=path)
     return problem("bad_request", exc.detail or "bad request", status=status, instance=path)
+
+
+@counted
+def on_store_error(request: Request[Any, Any, Any], exc: StoreError) -> Response[bytes]:
+    """A store failure that reached the boundary (a read path): nothing was
+    changed; the client may retry."""
+    log.warning("store error at %s: %s", request.url.path, exc)
+    return problem(
+        "store_unavailable",
+        "the store is unavailable; retry",
+        instance=request.url.path,
+        retry_after=1,
+    )
 
 
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:

@@ -17,6 +17,22 @@ from quizsession.app.views import AttemptView
 from quizsession.domain.errors import DomainError
 from quizsession.domain.quiz_validation import quiz_to_mapping
 from quizsession.entrypoints.http.context import AnyRequest, container, require_admin
+from quizsession.entrypoints.http.openapi_docs import (
+    API_KEY,
+    API_KEY_CODES,
+    JSON_BODY,
+    QUERY,
+    SERVICE,
+    WRITES,
+    ApiOperation,
+    InvitesOperation,
+    QuizDefinition,
+    QuizDefinitionBodyOperation,
+    ReadinessOperation,
+    json_response,
+    problem_responses,
+    readiness_responses,
+)
 from quizsession.entrypoints.http.schemas import ExtendBody, InvitesBody, ReasonBody, ReopenBody
 
 ADMIN_BODY_LIMIT = 8 * 1024 * 1024
@@ -47,6 +63,9 @@ class QuizList(msgspec.Struct, frozen=True, kw_only=True):
     "/quizzes/{quiz_id:str}",
     request_max_body_size=ADMIN_BODY_LIMIT,
     opt={"body": dict[str, Any]},
+    security=API_KEY,
+    responses=problem_responses(*API_KEY_CODES, *JSON_BODY, "quiz_invalid", *SERVICE),
+    operation_class=QuizDefinitionBodyOperation,
 )
 async def put_quiz(request: AnyRequest, quiz_id: str, data: dict[str, Any]) -> QuizStored:
     """Store a definition as the quiz's next version (every problem listed by
@@ -59,13 +78,30 @@ async def put_quiz(request: AnyRequest, quiz_id: str, data: dict[str, Any]) -> Q
     return QuizStored(id=quiz.id, version=quiz.version, title=quiz.title)
 
 
-@get("/quizzes")
+@get(
+    "/quizzes",
+    security=API_KEY,
+    responses=problem_responses(*API_KEY_CODES, *SERVICE),
+    operation_class=ApiOperation,
+)
 async def list_quizzes(request: AnyRequest) -> QuizList:
     require_admin(request)
     return QuizList(quizzes=await container(request).catalog.list_quizzes())
 
 
-@get("/quizzes/{quiz_id:str}")
+@get(
+    "/quizzes/{quiz_id:str}",
+    security=API_KEY,
+    responses={
+        200: json_response(
+            QuizDefinition,
+            "The definition in its export form: defaults left out, times as ISO-8601 "
+            "UTC, with `id` and the stored `version`",
+        ),
+        **problem_responses(*API_KEY_CODES, *QUERY, "not_found", *SERVICE),
+    },
+    operation_class=ApiOperation,
+)
 async def get_quiz(
     request: AnyRequest,
     quiz_id: str,
@@ -82,7 +118,12 @@ class LiveList(msgspec.Struct, frozen=True, kw_only=True):
     attempts: list[LiveAttempt]
 
 
-@get("/quizzes/{quiz_id:str}/live")
+@get(
+    "/quizzes/{quiz_id:str}/live",
+    security=API_KEY,
+    responses=problem_responses(*API_KEY_CODES, "not_found", *SERVICE),
+    operation_class=ApiOperation,
+)
 async def live_attempts(request: AnyRequest, quiz_id: str) -> LiveList:
     """Every attempt of a quiz with its clock, connection and last-seen time (the
     admin page polls this)."""
@@ -93,7 +134,15 @@ async def live_attempts(request: AnyRequest, quiz_id: str) -> LiveList:
     return LiveList(quiz_id=quiz_id, server_time=c.clock.now(), attempts=rows)
 
 
-@post("/quizzes/{quiz_id:str}/apply-timing", status_code=200)
+@post(
+    "/quizzes/{quiz_id:str}/apply-timing",
+    status_code=200,
+    security=API_KEY,
+    responses=problem_responses(
+        *API_KEY_CODES, "not_found", "attempt_voided", "attempt_closed", *WRITES, *SERVICE
+    ),
+    operation_class=ApiOperation,
+)
 async def apply_timing(request: AnyRequest, quiz_id: str) -> TimingResult:
     """Apply the latest version's (longer) duration to the attempts in progress."""
     by = require_admin(request)
@@ -105,6 +154,9 @@ async def apply_timing(request: AnyRequest, quiz_id: str) -> TimingResult:
     status_code=201,
     request_max_body_size=ADMIN_BODY_LIMIT,
     opt={"body": InvitesBody},
+    security=API_KEY,
+    responses=problem_responses(*API_KEY_CODES, *JSON_BODY, "not_found", *SERVICE),
+    operation_class=InvitesOperation,
 )
 async def create_invites(request: AnyRequest, quiz_id: str, data: InvitesBody) -> InviteList:
     """Roster in, invite tokens out (shown once; only hashes are stored)."""
@@ -128,7 +180,12 @@ async def create_invites(request: AnyRequest, quiz_id: str, data: InvitesBody) -
     return InviteList(quiz_id=quiz_id, invites=invites)
 
 
-@get("/attempts")
+@get(
+    "/attempts",
+    security=API_KEY,
+    responses=problem_responses(*API_KEY_CODES, *QUERY, *SERVICE),
+    operation_class=ApiOperation,
+)
 async def list_attempts(
     request: AnyRequest,
     quiz_id: Annotated[str | None, Parameter(max_length=128)] = None,
@@ -143,19 +200,35 @@ async def list_attempts(
     return AttemptList(attempts=rows, limit=limit, offset=offset)
 
 
-@get("/attempts/{attempt_id:str}")
+@get(
+    "/attempts/{attempt_id:str}",
+    security=API_KEY,
+    responses=problem_responses(*API_KEY_CODES, "not_found", *SERVICE),
+    operation_class=ApiOperation,
+)
 async def get_attempt(request: AnyRequest, attempt_id: str) -> AttemptDetail:
     require_admin(request)
     return await container(request).admin.detail(attempt_id)
 
 
-@get("/attempts/{attempt_id:str}/events")
+@get(
+    "/attempts/{attempt_id:str}/events",
+    security=API_KEY,
+    responses=problem_responses(*API_KEY_CODES, "not_found", *SERVICE),
+    operation_class=ApiOperation,
+)
 async def attempt_events(request: AnyRequest, attempt_id: str) -> list[EventView]:
     require_admin(request)
     return await container(request).admin.events(attempt_id)
 
 
-@get("/attempts/{attempt_id:str}/timeline", media_type="text/plain")
+@get(
+    "/attempts/{attempt_id:str}/timeline",
+    media_type="text/plain",
+    security=API_KEY,
+    responses=problem_responses(*API_KEY_CODES, "not_found", *SERVICE),
+    operation_class=ApiOperation,
+)
 async def attempt_timeline(request: AnyRequest, attempt_id: str) -> str:
     require_admin(request)
     c = container(request)
@@ -166,25 +239,62 @@ async def attempt_timeline(request: AnyRequest, attempt_id: str) -> str:
     return "\n".join(timeline(records, loaded.quiz if loaded else None)) + "\n"
 
 
-@post("/attempts/{attempt_id:str}/extend", status_code=200, opt={"body": ExtendBody})
+@post(
+    "/attempts/{attempt_id:str}/extend",
+    status_code=200,
+    opt={"body": ExtendBody},
+    security=API_KEY,
+    responses=problem_responses(
+        *API_KEY_CODES,
+        *JSON_BODY,
+        "not_found",
+        "attempt_voided",
+        "attempt_closed",
+        *WRITES,
+        *SERVICE,
+    ),
+    operation_class=ApiOperation,
+)
 async def extend(request: AnyRequest, attempt_id: str, data: ExtendBody) -> AttemptView:
     by = require_admin(request)
     return await container(request).admin.extend(attempt_id, data.seconds, by, data.reason)
 
 
-@post("/attempts/{attempt_id:str}/unlock", status_code=200)
+@post(
+    "/attempts/{attempt_id:str}/unlock",
+    status_code=200,
+    security=API_KEY,
+    responses=problem_responses(*API_KEY_CODES, "not_found", *WRITES, *SERVICE),
+    operation_class=ApiOperation,
+)
 async def unlock(request: AnyRequest, attempt_id: str) -> AttemptView:
     by = require_admin(request)
     return await container(request).admin.unlock(attempt_id, by)
 
 
-@post("/attempts/{attempt_id:str}/void", status_code=200, opt={"body": ReasonBody})
+@post(
+    "/attempts/{attempt_id:str}/void",
+    status_code=200,
+    opt={"body": ReasonBody},
+    security=API_KEY,
+    responses=problem_responses(*API_KEY_CODES, *JSON_BODY, "not_found", *WRITES, *SERVICE),
+    operation_class=ApiOperation,
+)
 async def void(request: AnyRequest, attempt_id: str, data: ReasonBody) -> AttemptView:
     by = require_admin(request)
     return await container(request).admin.void(attempt_id, by, data.reason)
 
 
-@post("/attempts/{attempt_id:str}/reopen", status_code=200, opt={"body": ReopenBody})
+@post(
+    "/attempts/{attempt_id:str}/reopen",
+    status_code=200,
+    opt={"body": ReopenBody},
+    security=API_KEY,
+    responses=problem_responses(
+        *API_KEY_CODES, *JSON_BODY, "not_found", "not_allowed", *WRITES, *SERVICE
+    ),
+    operation_class=ApiOperation,
+)
 async def reopen(request: AnyRequest, attempt_id: str, data: ReopenBody) -> AttemptView:
     by = require_admin(request)
     return await container(request).admin.reopen(attempt_id, by, data.reason, data.extra_seconds)
@@ -212,7 +322,7 @@ admin_router = Router(
 )
 
 
-@get("/healthz", tags=["ops"])
+@get("/healthz", tags=["ops"], operation_class=ApiOperation)
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
@@ -225,7 +335,12 @@ class _Breaker(Protocol):
     def state(self) -> str: ...
 
 
-@get("/readyz", tags=["ops"])
+@get(
+    "/readyz",
+    tags=["ops"],
+    responses=readiness_responses(),
+    operation_class=ReadinessOperation,
+)
 async def readyz(request: AnyRequest) -> Response[dict[str, Any]]:
     if container(request).hub.draining:  # SIGTERM: load balancers stop routing here
         raise DomainError("this instance is draining", code="draining", retry_after=1)

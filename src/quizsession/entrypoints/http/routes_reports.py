@@ -22,6 +22,17 @@ from quizsession.app.reports import (
     quiz_report,
 )
 from quizsession.entrypoints.http.context import AnyRequest, container, require_admin
+from quizsession.entrypoints.http.openapi_docs import (
+    API_KEY,
+    API_KEY_CODES,
+    HTML_PAGE,
+    QUERY,
+    SERVICE,
+    ApiOperation,
+    CsvVariantOperation,
+    json_response,
+    problem_responses,
+)
 from quizsession.reporting import report_html, results_csv
 
 #: The HTML report needs nothing from outside: no scripts, inline CSS, data: images.
@@ -53,7 +64,15 @@ def _filename(quiz_id: str, suffix: str) -> str:
     return f"{_UNSAFE_FILENAME.sub('_', quiz_id)}-{suffix}"
 
 
-@get("/quizzes/{quiz_id:str}/results")
+@get(
+    "/quizzes/{quiz_id:str}/results",
+    security=API_KEY,
+    responses={
+        200: json_response(QuizResults, "The results: JSON (`format=json`) or CSV (`format=csv`)"),
+        **problem_responses(*API_KEY_CODES, *QUERY, "not_found", *SERVICE),
+    },
+    operation_class=CsvVariantOperation,
+)
 async def quiz_results(
     request: AnyRequest,
     quiz_id: str,
@@ -85,7 +104,12 @@ async def quiz_results(
     )
 
 
-@get("/quizzes/{quiz_id:str}/item-analysis")
+@get(
+    "/quizzes/{quiz_id:str}/item-analysis",
+    security=API_KEY,
+    responses=problem_responses(*API_KEY_CODES, "not_found", *SERVICE),
+    operation_class=ApiOperation,
+)
 async def item_analysis(request: AnyRequest, quiz_id: str) -> ItemAnalysisReport:
     """Per question: delivered, answered, facility, discrimination, answers given
     and time spent (scored attempts only)."""
@@ -100,7 +124,15 @@ async def item_analysis(request: AnyRequest, quiz_id: str) -> ItemAnalysisReport
     )
 
 
-@get("/quizzes/{quiz_id:str}/report.html")
+@get(
+    "/quizzes/{quiz_id:str}/report.html",
+    security=API_KEY,
+    responses={
+        200: HTML_PAGE,
+        **problem_responses(*API_KEY_CODES, *QUERY, "not_found", *SERVICE),
+    },
+    operation_class=ApiOperation,
+)
 async def html_report(request: AnyRequest, quiz_id: str, timelines: bool = False) -> Response[str]:
     """A self-contained HTML page (inline CSS and plots) to save or print."""
     require_admin(request)
@@ -117,7 +149,12 @@ async def html_report(request: AnyRequest, quiz_id: str, timelines: bool = False
     )
 
 
-@get("/attempts/{attempt_id:str}/analytics")
+@get(
+    "/attempts/{attempt_id:str}/analytics",
+    security=API_KEY,
+    responses=problem_responses(*API_KEY_CODES, "not_found", *SERVICE),
+    operation_class=ApiOperation,
+)
 async def analytics(request: AnyRequest, attempt_id: str) -> AttemptAnalytics:
     """One attempt's result, sessions, disconnects, takeovers, longest quiet gap
     and timeline."""

@@ -21,6 +21,21 @@ from quizsession.entrypoints.http.context import (
     container,
     session_claims,
 )
+from quizsession.entrypoints.http.openapi_docs import (
+    API_KEY_CODES,
+    JSON_BODY,
+    NO_CONTENT,
+    OPTIONAL_API_KEY,
+    SERVICE,
+    SESSION_CODES,
+    SESSION_TOKEN,
+    WRITES,
+    ApiOperation,
+    OpenSessionOperation,
+    OptionalBodyOperation,
+    ProgressOperation,
+    problem_responses,
+)
 from quizsession.entrypoints.http.schemas import (
     CompleteBody,
     HeartbeatBody,
@@ -32,7 +47,29 @@ from quizsession.entrypoints.http.schemas import (
 SID = "/sessions/{session_id:str}"
 
 
-@post("/sessions", status_code=HTTP_201_CREATED, tags=["sessions"], opt={"body": OpenSessionBody})
+@post(
+    "/sessions",
+    status_code=HTTP_201_CREATED,
+    tags=["sessions"],
+    opt={"body": OpenSessionBody},
+    security=OPTIONAL_API_KEY,
+    responses=problem_responses(
+        *JSON_BODY,
+        *API_KEY_CODES,
+        "invite_invalid",
+        "invite_expired",
+        "not_found",
+        "quiz_not_open",
+        "quiz_closed",
+        "attempt_voided",
+        "session_active",
+        "rate_limited",
+        "live_state_recovering",
+        *WRITES,
+        *SERVICE,
+    ),
+    operation_class=OpenSessionOperation,
+)
 async def open_session(request: AnyRequest, data: OpenSessionBody) -> OpenedSession:
     """Start or resume an attempt. 409 ``session_active`` while another session
     holds the lease (with ``Retry-After``), unless the quiz allows ``takeover``."""
@@ -54,19 +91,59 @@ async def open_session(request: AnyRequest, data: OpenSessionBody) -> OpenedSess
     )
 
 
-@get(SID, tags=["sessions"])
+@get(
+    SID,
+    tags=["sessions"],
+    security=SESSION_TOKEN,
+    responses=problem_responses(*SESSION_CODES, *SERVICE),
+    operation_class=ApiOperation,
+)
 async def get_session(request: AnyRequest, session_id: str) -> AttemptView:
     claims = await session_claims(request, session_id)
     return await container(request).sessions.view(claims)
 
 
-@post(SID + "/start", status_code=200, tags=["sessions"], opt={"body": StartBody})
+@post(
+    SID + "/start",
+    status_code=200,
+    tags=["sessions"],
+    opt={"body": StartBody},
+    security=SESSION_TOKEN,
+    responses=problem_responses(
+        *JSON_BODY,
+        *SESSION_CODES,
+        "attempt_voided",
+        "attempt_closed",
+        "op_id_conflict",
+        "section_state",
+        "no_such_section",
+        "quiz_not_open",
+        "quiz_closed",
+        *WRITES,
+        *SERVICE,
+    ),
+    operation_class=ApiOperation,
+)
 async def start_section(request: AnyRequest, session_id: str, data: StartBody) -> AttemptView:
     claims = await session_claims(request, session_id)
     return await container(request).sessions.start(claims, data.section, data.op_id)
 
 
-@get(SID + "/question", tags=["sessions"])
+@get(
+    SID + "/question",
+    tags=["sessions"],
+    security=SESSION_TOKEN,
+    responses=problem_responses(
+        *SESSION_CODES,
+        "attempt_voided",
+        "attempt_closed",
+        "section_not_started",
+        "deadline_passed",
+        *WRITES,
+        *SERVICE,
+    ),
+    operation_class=ApiOperation,
+)
 async def next_question(request: AnyRequest, session_id: str) -> NextQuestion:
     """The current question: the unanswered one already delivered, else the next
     new one (delivered once, never again as new)."""
@@ -74,7 +151,19 @@ async def next_question(request: AnyRequest, session_id: str) -> NextQuestion:
     return await container(request).sessions.next_question(claims)
 
 
-@get(SID + "/questions/{question_id:str}", tags=["sessions"])
+@get(
+    SID + "/questions/{question_id:str}",
+    tags=["sessions"],
+    security=SESSION_TOKEN,
+    responses=problem_responses(
+        *SESSION_CODES,
+        "section_not_started",
+        "question_unknown",
+        "question_not_delivered",
+        *SERVICE,
+    ),
+    operation_class=ApiOperation,
+)
 async def delivered_question(
     request: AnyRequest, session_id: str, question_id: str
 ) -> QuestionView:
@@ -84,7 +173,29 @@ async def delivered_question(
     return await container(request).sessions.delivered_question(claims, question_id)
 
 
-@put(SID + "/progress", tags=["sessions"], opt={"body": ProgressBody})
+@put(
+    SID + "/progress",
+    tags=["sessions"],
+    opt={"body": ProgressBody},
+    security=SESSION_TOKEN,
+    responses=problem_responses(
+        *JSON_BODY,
+        *SESSION_CODES,
+        "rate_limited",
+        "attempt_voided",
+        "attempt_closed",
+        "op_id_conflict",
+        "version_mismatch",
+        "section_not_started",
+        "deadline_passed",
+        "question_unknown",
+        "question_not_delivered",
+        "answer_invalid",
+        *WRITES,
+        *SERVICE,
+    ),
+    operation_class=ProgressOperation,
+)
 async def save_progress(request: AnyRequest, session_id: str, data: ProgressBody) -> SaveResult:
     """Save an answer. A 2xx means it is on disk. Idempotent by ``op_id``."""
     claims = await session_claims(request, session_id)
@@ -98,6 +209,9 @@ async def save_progress(request: AnyRequest, session_id: str, data: ProgressBody
     status_code=200,
     tags=["sessions"],
     opt={"body": HeartbeatBody, "body_optional": True},
+    security=SESSION_TOKEN,
+    responses=problem_responses(*JSON_BODY, *SESSION_CODES, "attempt_voided", *WRITES, *SERVICE),
+    operation_class=OptionalBodyOperation,
 )
 async def heartbeat(
     request: AnyRequest, session_id: str, data: HeartbeatBody | None = None
@@ -113,6 +227,20 @@ async def heartbeat(
     status_code=200,
     tags=["sessions"],
     opt={"body": CompleteBody, "body_optional": True},
+    security=SESSION_TOKEN,
+    responses=problem_responses(
+        *JSON_BODY,
+        *SESSION_CODES,
+        "attempt_voided",
+        "attempt_closed",
+        "op_id_conflict",
+        "section_state",
+        "section_not_started",
+        "deadline_passed",
+        *WRITES,
+        *SERVICE,
+    ),
+    operation_class=OptionalBodyOperation,
 )
 async def complete(
     request: AnyRequest, session_id: str, data: CompleteBody | None = None
@@ -124,7 +252,17 @@ async def complete(
     return await container(request).sessions.complete(claims, op_id)
 
 
-@delete(SID, status_code=204, tags=["sessions"])
+@delete(
+    SID,
+    status_code=204,
+    tags=["sessions"],
+    security=SESSION_TOKEN,
+    responses={
+        204: NO_CONTENT,
+        **problem_responses(*SESSION_CODES, "attempt_voided", *WRITES, *SERVICE),
+    },
+    operation_class=ApiOperation,
+)
 async def logout(request: AnyRequest, session_id: str) -> Response[None]:
     """Log out without submitting; the attempt can be resumed by a new login."""
     claims = await session_claims(request, session_id)

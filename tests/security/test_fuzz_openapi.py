@@ -1,0 +1,223 @@
+"""Schemathesis against a real ``quizsession serve`` process.
+
+One server on 127.0.0.1 (SQLite store in a temporary directory) for the module,
+with the demo quiz loaded. Every operation of the OpenAPI document is fuzzed
+through schemathesis's pytest integration (``@schema.parametrize()``: one test
+item per operation, with schemathesis's examples, coverage and fuzzing phases),
+a fixed seed and ``derandomize`` so every run sends the same requests, and few
+enough examples that the module runs well under a minute.
+
+Which document: schemathesis's pytest integration needs the operations at
+collection time, before any server runs, so the cases are generated from the
+document the app builds (in process, no I/O); ``test_the_server_serves_the_fuzzed_document``
+loads the real server's ``/schema/openapi.json`` with
+``schemathesis.openapi.from_url`` and checks it is that very document, and every
+request goes to the real server. (The lazy ``schemathesis.pytest.from_fixture``
+loader would read the served document directly, but in schemathesis 4.32.5 it
+fails under pytest 9.2: it writes ``request.node._nodeid``, which pytest 9.2
+nodes no longer have.)
+
+Requests carry both credentials (the API key and a live session's bearer token)
+and, where the path names a session, attempt, quiz or question, the ids of real
+ones (a fresh candidate per case: a started test with its first question
+delivered), so the generated bodies and queries reach the handlers instead of
+stopping at authentication.
+
+Checks, on every response: ``not_a_server_error`` (promise 8: never a 500),
+``content_type_conformance`` and ``response_schema_conformance`` (a body matches
+what its status declares). ``status_code_conformance`` joins for an operation
+once the document declares its problem responses (a 4xx other than Litestar's
+default 400): until then every refusal would count as undocumented, which says
+nothing about the service.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from quizsession.bootstrap import build
+from quizsession.entrypoints.http.app import create_app
+from tests.e2e.conftest import LOAD_ENV
+from tests.e2e.procs import ServerProcess
+from tests.integration.conftest import demo_definition, make_settings
+
+pytestmark = pytest.mark.timeout(120)
+
+SEED = 20_270_115
+MAX_EXAMPLES = 8  # per operation in the fuzzing phase (examples and coverage add theirs)
+BASE_CHECKS = [not_a_server_error, content_type_conformance, response_schema_conformance]
+
+#: Operations a fuzz run found answering 5xx: {"METHOD /path": "what fails"}.
+#: Each is a bug in src/ (reported, not fixed here); its test item is a strict
+#: xfail, so the entry must go when the bug is fixed.
+KNOWN_5XX: dict[str, str] = {}
+
+
+def _document() -> dict[str, Any]:
+    """The OpenAPI document the app serves (built in process: no I/O)."""
+    app = create_app(build(make_settings()), manage_lifespan=False)
+    doc: dict[str, Any] = app.openapi_schema.to_schema()
+    return doc
+
+
+DOCUMENT = _document()
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "seed": SEED,
+        "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True},
+        "phases": {"stateful": {"enabled": False}},
+        "request-timeout": 10,
+    }
+)
+schema = schemathesis.openapi.from_dict(DOCUMENT, config=CONFIG)
+
+
+@dataclass
+class Target:
+    """The running server and a source of live ids for path parameters."""
+
+    server: ServerProcess
+    http: httpx.Client
+    counter: Iterator[int] = field(default_factory=itertools.count)
+    statuses: dict[str, list[int]] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        return self.server.url
+
+    def fresh_session(self) -> dict[str, str]:
+        """A new candidate (a backend login) with the test started and its first
+        question delivered."""
+        n = next(self.counter)
+        r = self.http.post(
+            "/sessions",
+            json={"user_id": f"fuzz-{n}", "quiz_id": "demo"},
+            headers=self.server.admin_headers,
+        )
+        assert r.status_code == 201, r.text
+        opened = r.json()
+        auth = {"Authorization": f"Bearer {opened['session_token']}"}
+        sid = opened["session_id"]
+        r = self.http.post(f"/sessions/{sid}/start", json={"section": "test"}, headers=auth)
+        assert r.status_code == 200, r.text
+        r = self.http.get(f"/sessions/{sid}/question", headers=auth)
+        assert r.status_code == 200, r.text
+        return {
+            "session_id": sid,
+            "attempt_id": opened["attempt"]["attempt_id"],
+            "token": opened["session_token"],
+            "question_id": r.json()["question"]["id"],
+        }
+
+    def prepare(self, case: schemathesis.Case) -> dict[str, str]:
+        """Point ``case`` at live resources; the credentials to send with it."""
+        live = self.fresh_session()
+        params = case.path_parameters
+        if "session_id" in params:
+            params["session_id"] = live["session_id"]
+        if "attempt_id" in params:
+            params["attempt_id"] = live["attempt_id"]
+        if "quiz_id" in params:
+            params["quiz_id"] = "demo"
+        if "question_id" in params:
+            params["question_id"] = live["question_id"]
+        return {**self.server.admin_headers, "Authorization": f"Bearer {live['token']}"}
+
+
+@pytest.fixture(scope="module")
+def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+    env = {**LOAD_ENV, "QUIZSESSION_FAILED_LOGIN_LIMIT_PER_MINUTE": "1000000"}
+    server = ServerProcess(tmp_path_factory.mktemp("fuzz"), env=env)
+    assert server.url.startswith("http://127.0.0.1:")  # loopback only
+    server.start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=10) as http:
+            r = http.put(
+                "/admin/quizzes/demo", json=demo_definition(), headers=server.admin_headers
+            )
+            assert r.status_code == 200, r.text
+            yield Target(server=server, http=http)
+    finally:
+        server.terminate(timeout=10)  # SIGTERM (then SIGKILL) to this server's pid only
+
+
+def test_the_server_serves_the_fuzzed_document(target: Target) -> None:
+    served = schemathesis.openapi.from_url(
+        f"{target.base_url}/schema/openapi.json", config=CONFIG, timeout=10
+    )
+    assert served.raw_schema == json.loads(json.dumps(DOCUMENT))
+    labels = {result.ok().label for result in served.get_all_operations()}
+    assert "PUT /sessions/{session_id}/progress" in labels, labels
+    assert "POST /admin/attempts/{attempt_id}/extend" in labels, labels
+    assert len(labels) >= 25, labels
+
+
+def declares_problems(operation: Any) -> bool:
+    """Whether the operation documents refusals beyond Litestar's default 400."""
+    codes = {str(code) for code in operation.definition.raw.get("responses", {})}
+    return any(code.startswith("4") and code != "400" for code in codes)
+
+
+def run_case(case: schemathesis.Case, target: Target) -> None:
+    headers = target.prepare(case)
+    checks = list(BASE_CHECKS)
+    if declares_problems(case.operation):
+        checks.append(status_code_conformance)
+    response = case.call_and_validate(
+        base_url=target.base_url, headers=headers, checks=checks, timeout=10
+    )
+    label = f"{case.method.upper()} {case.operation.path}"
+    target.statuses.setdefault(label, []).append(response.status_code)
+
+
+def _known(ctx: Any) -> bool:
+    return f"{ctx.operation.method.upper()} {ctx.operation.path}" in KNOWN_5XX
+
+
+FUZZ_SETTINGS = settings(
+    max_examples=MAX_EXAMPLES,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
+
+
+@schema.exclude(func=_known).parametrize()
+@FUZZ_SETTINGS
+def test_api(case: schemathesis.Case, target: Target) -> None:
+    run_case(case, target)
+
+
+if KNOWN_5XX:
+
+    @pytest.mark.xfail(strict=True, reason="; ".join(f"{k}: {v}" for k, v in KNOWN_5XX.items()))
+    @schema.include(func=_known).parametrize()
+    @FUZZ_SETTINGS
+    def test_api_known_5xx(case: schemathesis.Case, target: Target) -> None:
+        run_case(case, target)
+
+
+def test_server_log_has_no_unhandled_errors(target: Target) -> None:
+    """Whatever the responses said, the server logged no unhandled exception."""
+    import collections, sys
+    for k, v in sorted(target.statuses.items()):
+        print(k, len(v), sorted(collections.Counter(v).items()), file=sys.stderr)
+    log = target.server.log_text()
+    assert "unhandled error" not in log, log[-5000:]
+    assert "Traceback" not in log, log[-5000:]
