@@ -151,6 +151,15 @@ def _floats(reports: list[Report], name: str) -> list[float]:
     return out
 
 
+def _joined(joined: list[JSON], name: str) -> list[float]:
+    out: list[float] = []
+    for j in joined:
+        values = array("d")
+        values.frombytes(j[name])
+        out.extend(values)
+    return out
+
+
 def _run(
     server: ServerProcess,
     tokens: list[str],
@@ -160,28 +169,24 @@ def _run(
     opts: dict[str, Any],
     *,
     sample_rss: bool,
-    connect_budget: float,
+    join_budget: float,
     profile_to: Path | None = None,
 ) -> JSON:
-    """One measured run: log in, connect, warm up, measure, close."""
+    """One measured run: log in and connect, warm up, measure, drop the sockets."""
     assert server.pid is not None
     workers = Workers(server.port, [tokens[w::procs] for w in range(procs)], **opts)
     errors: list[str] = []
     try:
-        t = time.perf_counter()
-        logged = workers.stage("login")
-        login_s = time.perf_counter() - t
-        errors += [e for a in logged for e in a[3]]
+        join_spy = None
+        join_profile_to = None
+        if profile_to is not None:
+            join_profile_to = profile_to.with_name(profile_to.name.replace(".", "-join.", 1))
+            join_spy = start_profile(server.pid, min(15.0, join_budget), join_profile_to)
         t, cpu_before = time.perf_counter(), proc_cpu_s(server.pid)
-        connected = workers.stage("connect", connect_budget, timeout=connect_budget + 30)
-        connect_s = time.perf_counter() - t
-        connect_server_cpu = proc_cpu_s(server.pid) - cpu_before
-        errors += [e for a in connected for e in a[3]]
-        handshakes: list[float] = []
-        for a in connected:
-            values = array("d")
-            values.frombytes(a[2])
-            handshakes.extend(values)
+        joined = [a[1] for a in workers.stage("join", join_budget, timeout=join_budget + 30)]
+        join_s = time.perf_counter() - t
+        join_server_cpu = proc_cpu_s(server.pid) - cpu_before
+        errors += [e for j in joined for e in j["errors"]]
         rss_begin, _ = proc_memory_mib(server.pid)
         t0 = time.time() + warmup
         t1 = t0 + duration
@@ -209,14 +214,13 @@ def _run(
             drops[k] = drops.get(k, 0) + v
     result: JSON = {
         "sockets": sum(r.sockets for r in reports),
-        "logged_in": sum(a[1] for a in logged),
-        "login_s": round(login_s, 1),
-        "connect_s": round(connect_s, 1),
-        "handshake": summary_ms(handshakes),
-        "connect_server_cpu_s": round(connect_server_cpu, 1),
-        "connect_generator_cpu_s": round(sum(a[4] for a in connected), 1),
-        "not_connected": sum(a[5] for a in connected),
-        "connect_budget_s": connect_budget,
+        "join_s": round(join_s, 1),
+        "join_budget_s": join_budget,
+        "login": summary_ms(_joined(joined, "logins")),
+        "handshake": summary_ms(_joined(joined, "handshakes")),
+        "join_server_cpu_s": round(join_server_cpu, 1),
+        "join_generator_cpu_s": round(sum(j["cpu_s"] for j in joined), 1),
+        "not_connected": sum(j["late"] for j in joined),
         "drops": sum(drops.values()),
         "drop_reasons": drops,
         "pings_in_window": sum(r.pings_sent for r in reports),
@@ -240,8 +244,9 @@ def _run(
         "error_count": len(errors),
         "unexpected": [u for r in reports for u in r.unexpected][:10],
     }
-    if profile_to is not None:
+    if profile_to is not None and join_profile_to is not None:
         result["profile"] = finish_profile(spy, profile_to)
+        result["profile_join"] = finish_profile(join_spy, join_profile_to)
     return result
 
 
@@ -255,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--in-test", action="store_true", help="start the test before pinging")
     parser.add_argument("--no-compression", action="store_true", help="no permessage-deflate offer")
     parser.add_argument(
-        "--connect-budget", type=float, help="seconds to open every socket (60, quick 20)"
+        "--join-budget", type=float, help="seconds to log in and connect all (45, quick 20)"
     )
     parser.add_argument("--profile", action="store_true", help="py-spy the server for 10 s")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
@@ -279,11 +284,11 @@ def main(argv: list[str] | None = None) -> int:
             server,
             tokens[:1],
             1,
-            duration=3.0 if args.quick else 6.0,
+            duration=3.0 if args.quick else 4.0,
             warmup=1.0,
             opts={**opts, "ping_s": 0.1},
             sample_rss=False,
-            connect_budget=30.0,
+            join_budget=30.0,
         )
         load = _run(
             server,
@@ -295,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
             warmup=args.ping + 1.0 if args.in_test else 1.0,
             opts={**opts, "ping_s": args.ping},
             sample_rss=True,
-            connect_budget=args.connect_budget or (20.0 if args.quick else 60.0),
+            join_budget=args.join_budget or (20.0 if args.quick else 45.0),
             profile_to=profile_to,
         )
     except BaseException:
@@ -361,11 +366,12 @@ def main(argv: list[str] | None = None) -> int:
         f"sockets up, max sampled {load['rss_max_sampled_mib']:.0f} MiB, VmHWM "
         f"{load['vm_hwm_mib']:.0f} MiB ({rss_peak * 1024 / max(1, sockets):.0f} KiB per "
         f"socket at peak)\n"
-        f"setup: logins {load['login_s']} s, connect {load['connect_s']} s (handshake + auth + "
-        f"welcome p50 {load['handshake']['p50_ms']:.0f} ms, p99 "
-        f"{load['handshake']['p99_ms']:.0f} ms; CPU s server {load['connect_server_cpu_s']}, "
-        f"generators {load['connect_generator_cpu_s']}); pings in window "
-        f"{load['pings_in_window']}, "
+        f"join (log in, then open the socket): {load['join_s']} s; login p50 "
+        f"{load['login']['p50_ms']:.0f} ms p99 {load['login']['p99_ms']:.0f} ms, handshake + "
+        f"auth + welcome p50 {load['handshake']['p50_ms']:.0f} ms p99 "
+        f"{load['handshake']['p99_ms']:.0f} ms; CPU s server {load['join_server_cpu_s']}, "
+        f"generators {load['join_generator_cpu_s']}\n"
+        f"pings in window {load['pings_in_window']}, "
         f"pongs missing {load['pongs_missing']}; generators {load['generator_cpu_pct']:.0f}% "
         f"of a core, machine busy {load['machine_busy_pct']:.0f}% (load average "
         f"{load['load_average_end']:.1f} at the end)\n"
@@ -374,11 +380,14 @@ def main(argv: list[str] | None = None) -> int:
         f"{base['server_cpu_ms_per_socket_minute']:.1f})\n"
         f"targets: no drops {verdict(drops_met)} ({load['drops']} dropped "
         f"{load['drop_reasons']}, {load['not_connected']} not connected within the "
-        f"{load['connect_budget_s']:g} s budget); "
+        f"{load['join_budget_s']:g} s budget); "
         f"rtt p99 <= {TARGET_P99_MS:g} ms {verdict(rtt_met)} ({load['rtt']['p99_ms']:.1f} ms); "
         f"RSS <= 1 GiB {verdict(rss_met)} ({rss_peak:.0f} MiB); total {total_s:.0f} s"
     )
     if "profile" in load and profile_to is not None:
+        print("while joining (the first 15 s):", end=" ")
+        print_profile(load["profile_join"], profile_to.with_name("live-join.pyspy.txt"))
+        print("steady state (10 s of the window):", end=" ")
         print_profile(load["profile"], profile_to)
     problems = [*base["errors"], *load["errors"], *base["unexpected"], *load["unexpected"]]
     for line in problems:

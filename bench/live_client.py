@@ -3,15 +3,14 @@
 Runs in a child process (``worker_main``) and talks to the parent over a pipe,
 one stage at a time:
 
-1. ``("login",)``: log its candidates in (``POST /sessions`` with the invite on a
-   few raw keep-alive connections; with ``in_test`` also start the test and get
-   the first question) -> ``("logged_in", count, seconds, errors)``;
-2. ``("connect", budget_s)``: open every candidate's ``WS /sessions/{id}/live``
-   (bounded concurrency, all within ``budget_s``), authenticate in the first
-   message, wait for ``welcome``; each socket then pings every ``ping_s`` from a
-   random phase -> ``("connected", count, latencies, refusals, cpu_s, late)``;
-3. ``("run", t0, t1)``: keep going until wall time ``t1``, recording what falls
-   in ``[t0, t1]`` -> ``Report``.
+1. ``("join", budget_s)``: each candidate logs in (``POST /sessions`` with the
+   invite on a few raw keep-alive connections; with ``in_test`` also starts the
+   test and gets the first question), then opens ``WS /sessions/{id}/live``,
+   authenticates in the first message and waits for ``welcome`` (bounded
+   concurrency, everything within ``budget_s``); each socket then pings every
+   ``ping_s`` from a random phase -> ``("joined", figures)``;
+2. ``("run", t0, t1)``: keep going until wall time ``t1``, recording what falls
+   in ``[t0, t1]``, then drop every socket -> ``("report", Report)``.
 
 A socket the server closes (or that fails) before the end counts as dropped.
 """
@@ -19,7 +18,6 @@ A socket the server closes (or that fails) before the end counts as dropped.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import random
 import time
@@ -32,7 +30,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from bench.common import HttpConn, raise_nofile, self_cpu_s
+from bench.common import JSON, HttpConn, raise_nofile, self_cpu_s
 
 LOGIN_CONNS = 8  # keep-alive HTTP connections per process for the logins
 CONNECT_CONCURRENCY = 64  # WebSocket handshakes in flight per process
@@ -93,26 +91,84 @@ class Generator:
 
     # -- stage 1 ----------------------------------------------------------------------
 
-    async def login(self) -> tuple[int, list[str]]:
+    async def join(self, budget_s: float) -> JSON:
+        """Every candidate logs in, then opens its live socket, all within
+        ``budget_s`` seconds (logins on ``LOGIN_CONNS`` keep-alive connections,
+        at most ``CONNECT_CONCURRENCY`` handshakes in flight; a candidate's socket
+        opens as soon as its login is done, while others still log in).
+
+        A refusal (an HTTP error status, a WebSocket upgrade refused or closed,
+        a first message other than ``welcome``) is a correctness failure; a
+        candidate not through when the budget is spent is a capacity figure."""
+        until = time.monotonic() + budget_s
         queue: asyncio.Queue[str] = asyncio.Queue()
         for token in self.job.tokens:
             queue.put_nowait(token)
+        gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+        rng = random.Random(self.job.seed)
+        logins: list[float] = []
+        handshakes: list[float] = []
         errors: list[str] = []
+        opening: list[asyncio.Task[None]] = []
+        late = 0
 
-        async def run() -> None:
+        async def open_socket(live: _Live) -> None:
+            nonlocal late
+            async with gate:
+                t0 = time.perf_counter()
+                try:
+                    left = until - time.monotonic()
+                    if left <= 0:
+                        raise TimeoutError
+                    await asyncio.wait_for(self._open(live), left)
+                except (TimeoutError, OSError):
+                    late += 1
+                    return
+                except Exception as exc:
+                    errors.append(f"socket: {exc!r}"[:300])
+                    return
+                handshakes.append(time.perf_counter() - t0)
+            self.tasks.append(asyncio.create_task(self._reader(live)))
+            self.tasks.append(
+                asyncio.create_task(self._pinger(live, rng.uniform(0, self.job.ping_s)))
+            )
+
+        async def log_in() -> None:
+            nonlocal late
             conn = HttpConn(self.job.port)
             try:
                 while not queue.empty():
                     token = queue.get_nowait()
+                    t0 = time.perf_counter()
                     try:
-                        self.live.append(await self._login_one(conn, token))
+                        left = until - time.monotonic()
+                        if left <= 0:
+                            raise TimeoutError
+                        live = await asyncio.wait_for(self._login_one(conn, token), left)
+                    except (TimeoutError, OSError):
+                        late += 1
+                        conn.close()  # a request may be half done: start afresh
+                        continue
                     except Exception as exc:
-                        errors.append(repr(exc)[:300])
+                        errors.append(f"login: {exc!r}"[:300])
+                        continue
+                    logins.append(time.perf_counter() - t0)
+                    self.live.append(live)
+                    opening.append(asyncio.create_task(open_socket(live)))
             finally:
                 conn.close()
 
-        await asyncio.gather(*(run() for _ in range(LOGIN_CONNS)))
-        return len(self.live), errors
+        self.tasks.append(asyncio.create_task(self._lag_monitor()))
+        cpu0 = self_cpu_s()
+        await asyncio.gather(*(log_in() for _ in range(LOGIN_CONNS)))
+        await asyncio.gather(*opening)
+        return {
+            "logins": array("d", logins).tobytes(),
+            "handshakes": array("d", handshakes).tobytes(),
+            "errors": errors,
+            "late": late,
+            "cpu_s": self_cpu_s() - cpu0,
+        }
 
     async def _login_one(self, conn: HttpConn, token: str) -> _Live:
         opened = await conn.json("POST", "/sessions", {"invite_token": token}, expect=201)
@@ -124,45 +180,6 @@ class Generator:
             question = await conn.json("GET", f"/sessions/{sid}/question", None, auth)
             live.question_id = question["question"]["id"]
         return live
-
-    # -- stage 2 ----------------------------------------------------------------------
-
-    async def connect_all(self, budget_s: float) -> tuple[list[float], list[str], int]:
-        """Open every socket within ``budget_s`` seconds: (handshake latencies,
-        refusals, sockets not connected in time). A refusal (an HTTP status
-        instead of the upgrade, a close, a message other than ``welcome``) is a
-        correctness failure; a socket still waiting when the budget is spent is
-        a capacity figure."""
-        gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
-        latencies: list[float] = []
-        errors: list[str] = []
-        late = 0
-        rng = random.Random(self.job.seed)
-        until = time.monotonic() + budget_s
-
-        async def one(live: _Live) -> None:
-            nonlocal late
-            async with gate:
-                t0 = time.perf_counter()
-                left = until - time.monotonic()
-                try:
-                    if left <= 0:
-                        raise TimeoutError
-                    await asyncio.wait_for(self._open(live), left)
-                except (TimeoutError, OSError):
-                    late += 1
-                    return
-                except Exception as exc:
-                    errors.append(repr(exc)[:300])
-                    return
-                latencies.append(time.perf_counter() - t0)
-            phase = rng.uniform(0, self.job.ping_s)
-            self.tasks.append(asyncio.create_task(self._reader(live)))
-            self.tasks.append(asyncio.create_task(self._pinger(live, phase)))
-
-        self.tasks.append(asyncio.create_task(self._lag_monitor()))
-        await asyncio.gather(*(one(live) for live in self.live))
-        return latencies, errors, late
 
     async def _open(self, live: _Live) -> None:
         ws = await connect(
@@ -281,17 +298,15 @@ class Generator:
         )
 
     async def _close_all(self) -> None:
-        gate = asyncio.Semaphore(256)
-
-        async def close(ws: ClientConnection) -> None:
-            async with gate:
-                with contextlib.suppress(TimeoutError, OSError, ConnectionClosed):
-                    await asyncio.wait_for(ws.close(), 10)
-
-        await asyncio.gather(*(close(live.ws) for live in self.live if live.ws is not None))
+        """Drop every socket at once (the measurement is over; a close handshake
+        per socket with a lagging server would only make the run longer)."""
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        for live in self.live:
+            if live.ws is not None:
+                live.ws.transport.abort()
+        await asyncio.sleep(0.5)
 
 
 async def _serve(job: LiveJob, pipe: Connection) -> None:
@@ -299,16 +314,8 @@ async def _serve(job: LiveJob, pipe: Connection) -> None:
     gen = Generator(job)
     while True:
         command: tuple[Any, ...] = await loop.run_in_executor(None, pipe.recv)
-        if command[0] == "login":
-            t = time.perf_counter()
-            count, errors = await gen.login()
-            pipe.send(("logged_in", count, time.perf_counter() - t, errors))
-        elif command[0] == "connect":
-            cpu0 = self_cpu_s()
-            latencies, errors, late = await gen.connect_all(command[1])
-            cpu_s = self_cpu_s() - cpu0
-            handshakes = array("d", latencies).tobytes()
-            pipe.send(("connected", len(latencies), handshakes, errors, cpu_s, late))
+        if command[0] == "join":
+            pipe.send(("joined", await gen.join(command[1])))
         elif command[0] == "run":
             pipe.send(("report", await gen.run_until(command[1], command[2])))
             return

@@ -62,6 +62,8 @@ async def admin_operations(api: Api, attempt_id: str) -> list[tuple[str, str, An
             path = template.format(quiz_id="demo", attempt_id=attempt_id)
             found.append((method.upper(), path, body))
     assert len(found) >= 18, found  # the scan works: quizzes, attempts and reports
+    # Outside the document but behind the key too (unless QUIZSESSION_METRICS_PUBLIC).
+    found.append(("GET", "/metrics", None))
     return found
 
 

@@ -135,8 +135,10 @@ async def test_odd_unicode_short_text_answer_comes_back_exactly(api: Api, name: 
         r = await api.save(session, "red-planet", answer, f"odd-{name}")
         assert r.json()["replayed"] is True
         await refused(
-            api, api.save(session, "red-planet", answer + "\u200b", f"odd-{name}"),
-            409, "op_id_conflict",
+            api,
+            api.save(session, "red-planet", answer + "\u200b", f"odd-{name}"),
+            409,
+            "op_id_conflict",
         )
     else:
         assert_problem(r, 422, "answer_invalid")
@@ -288,9 +290,7 @@ async def test_odd_unicode_in_ids_is_refused_cleanly(api: Api, name: str) -> Non
     """Ids (question ids, user ids, quiz ids) have a strict pattern; odd text in
     them is a validation error naming the field."""
     session = await api.started()
-    body = await refused(
-        api, api.save(session, ODD_TEXT[name], "x", "op"), 422, "validation_error"
-    )
+    body = await refused(api, api.save(session, ODD_TEXT[name], "x", "op"), 422, "validation_error")
     assert [p["path"] for p in body["problems"]] == ["/question_id"]
     body = await refused(
         api,
@@ -326,7 +326,9 @@ async def test_odd_unicode_candidate_names(api: Api, name: str) -> None:
     text = ODD_TEXT[name]
     r = await api.client.post(
         "/admin/quizzes/demo/invites",
-        json={"roster": [{"name": text, "email": f"{name}@example.org", "valid_until": "2099-01-01"}]},
+        json={
+            "roster": [{"name": text, "email": f"{name}@example.org", "valid_until": "2099-01-01"}]
+        },
         headers=api.admin,
     )
     if r.status_code == 422:
@@ -422,9 +424,7 @@ async def test_a_70kb_body_is_413_everywhere(api: Api) -> None:
         )
 
 
-async def test_a_streamed_70kb_body_without_content_length_is_413(
-    api: Api, app: Litestar
-) -> None:
+async def test_a_streamed_70kb_body_without_content_length_is_413(api: Api, app: Litestar) -> None:
     """Chunked transfer (no Content-Length to check up front): the limit is
     enforced on the bytes read. (httpx's ASGI transport: Litestar's test client
     cannot stream a request body.)"""
@@ -436,7 +436,7 @@ async def test_a_streamed_70kb_body_without_content_length_is_413(
             yield body[start : start + 4096]
 
     headers = {**session.headers, **api.admin, **JSON}
-    transport = httpx.ASGITransport(app=app)
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as c:
         for method, path in body_routes(session):
             request = c.build_request(method, path, content=chunks(), headers=headers)

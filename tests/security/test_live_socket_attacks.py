@@ -108,7 +108,8 @@ def closed_with(ws: WebSocketTestSession, code: int, *, error: str | None = None
                 seen.append(msg["code"])
     assert exc.value.code == code, (exc.value.code, seen)
     if error is not None:
-        assert seen and seen[-1] == error, seen
+        assert seen, seen
+        assert seen[-1] == error, seen
 
 
 def welcome(ws: WebSocketTestSession, token: str) -> dict[str, Any]:
@@ -187,12 +188,10 @@ def _claims(s: dict[str, Any]) -> dict[str, Any]:
         ("over-4kb", "token_invalid"),
     ],
 )
-def test_forged_tokens_in_the_auth_message(
-    client: TestClient[Any], name: str, code: str
-) -> None:
+def test_forged_tokens_in_the_auth_message(client: TestClient[Any], name: str, code: str) -> None:
     s = login(client)
     claims = _claims(s)
-    head, body, sig = s["session_token"].split(".")
+    head, _body, sig = s["session_token"].split(".")
     token = {
         "alg-none": lambda: forge.token(claims, header={"alg": "none"}, key=None),
         "other-secret": lambda: forge.token(claims, key="x" * 40),

@@ -27,7 +27,11 @@ def routes(s: Session, op: str) -> list[tuple[str, str, Any]]:
         ("GET", f"{s.path}/questions/capital-au", None),
         ("POST", f"{s.path}/start", {"section": "test"}),
         ("POST", f"{s.path}/start", {"section": "test", "op_id": f"{op}-start"}),
-        ("PUT", f"{s.path}/progress", {"question_id": "capital-au", "answer": "perth", "op_id": op}),
+        (
+            "PUT",
+            f"{s.path}/progress",
+            {"question_id": "capital-au", "answer": "perth", "op_id": op},
+        ),
         ("POST", f"{s.path}/heartbeat", None),
         ("POST", f"{s.path}/heartbeat", {"question_id": "capital-au"}),
         ("POST", f"{s.path}/complete", None),

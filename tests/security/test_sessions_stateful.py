@@ -5,8 +5,9 @@ One candidate logs in (with and without takeover) as often as the machine
 likes; any known session — the live one or a stale one, with the token it last
 got — saves answers (fresh op ids or old ones, with the old payload or another),
 heartbeats, reads, logs out and completes; time jumps by amounts that cross the
-lease TTL (15 s), the idle timeout (30 min), the token lifetime (15 min) and the
-deadline (10 min + 5 s grace); the reaper runs. After every request and every
+lease TTL (15 s), the idle timeout (2 min here, shorter than the token lifetime
+so that both can fire), the token lifetime (15 min) and the deadline (10 min +
+5 s grace); the reaper runs. After every request and every
 step:
 
 - no response is a 5xx, and every refusal is problem+json;
@@ -33,6 +34,7 @@ from typing import Any
 
 import httpx
 from hypothesis import HealthCheck, settings
+from hypothesis import event as note
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
@@ -57,7 +59,7 @@ ANSWERS: dict[str, list[Any]] = {
     "capital-au": ["canberra", "sydney", "perth"],
     "primes": [["n2"], ["n2", "n11"], []],
 }
-JUMPS = [0.2, 1.0, 5.0, 16.0, 61.0, 301.0, 901.0, 1801.0]
+JUMPS = [0.2, 0.5, 1.0, 1.0, 2.0, 5.0, 16.0, 61.0, 121.0, 301.0, 901.0]
 
 
 @dataclass
@@ -87,14 +89,14 @@ class SessionsThroughHttp(RuleBasedStateMachine):
         self.container = build(make_settings(), clock=self.clock)
         self.app = create_app(self.container, manage_lifespan=False)
         self.run(self.container.start(reaper=False))
-        self.client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=self.app), base_url="http://testserver.local"
-        )
+        transport = httpx.ASGITransport(app=self.app)  # type: ignore[arg-type]
+        self.client = httpx.AsyncClient(transport=transport, base_url="http://testserver.local")
         self.ops = itertools.count()
         self.acked: dict[str, tuple[str, Any]] = {}  # op id -> (question, answer) of a 2xx
         self.sent: dict[str, tuple[str, Any]] = {}  # op id -> the first payload sent
         self.attempt_id = ""
         self.invite = ""
+        self.latest: Known | None = None  # the session that logged in last
 
     def run(self, awaitable: Any) -> Any:
         return self.loop.run_until_complete(awaitable)
@@ -141,6 +143,9 @@ class SessionsThroughHttp(RuleBasedStateMachine):
             problem = r.json()
             assert problem["status"] == r.status_code
             assert STATUS.get(problem["code"]) == r.status_code, problem
+        code = r.json().get("code", "") if r.status_code >= 400 else ""
+        where = url.replace(s.session_id, "{id}") if s is not None else url
+        note(f"{method} {where} {'stale' if stale else 'live'}: {r.status_code} {code}")
         if not self.attempt_id:
             return r
         after_log = self.log()
@@ -165,12 +170,16 @@ class SessionsThroughHttp(RuleBasedStateMachine):
     @initialize(target=sessions)
     def setup(self) -> Any:
         admin = {"X-API-Key": API_KEY}
-        r = self.request("PUT", "/admin/quizzes/demo", json=demo_definition(), headers=admin)
+        # An idle timeout shorter than the token lifetime, so that both can fire.
+        quiz = demo_definition(policies={"second_login": "takeover", "idle_timeout_s": 120})
+        r = self.request("PUT", "/admin/quizzes/demo", json=quiz, headers=admin)
         assert r.status_code == 200, r.text
         r = self.request(
             "POST",
             "/admin/quizzes/demo/invites",
-            json={"roster": [{"name": "Ann", "email": "ann@example.org", "valid_until": "2099-01-01"}]},
+            json={
+                "roster": [{"name": "Ann", "email": "ann@example.org", "valid_until": "2099-01-01"}]
+            },
             headers=admin,
         )
         assert r.status_code == 201, r.text
@@ -189,11 +198,14 @@ class SessionsThroughHttp(RuleBasedStateMachine):
         sid = opened["session_id"]
         state = self.state()
         assert state.live_session == sid
-        return Known(session_id=sid, epoch=state.epoch, token=opened["session_token"])
+        self.latest = Known(session_id=sid, epoch=state.epoch, token=opened["session_token"])
+        return self.latest
 
     @rule(target=sessions, takeover=st.booleans())
     def login(self, takeover: bool) -> Any:
-        r = self.request("POST", "/sessions", json={"invite_token": self.invite, "takeover": takeover})
+        r = self.request(
+            "POST", "/sessions", json={"invite_token": self.invite, "takeover": takeover}
+        )
         if r.status_code == 201:
             return self._known(r.json())
         assert r.json()["code"] in ("session_active", "rate_limited"), r.text
@@ -230,6 +242,18 @@ class SessionsThroughHttp(RuleBasedStateMachine):
         assert writer, f"{s} wrote while the log's live session was {before.live_session}"
         self.acked[op] = (question, answer)
 
+    @rule(
+        question=st.sampled_from(sorted(ANSWERS)),
+        pick=st.integers(0, 2),
+        reuse=st.sampled_from(["fresh", "fresh", "old-same", "old-other"]),
+        which=st.integers(0, 1000),
+    )
+    def save_from_latest(self, question: str, pick: int, reuse: str, which: int) -> None:
+        """The same, from the session that logged in last (most often the live
+        one), so that accepted writes are frequent."""
+        assert self.latest is not None
+        self.save(self.latest, question, pick, reuse, which)
+
     @rule(s=sessions)
     def heartbeat(self, s: Known) -> None:
         r = self.request("POST", f"{s.path}/heartbeat", s=s)
@@ -248,8 +272,10 @@ class SessionsThroughHttp(RuleBasedStateMachine):
     def logout(self, s: Known) -> None:
         self.request("DELETE", s.path, s=s)
 
-    @rule(s=sessions, with_op=st.booleans())
-    def complete(self, s: Known, with_op: bool) -> None:
+    @rule(s=sessions, with_op=st.booleans(), now=st.integers(0, 7))
+    def complete(self, s: Known, with_op: bool, now: int) -> None:
+        if now:  # 1 in 8: an early submission would leave little else to try
+            return
         body = {"op_id": "complete-op"} if with_op else None
         self.request("POST", f"{s.path}/complete", s=s, json=body)
 
@@ -283,9 +309,7 @@ class SessionsThroughHttp(RuleBasedStateMachine):
         if not self.attempt_id:
             return
         saved = {
-            e.op_id: (e.question_id, e.answer)
-            for e in self.events()
-            if isinstance(e, AnswerSaved)
+            e.op_id: (e.question_id, e.answer) for e in self.events() if isinstance(e, AnswerSaved)
         }
         for op, payload in self.acked.items():
             assert saved.get(op) == payload, (op, payload, saved.get(op))
@@ -295,8 +319,8 @@ def test_sessions_through_http() -> None:
     run_state_machine_as_test(
         SessionsThroughHttp,
         settings=settings(
-            max_examples=60,
-            stateful_step_count=30,
+            max_examples=80,
+            stateful_step_count=40,
             deadline=None,
             derandomize=True,
             database=None,

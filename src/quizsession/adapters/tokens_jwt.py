@@ -78,7 +78,7 @@ class JwtTokens:
                 issued_at=float(payload["iat"]),
                 expires_at=float(payload["exp"]),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise TokenError("token claims invalid") from exc
         if claims.expires_at <= self._clock.now():
             raise TokenError("token expired", expired=True)

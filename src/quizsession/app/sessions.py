@@ -8,11 +8,13 @@ epoch matters for correctness.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 
@@ -148,6 +150,7 @@ class SessionService:
         # session is not idle, so neither its touch nor its idle check needs the
         # shared live state more than once per TOUCH_EVERY_S.
         self._touched: dict[str, float] = {}
+        self._address_locks: dict[str, list[Any]] = {}
         self._tokens = tokens
         self._exec = executor
         self._quizzes = quizzes
@@ -161,17 +164,42 @@ class SessionService:
     ) -> OpenedSession:
         key = f"login:fail:{client}"
         limit = self._settings.failed_login_limit_per_minute
-        if client and await self._live.exhausted(key, limit, 60):
-            # An address that guessed wrong too often waits, whatever it sends now.
-            raise AE.refuse(AE.RATE_LIMITED, "too many failed logins; slow down", retry_after=60)
-        invite = await self._store.find_invite(hash_token(invite_token))
-        if invite is None:
-            if client:
-                await self._live.hit(key, limit, 60)
-            raise AE.refuse(AE.INVITE_INVALID, "this invite is not valid")
+        # Check, look up and count as one step per address (on this instance), so
+        # a burst of concurrent guesses cannot all pass the check before any of
+        # them is counted. Successful logins are never counted: an exam room
+        # behind one address logs in freely.
+        async with self._address_lock(client):
+            if client and await self._live.exhausted(key, limit, 60):
+                # An address that guessed wrong too often waits, whatever it sends.
+                raise AE.refuse(
+                    AE.RATE_LIMITED, "too many failed logins; slow down", retry_after=60
+                )
+            invite = await self._store.find_invite(hash_token(invite_token))
+            if invite is None:
+                if client:
+                    await self._live.hit(key, limit, 60)
+                raise AE.refuse(AE.INVITE_INVALID, "this invite is not valid")
         if self._clock.now() > invite.valid_until:
             raise AE.refuse(AE.INVITE_EXPIRED, "this invite has expired")
         return await self._open(invite.quiz_id, invite.candidate_id, invite.name, takeover)
+
+    @contextlib.asynccontextmanager
+    async def _address_lock(self, client: str) -> AsyncIterator[None]:
+        if not client:
+            yield
+            return
+        entry = self._address_locks.get(client)
+        if entry is None:
+            entry = self._address_locks[client] = [asyncio.Lock(), 0]
+        lock, _ = entry
+        entry[1] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            entry[1] -= 1
+            if entry[1] == 0:
+                del self._address_locks[client]
 
     async def open_for_user(
         self, user_id: str, quiz_id: str, *, name: str = "", takeover: bool = False
