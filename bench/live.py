@@ -284,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
             server,
             tokens[:1],
             1,
-            duration=3.0 if args.quick else 4.0,
+            duration=2.0 if args.quick else 4.0,
             warmup=1.0,
             opts={**opts, "ping_s": 0.1},
             sample_rss=False,

@@ -272,6 +272,13 @@ class RedisLiveState:
             return await call
         except (RedisError, StorageError, OSError, TimeoutError) as exc:
             raise LiveStateUnavailable(f"redis: {exc!r}") from exc
+        except RuntimeError as exc:
+            # redis-py on uvloop: a connection whose transport closed during its
+            # handshake raises "unable to perform operation on <TCPTransport
+            # closed=True ...>" — a lost connection like any other.
+            if "closed" not in str(exc):
+                raise
+            raise LiveStateUnavailable(f"redis: {exc!r}") from exc
 
     async def ping(self) -> bool:
         try:

@@ -311,6 +311,11 @@ class ResilientLiveState:
                 result = await make()
         except _FAILURES as exc:
             raise _PrimaryDown(f"{type(exc).__name__}: {exc}") from exc
+        except Exception as exc:
+            # Anything else the primary's driver throws is a failure of the
+            # primary too: this adapter never lets the live state break a request.
+            log.warning("live state primary failed unexpectedly: %r", exc)
+            raise _PrimaryDown(f"{type(exc).__name__}: {exc}") from exc
         self._failures = 0
         return result
 
