@@ -87,7 +87,7 @@ class SaveResult(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class HeartbeatResult(msgspec.Struct, frozen=True, kw_only=True):
-    session_token: str
+    session_token: str  # "" when the caller asked for no new token
     expires_at: float
     lease_ttl_s: float
     attempt: AttemptView
@@ -511,7 +511,7 @@ class SessionService:
         )
 
     async def heartbeat(
-        self, claims: SessionClaims, question_id: str | None = None
+        self, claims: SessionClaims, question_id: str | None = None, *, refresh: bool = True
     ) -> HeartbeatResult:
         loaded = await self._loaded(claims)
         self._check_reader(claims, loaded)
@@ -535,7 +535,10 @@ class SessionService:
         gap = self._beats.beat(claims.session_id, self._clock.monotonic())
         if gap is not None:
             self._metrics.heartbeat_gap(gap)
-        token, expires = self._issue(claims.session_id, claims.attempt_id, claims.epoch)
+        if refresh:
+            token, expires = self._issue(claims.session_id, claims.attempt_id, claims.epoch)
+        else:  # the live channel refreshes the token about once a minute, not per ping
+            token, expires = "", claims.expires_at
         return HeartbeatResult(
             session_token=token,
             expires_at=expires,

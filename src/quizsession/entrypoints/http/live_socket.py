@@ -244,7 +244,7 @@ async def _reader(socket: AnySocket, c: Container, claims: SessionClaims) -> Non
                 )
                 continue
             try:
-                beat = await c.sessions.heartbeat(claims, msg.question_id)
+                beat = await c.sessions.heartbeat(claims, msg.question_id, refresh=pings % 12 == 0)
             except DomainError as exc:
                 if exc.code == E.QUESTION_UNKNOWN:
                     continue
@@ -258,7 +258,7 @@ async def _reader(socket: AnySocket, c: Container, claims: SessionClaims) -> Non
                 "time_remaining_s": beat.attempt.time_remaining_s,
                 "deadline": beat.attempt.deadline,
             }
-            if pings % 12 == 1:
+            if beat.session_token:
                 pong["session_token"] = beat.session_token  # refreshed about once a minute
             await _send(socket, pong)
     except WebSocketDisconnect:
