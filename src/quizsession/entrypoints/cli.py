@@ -88,6 +88,22 @@ def read_definition(path: Path) -> object:
     return yaml.safe_load(text)
 
 
+def demo_admin_key(store_url: str) -> str:
+    """The demo's admin key: kept next to the SQLite file (mode 0600) so that it
+    survives restarts like the data does; for another store, one per process."""
+    if not store_url.startswith("sqlite:///"):
+        return secrets.token_urlsafe(24)
+    path = Path(store_url[len("sqlite:///") :] + ".admin-key")
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    key = secrets.token_urlsafe(24)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(key + "\n")
+    return key
+
+
 def demo_definition() -> object:
     text = resources.files("quizsession").joinpath("examples/demo.yaml").read_text("utf-8")
     return yaml.safe_load(text)
@@ -247,7 +263,7 @@ def serve(
     configure_logging(settings.log_level)
     generated_key = None
     if demo and not settings.api_keys:
-        generated_key = secrets.token_urlsafe(24)
+        generated_key = demo_admin_key(settings.store_url)
         settings = _settings(**overrides, api_keys=f"admin={generated_key}")
     try:
         container = build(settings)
