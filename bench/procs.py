@@ -258,3 +258,15 @@ def _first_key(api_keys: str) -> str:
 def _kill_leftovers() -> None:
     for server in list(_RUNNING):
         server.kill()
+
+
+class PgServerProcess(ServerProcess):
+    """``quizsession serve`` on a PostgreSQL database instead of a SQLite file."""
+
+    def __init__(self, workdir: Path, *, dsn: str, env: Mapping[str, str]) -> None:
+        super().__init__(workdir, env=env)
+        self.dsn = dsn
+
+    @property
+    def store_url(self) -> str:
+        return self.dsn

@@ -30,6 +30,7 @@ from typing import Any
 
 import httpx
 import pytest
+from bench.procs import PgServerProcess
 from bench.scenario import (
     JSON,
     Candidate,
@@ -44,7 +45,6 @@ from websockets.exceptions import ConnectionClosed
 
 from quizsession.app.live import CLOSE_SUPERSEDED
 from tests.e2e.conftest import LOAD_ENV
-from tests.e2e.procs import ServerProcess
 from tests.servers import PostgresServer, RedisServer
 
 pytestmark = [
@@ -63,18 +63,6 @@ LOAD_AFTER_KILL_S = 3.0
 BUDGET_S = 90.0
 THINK_S = (0.0, 0.03)  # between one candidate's saves
 SUBMIT_PATIENCE_S = 15.0
-
-
-class PgServerProcess(ServerProcess):
-    """``quizsession serve`` on a PostgreSQL database instead of a SQLite file."""
-
-    def __init__(self, workdir: Path, *, dsn: str, env: dict[str, str]) -> None:
-        super().__init__(workdir, env=env)
-        self.dsn = dsn
-
-    @property
-    def store_url(self) -> str:
-        return self.dsn
 
 
 @dataclass(frozen=True)

@@ -37,11 +37,11 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from bench.procs import PgServerProcess
 from bench.scenario import JSON, Candidate, invite, put_quiz, quiz_definition, random_answer
 
 from tests.conftest_servers import server_unavailable
 from tests.e2e.conftest import LOAD_ENV
-from tests.e2e.procs import ServerProcess
 from tests.servers import BinaryNotFound, PostgresServer, RedisServer, start_redis
 
 pytestmark = [
@@ -61,18 +61,6 @@ PROBE_PAUSE_S = (0.3, 0.6)
 THINK_S = (0.0, 0.02)
 SHARDS = 4  # httpx pools per instance
 RECOVERY_PATIENCE_S = 10.0
-
-
-class PgServerProcess(ServerProcess):
-    """``quizsession serve`` on a PostgreSQL database instead of a SQLite file."""
-
-    def __init__(self, workdir: Path, *, dsn: str, env: dict[str, str]) -> None:
-        super().__init__(workdir, env=env)
-        self.dsn = dsn
-
-    @property
-    def store_url(self) -> str:
-        return self.dsn
 
 
 @dataclass(frozen=True)
