@@ -70,21 +70,26 @@ def make_live(settings: Settings, clock: Clock, store: Store) -> LiveState:
     return MemoryLiveState(clock)
 
 
+def kept_secret(path: Path, nbytes: int) -> str:
+    """A random secret kept in ``path`` (created mode 0600 on first use), so it
+    survives restarts like the data beside it."""
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    value = secrets.token_urlsafe(nbytes)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(value + "\n")
+    return value
+
+
 def token_secret(settings: Settings) -> str:
     """The configured secret; else one kept next to the SQLite file so sessions
     survive a restart; else (memory store) one for this process only."""
     if settings.secret_key:
         return settings.secret_key
     if urlsplit(settings.store_url).scheme == "sqlite":
-        path = Path(sqlite_path(settings.store_url) + ".secret")
-        if path.exists():
-            return path.read_text().strip()
-        value = secrets.token_urlsafe(48)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(value + "\n")
-        return value
+        return kept_secret(Path(sqlite_path(settings.store_url) + ".secret"), 48)
     if urlsplit(settings.store_url).scheme in ("postgres", "postgresql"):
         raise ValueError("QUIZSESSION_SECRET_KEY is required with a shared store")
     return secrets.token_urlsafe(48)

@@ -30,7 +30,13 @@ from quizsession.app.ports import (
     TokenCodec,
     TokenError,
 )
-from quizsession.app.views import AttemptView, QuestionView, attempt_view, question_view
+from quizsession.app.views import (
+    AttemptView,
+    QuestionView,
+    attempt_view,
+    question_view,
+    time_remaining,
+)
 from quizsession.domain import errors as E
 from quizsession.domain.attempt import deadline
 from quizsession.domain.commands import (
@@ -396,9 +402,7 @@ class SessionService:
         now = self._clock.now()
         state, quiz = loaded.state, loaded.quiz
         end = deadline(state, quiz)
-        remaining = None
-        if end is not None:
-            remaining = 0.0 if state.submitted is not None else max(0.0, round(end - now, 3))
+        remaining = time_remaining(state, quiz, now)
         return Tick(
             server_time=now,
             deadline=end,
@@ -499,7 +503,7 @@ class SessionService:
         version = record.version if record is not None else state.version
         await self._touch(claims, outcome_loaded(outcome))
         end = deadline(state, outcome.quiz)
-        remaining = None if end is None else max(0.0, round(end - outcome.now, 3))
+        remaining = time_remaining(state, outcome.quiz, outcome.now)
         return SaveResult(
             saved=True,
             question_id=question_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import msgspec
 
-from quizsession.domain.attempt import AttemptState, deadline, score
+from quizsession.domain.attempt import AttemptState, deadline
 from quizsession.domain.events import AnswerValue
 from quizsession.domain.quiz import Question, Quiz
 
@@ -147,8 +147,3 @@ def question_view(
         choices=choices,
         answer=progress.answers.get(question.id),
     )
-
-
-def recomputed_score(state: AttemptState, quiz: Quiz) -> tuple[float, float]:
-    sheet = score(state, quiz)
-    return sheet.score, sheet.max_score

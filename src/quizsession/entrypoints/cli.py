@@ -27,7 +27,7 @@ from quizsession.app.catalog import RosterEntry, parse_roster_lines
 from quizsession.app.live import LiveHub
 from quizsession.app.ports import StoreError
 from quizsession.app.timeline import timeline
-from quizsession.bootstrap import Container, build, make_store
+from quizsession.bootstrap import Container, build, kept_secret, make_store, sqlite_path
 from quizsession.domain.errors import DomainError
 from quizsession.domain.quiz_validation import parse_quiz, quiz_to_mapping
 from quizsession.importers import (
@@ -93,15 +93,7 @@ def demo_admin_key(store_url: str) -> str:
     survives restarts like the data does; for another store, one per process."""
     if not store_url.startswith("sqlite:///"):
         return secrets.token_urlsafe(24)
-    path = Path(store_url[len("sqlite:///") :] + ".admin-key")
-    if path.exists():
-        return path.read_text(encoding="utf-8").strip()
-    key = secrets.token_urlsafe(24)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(key + "\n")
-    return key
+    return kept_secret(Path(sqlite_path(store_url) + ".admin-key"), 24)
 
 
 def demo_definition() -> object:

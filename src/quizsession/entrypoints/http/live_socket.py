@@ -120,9 +120,6 @@ async def live(socket: AnySocket, session_id: str) -> None:
     if not origin_allowed(socket.headers.get("origin"), socket, c.settings.origin_list()):
         await socket.close(code=CLOSE_ORIGIN, reason="origin")
         return
-    if c.hub.draining:
-        await socket.close(code=1013, reason="draining")
-        return
     await socket.accept()
     claims = await _authenticate(socket, c, session_id)
     if claims is None:
