@@ -971,6 +971,65 @@ class TestSqliteStore(StoreContract):
         assert index is not None
         assert (index.version, index.state) == (4, "test_finished")
 
+    async def test_a_batch_of_appends_goes_in_as_multi_row_statements(
+        self, sqlite: SqliteStore
+    ) -> None:
+        # More rows than one statement takes (100 attempts, 200 events), new and old.
+        for n in range(150):
+            await create(sqlite, f"old{n}", 2)
+        bulk = sqlite.bulk_batches
+        outcomes = await _in_one_batch(
+            sqlite,
+            *(
+                sqlite.append(f"new{n}", 0, [created(f"new{n}"), answer(n)], row(f"new{n}"))
+                for n in range(250)
+            ),
+            *(
+                sqlite.append(f"old{n}", 2, [answer(n)], row(f"old{n}", status="submitted"))
+                for n in range(150)
+            ),
+        )
+        assert outcomes == [2] * 250 + [3] * 150
+        assert sqlite.bulk_batches == bulk + 1
+        for n in (0, 199, 249):
+            got = await sqlite.read(f"new{n}")
+            assert [r.event for r in got] == [created(f"new{n}"), answer(n)]
+        for n in (0, 149):
+            assert [r.event for r in await sqlite.read(f"old{n}", after=2)] == [answer(n)]
+            index = await sqlite.get_index(f"old{n}")
+            assert index is not None
+            assert (index.status, index.version) == ("submitted", 3)
+
+    async def test_a_seq_taken_behind_the_index_fails_that_append_alone(
+        self, sqlite: SqliteStore, path: Path
+    ) -> None:
+        await create(sqlite, "moved", 2)
+        raw = _raw(path)
+        try:  # the log moved on without the attempts row: seq 3 is taken
+            raw.execute(
+                "INSERT INTO events (attempt_id, seq, type, at, data) "
+                "SELECT attempt_id, 3, type, at, data FROM events WHERE attempt_id = 'moved' "
+                "AND seq = 2"
+            )
+        finally:
+            raw.close()
+        bulk = sqlite.bulk_batches
+        outcomes = await _in_one_batch(
+            sqlite,
+            sqlite.append("y1", 0, [created("y1")], row("y1")),
+            sqlite.append("moved", 2, [answer(7)], row("moved")),
+            sqlite.append("y2", 0, [created("y2")], row("y2")),
+        )
+        assert sqlite.bulk_batches == bulk  # rolled back, then one savepoint each
+        assert outcomes[0] == 1
+        assert outcomes[2] == 1
+        assert isinstance(outcomes[1], VersionConflict)
+        assert outcomes[1].actual == 3
+        index = await sqlite.get_index("moved")
+        assert index is not None
+        assert index.version == 2
+        assert [r.seq for r in await sqlite.read("y2")] == [1]
+
     async def test_a_request_that_breaks_a_constraint_is_rolled_back_alone(
         self, sqlite: SqliteStore
     ) -> None:

@@ -154,6 +154,17 @@ _UPDATE_ATTEMPT = (
     "UPDATE attempts SET quiz_id = ?, candidate_id = ?, status = ?, state = ?, version = ?, "
     "updated_at = ?, deadline = ?, due_at = ? WHERE attempt_id = ? AND version = ?"
 )
+_BULK_INSERT_ATTEMPTS = (
+    "INSERT INTO attempts (quiz_id, candidate_id, status, state, version, updated_at, "
+    "deadline, due_at, attempt_id) VALUES {} ON CONFLICT (attempt_id) DO NOTHING"
+)
+_BULK_UPDATE_ATTEMPTS = (
+    "UPDATE attempts SET quiz_id = v.column1, candidate_id = v.column2, status = v.column3, "
+    "state = v.column4, version = v.column5, updated_at = v.column6, deadline = v.column7, "
+    "due_at = v.column8 FROM (VALUES {}) AS v "
+    "WHERE attempts.attempt_id = v.column9 AND attempts.version = v.column10"
+)
+_BULK_INSERT_EVENTS = "INSERT INTO events (attempt_id, seq, type, at, data) VALUES {}"
 _SELECT_VERSION = "SELECT version FROM attempts WHERE attempt_id = ?"
 _INSERT_EVENT = "INSERT INTO events (attempt_id, seq, type, at, data) VALUES (?, ?, ?, ?, ?)"
 _SELECT_LAST_SEQ = "SELECT max(seq) FROM events WHERE attempt_id = ?"
@@ -229,21 +240,42 @@ _STOP: Final = object()
 _Outcome = tuple[asyncio.Future[Any], object, BaseException | None]
 
 
+class _Append:
+    """An append's data, for writing many appends with a few multi-row statements."""
+
+    __slots__ = ("attempt_id", "expected", "rows", "values")
+
+    def __init__(
+        self,
+        attempt_id: str,
+        expected: int,
+        values: tuple[object, ...],
+        rows: list[tuple[str, int, str, float, bytes]],
+    ) -> None:
+        self.attempt_id = attempt_id
+        self.expected = expected
+        self.values = values
+        self.rows = rows
+
+
 class _Write:
     """One write request: a function run by the writer thread inside a savepoint,
-    and the future of the caller waiting for its result."""
+    and the future of the caller waiting for its result. An append also carries
+    its data (``append``), so that a batch's appends can be written together."""
 
-    __slots__ = ("fn", "future", "loop")
+    __slots__ = ("append", "fn", "future", "loop")
 
     def __init__(
         self,
         fn: Callable[[sqlite3.Cursor], object],
         future: asyncio.Future[Any],
         loop: asyncio.AbstractEventLoop,
+        append: _Append | None = None,
     ) -> None:
         self.fn = fn
         self.future = future
         self.loop = loop
+        self.append = append
 
 
 def _row(r: tuple[Any, ...]) -> AttemptIndexRow:
@@ -304,6 +336,7 @@ class SqliteStore:
         # metrics and tests; written by the writer thread only.
         self.batches = 0
         self.writes = 0
+        self.bulk_batches = 0  # batches whose appends went in as multi-row statements
         # Failed batches since the last success (disk full, I/O error, locked):
         # logged on the first failure, then at most every FAILURE_LOG_EVERY_S,
         # and once more when writes succeed again. Writer thread only.
@@ -471,7 +504,17 @@ class SqliteStore:
         self.writes += len(batch)
         try:
             execute("BEGIN IMMEDIATE")
-            for w in batch:
+            if _bulk_append(cur, batch):
+                self.bulk_batches += 1
+                outcomes = [
+                    (w.future, w.append.expected + len(w.append.rows), None)
+                    for w in batch
+                    if w.append is not None
+                ]
+                rest = [w for w in batch if w.append is None]
+            else:
+                rest = batch
+            for w in rest:
                 execute("SAVEPOINT w")
                 try:
                     value = w.fn(cur)
@@ -531,19 +574,21 @@ class SqliteStore:
             groups = {loop: outcomes}
         else:
             groups = {}
-            for w, outcome in zip(batch, outcomes, strict=True):
-                groups.setdefault(w.loop, []).append(outcome)
+            for outcome in outcomes:
+                groups.setdefault(outcome[0].get_loop(), []).append(outcome)
         for target, items in groups.items():
             # RuntimeError: that loop is closed, nobody is waiting any more.
             with contextlib.suppress(RuntimeError):
                 target.call_soon_threadsafe(_settle, items)
 
-    def _submit(self, fn: Callable[[sqlite3.Cursor], T]) -> asyncio.Future[T]:
+    def _submit(
+        self, fn: Callable[[sqlite3.Cursor], T], append: _Append | None = None
+    ) -> asyncio.Future[T]:
         if not self._accepting:
             raise StoreUnavailable("store is not open")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.put(_Write(fn, future, loop))
+        self._queue.put(_Write(fn, future, loop, append))
         return future
 
     # -- the readers ------------------------------------------------------------------
@@ -603,7 +648,10 @@ class SqliteStore:
             index.due_at,
             attempt_id,
         )
-        return await self._submit(partial(_append, attempt_id, expected_version, values, rows))
+        return await self._submit(
+            partial(_append, attempt_id, expected_version, values, rows),
+            _Append(attempt_id, expected_version, values, rows),
+        )
 
     async def read(self, attempt_id: str, after: int = 0) -> list[RecordedEvent]:
         def run(cur: sqlite3.Cursor) -> list[RecordedEvent]:
@@ -770,6 +818,68 @@ def _append(
         r = cur.execute(_SELECT_LAST_SEQ, (attempt_id,)).fetchone()
         raise VersionConflict(attempt_id, expected, r[0]) from exc
     return expected + len(rows)
+
+
+#: Rows per multi-row statement: at most 1,000 bound values each (SQLite's limit
+#: is 32,766 since 3.32), so a batch of 1,024 appends takes a handful of steps.
+_BULK_ATTEMPTS = 100
+_BULK_EVENTS = 200
+_ATTEMPT_ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_VERSIONED_ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_EVENT_ROW = "(?, ?, ?, ?, ?)"
+
+
+def _bulk_append(cur: sqlite3.Cursor, batch: list[_Write]) -> bool:
+    """Write every append of ``batch`` with a few multi-row statements, inside a
+    savepoint; True when all of them went in as asked.
+
+    The writer thread gives up the GIL at every SQLite step, and gets it back only
+    when the event loop lets go: one step per row made the writer wait on the
+    request handlers for every row. Here a batch of appends costs a few steps. When
+    anything does not go as asked (a version moved, a seq taken, two appends to
+    one attempt in the batch), the savepoint is rolled back and False returned:
+    the caller then runs each write in its own savepoint, which gives each caller
+    its own answer."""
+    appends = [w.append for w in batch if w.append is not None]
+    if len(appends) < 2 or len({a.attempt_id for a in appends}) != len(appends):
+        return False
+    execute = cur.execute
+    execute("SAVEPOINT bulk")
+    try:
+        fresh = [a.values for a in appends if a.expected == 0]
+        moved = [(*a.values, a.expected) for a in appends if a.expected != 0]
+        ok = _bulk_rows(cur, _BULK_INSERT_ATTEMPTS, _ATTEMPT_ROW, fresh, _BULK_ATTEMPTS)
+        ok = ok and _bulk_rows(cur, _BULK_UPDATE_ATTEMPTS, _VERSIONED_ROW, moved, _BULK_ATTEMPTS)
+        events = [row for a in appends for row in a.rows]
+        ok = ok and _bulk_rows(cur, _BULK_INSERT_EVENTS, _EVENT_ROW, events, _BULK_EVENTS)
+    except sqlite3.IntegrityError:
+        ok = False
+    except BaseException:
+        execute("ROLLBACK TO bulk")
+        execute("RELEASE bulk")
+        raise
+    if not ok:
+        execute("ROLLBACK TO bulk")
+    execute("RELEASE bulk")
+    return ok
+
+
+def _bulk_rows(
+    cur: sqlite3.Cursor,
+    template: str,
+    row: str,
+    rows: Sequence[tuple[object, ...]],
+    per_statement: int,
+) -> bool:
+    """Run ``template`` (``{}`` = the VALUES rows) over ``rows`` in chunks; True
+    when each statement changed exactly as many rows as it was given."""
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        sql = template.format(", ".join([row] * len(chunk)))
+        cur.execute(sql, [value for r in chunk for value in r])
+        if cur.rowcount != len(chunk):
+            return False
+    return True
 
 
 def _put_quiz(quiz_id: str, canonical: bytes, cur: sqlite3.Cursor) -> Quiz:
