@@ -76,8 +76,10 @@ class ServerProcess:
         port: int | None = None,
         db_path: Path | None = None,
         extra_args: Sequence[str] = (),
+        asgi_server: str = "uvicorn",
     ) -> None:
         self.workdir = Path(workdir)
+        self.asgi_server = asgi_server  # "uvicorn" (``quizsession serve``) or "granian"
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = port if port is not None else free_port()
         self.db_path = db_path if db_path is not None else self.workdir / "quizsession.db"
@@ -119,6 +121,24 @@ class ServerProcess:
         return self._proc is not None and self._proc.poll() is None
 
     def command(self) -> list[str]:
+        if self.asgi_server == "granian":
+            self.env["QUIZSESSION_STORE_URL"] = self.store_url
+            return [
+                str(Path(sys.executable).with_name("granian")),
+                "--interface",
+                "asgi",
+                "--factory",
+                "--loop",
+                "uvloop",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--no-ws",
+                "--log-level",
+                "warning",
+                "bench.granian_app:factory",
+            ]
         return [
             sys.executable,
             "-m",
@@ -154,7 +174,7 @@ class ServerProcess:
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            cwd=self.workdir,
+            cwd=self.workdir if self.asgi_server == "uvicorn" else Path.cwd(),
             env=self.env,
         )
         self.starts += 1

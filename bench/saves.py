@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import dataclasses
 import json
 import multiprocessing as mp
@@ -79,11 +80,13 @@ class Target:
 class Job:
     worker: int
     ports: tuple[int, ...]  # one instance, or several in round robin (request by request)
-    mode: str  # "save" | "bare"
+    mode: str  # "save" | "bare" | "open" (saves at a fixed offered rate)
     targets: tuple[Target, ...]
     start_at: float  # wall clock: all workers start together
     warmup_s: float
     duration_s: float
+    rate: float = 0.0  # "open": requests per second this worker offers
+    procs: int = 1  # how many workers share the offered load
 
 
 @dataclass(frozen=True)
@@ -179,14 +182,65 @@ async def _drive(job: Job) -> WorkerResult:
                 latencies.append(t1 - t0)
                 statuses[status] = statuses.get(status, 0) + 1
 
+    async def open_loop() -> None:
+        """Saves sent at fixed intervals whatever the answers' pace (open loop):
+        each request's latency runs from the instant it was due, so a request that
+        waits for a free connection counts its wait (no coordinated omission)."""
+        clock = time.perf_counter
+        idle = list(range(len(conns)))
+        waiting: collections.deque[float] = collections.deque()
+        counts = [0] * len(conns)
+        tasks: set[asyncio.Task[None]] = set()
+
+        async def serve(index: int, due: float) -> None:
+            target = job.targets[index]
+            while True:
+                counts[index] += 1
+                n = counts[index]
+                op_id = f"{job.start_at:.3f}-w{job.worker}-o{index}-{n}"
+                turn = n % len(job.ports)
+                data = _save_request(
+                    job.ports[turn], target, op_id, target.answers[n % len(target.answers)]
+                )
+                status = await conns[index][turn].request(data)
+                done = clock()
+                if measure_from <= due < measure_to:  # offered within the window
+                    latencies.append(done - due)
+                    statuses[status] = statuses.get(status, 0) + 1
+                if not waiting:
+                    idle.append(index)
+                    return
+                due = waiting.popleft()
+
+        interval = 1.0 / job.rate
+        # Workers offset their schedules so that their arrivals interleave.
+        due = begin + interval * job.worker / max(1, job.procs)
+        while due < measure_to:
+            now = clock()
+            if due > now:
+                await asyncio.sleep(due - now)
+                continue
+            if idle:
+                task = loop.create_task(serve(idle.pop(), due))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+            else:
+                waiting.append(due)
+            due += interval
+        while tasks:
+            await asyncio.gather(*list(tasks))
+
     async def mark_cpu() -> None:
         await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
         cpu_before.append(_cpu_self())
 
     marker = loop.create_task(mark_cpu())
-    await asyncio.gather(
-        *(run(i, c, t) for i, (c, t) in enumerate(zip(conns, job.targets, strict=True)))
-    )
+    if job.mode == "open":
+        await open_loop()
+    else:
+        await asyncio.gather(
+            *(run(i, c, t) for i, (c, t) in enumerate(zip(conns, job.targets, strict=True)))
+        )
     cpu_after = _cpu_self()
     await marker
     for mine in conns:
@@ -223,9 +277,16 @@ def _worker_main(job: Job, out: Connection) -> None:
 
 
 def _server_cpu(pid: int) -> float:
+    """CPU seconds of ``pid`` and its child processes (Granian serves from a worker
+    process it forks)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     # utime and stime are fields 14 and 15 of /proc/PID/stat (1-based).
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return own + sum(_server_cpu(int(child)) for child in children)
 
 
 def _machine_ticks() -> tuple[int, int]:
@@ -281,10 +342,12 @@ def run_phase(
     warmup_s: float,
     duration_s: float,
     extra_cpu: Mapping[str, Callable[[], float]] | None = None,
+    rate: float = 0.0,
 ) -> Phase:
     """One measured phase against one server, or several in round robin (their
     CPU is summed); ``extra_cpu`` names other CPU-seconds counters read at the
-    same instants (``Phase.extra_cpu_s``)."""
+    same instants (``Phase.extra_cpu_s``); ``rate``: the requests per second all
+    workers together offer in the ``open`` mode."""
     extra = dict(extra_cpu or {})
     servers = [server] if isinstance(server, ServerProcess) else list(server)
     pids = [s.pid for s in servers if s.pid is not None]
@@ -302,6 +365,8 @@ def run_phase(
             start_at=start_at,
             warmup_s=warmup_s,
             duration_s=duration_s,
+            rate=rate / procs,
+            procs=procs,
         )
         proc = ctx.Process(target=_worker_main, args=(job, child), name=f"bench-{mode}-{w}")
         proc.start()
@@ -410,6 +475,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per phase")
     parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds first")
     parser.add_argument("--procs", type=int, default=2, help="load generator processes")
+    parser.add_argument(
+        "--open-fraction",
+        type=float,
+        default=0.5,
+        help="the open-loop phase offers this fraction of the measured save throughput",
+    )
+    parser.add_argument(
+        "--server",
+        choices=("uvicorn", "granian"),
+        default="uvicorn",
+        help="ASGI server: uvicorn (quizsession serve) or granian on the same app",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args(argv)
     if args.concurrency < args.procs or args.procs < 1 or args.duration <= 0:
@@ -417,13 +494,17 @@ def main(argv: list[str] | None = None) -> int:
 
     began = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="quizsession-bench-"))
-    server = ServerProcess(workdir, env=SERVER_ENV)
+    server = ServerProcess(workdir, env=SERVER_ENV, asgi_server=args.server)
     try:
         server.start()
         targets = asyncio.run(prepare_targets(server, args.concurrency))
         setup_s = time.monotonic() - began
         save = run_phase(server, "save", targets, args.procs, args.warmup, args.duration)
         bare = run_phase(server, "bare", targets, args.procs, args.warmup, args.duration)
+        offered = save.rps * args.open_fraction
+        opened = run_phase(
+            server, "open", targets, args.procs, args.warmup, args.duration, rate=offered
+        )
         on_disk = asyncio.run(saved_events(server, targets))
     except BaseException:
         print(server.log_text()[-3000:], file=sys.stderr)
@@ -446,7 +527,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(header)
     print("-" * len(header))
-    for p in (save, bare):
+    for p in (save, bare, opened):
         gen = p.generator_cpu_s / p.window_s * 100
         srv = p.server_cpu_s / p.window_s * 100
         print(
@@ -465,11 +546,18 @@ def main(argv: list[str] | None = None) -> int:
         f"{bare.generator_cpu_s / max(bare.requests, 1) * 1e6:.0f} us per request)"
     )
     print(
+        f"open loop: saves offered at {offered:.0f}/s ({args.open_fraction:g} x the save "
+        f"throughput, fixed intervals, latency from each request's due instant): "
+        f"p50 {opened.p50_ms:.2f} ms, p99 {opened.p99_ms:.2f} ms (target p99 <= 20 ms)"
+    )
+    print(
         f"answer_saved events in the store: {on_disk} (>= the {save.requests} saves measured: "
         f"each 200 was a new event; the rest ran in the warm-up and at the window's edges)"
     )
-    if save.errors or bare.errors:
-        print(f"non-2xx responses: save {save.statuses}, bare {bare.statuses}")
+    if save.errors or bare.errors or opened.errors:
+        print(
+            f"non-2xx responses: save {save.statuses}, bare {bare.statuses}, open {opened.statuses}"
+        )
     print(f"setup {setup_s:.1f} s, total {total_s:.1f} s")
     print(
         json.dumps(
@@ -481,6 +569,7 @@ def main(argv: list[str] | None = None) -> int:
                 "cpus": cores,
                 "save": save.row(),
                 "bare": bare.row(),
+                "open": {**opened.row(), "offered_rps": round(offered, 1)},
                 "ratio_save_bare_rps": round(ratio_rps, 4),
                 "ratio_save_bare_p50": round(ratio_p50, 2),
                 "answer_saved_events": on_disk,
@@ -488,7 +577,8 @@ def main(argv: list[str] | None = None) -> int:
             }
         )
     )
-    return 1 if save.errors or bare.errors or on_disk < save.requests else 0
+    failed = save.errors or bare.errors or opened.errors
+    return 1 if failed or on_disk < save.requests + opened.requests else 0
 
 
 if __name__ == "__main__":
