@@ -4,12 +4,14 @@ the store. ``api.refused`` checks all of that for one request."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from litestar import Litestar
 
 import quizsession
 from quizsession.adapters.tokens_jwt import JwtTokens
@@ -17,6 +19,7 @@ from quizsession.app.ports import SessionClaims, StoreUnavailable, VersionConfli
 from quizsession.entrypoints.http.problems import STATUS
 from tests.integration.conftest import (
     API_KEY,
+    DEMO_RIGHT,
     PROBLEM_JSON,
     SECRET_KEY,
     START,
@@ -1389,3 +1392,68 @@ async def test_hostile_headers_never_500(api: Api, headers: dict[str, Any]) -> N
                 failures.append("refusal changed the store: " + label)
     assert sent > 0, "no request was sent"
     assert not failures, "\n".join(failures)
+
+
+async def _asgi_put(
+    app: Litestar, path: str, headers: dict[str, str], parts: list[bytes]
+) -> tuple[int, bytes]:
+    """PUT ``parts`` as separate ASGI messages (as a server passes a chunked or
+    slow body); returns the status and the body of the answer."""
+    incoming = [
+        {"type": "http.request", "body": part, "more_body": n < len(parts) - 1}
+        for n, part in enumerate(parts)
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return incoming.pop(0) if incoming else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "PUT",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+        "state": {},
+    }
+    await app(scope, receive, send)  # type: ignore[arg-type]
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    return status, b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+
+
+async def test_a_body_in_several_asgi_messages_is_read_whole(api: Api, app: Litestar) -> None:
+    session = await api.started()
+    question = (await api.question(session))["question"]
+    body = {"question_id": question["id"], "answer": DEMO_RIGHT[question["id"]], "op_id": "c1"}
+    parts = _split(json.dumps(body).encode(), 4)
+    assert len(parts) == 4
+    headers = {**session.headers, **JSON}
+    status, answer = await _asgi_put(app, f"{session.path}/progress", headers, parts)
+    assert status == 200, answer
+    assert json.loads(answer)["saved"] is True
+    # Over the limit only once the parts are added up: refused, nothing saved.
+    limit = api.container.settings.max_body_bytes
+    before = await api.snapshot()
+    status, answer = await _asgi_put(
+        app, f"{session.path}/progress", headers, [b" " * (limit // 2 + 1)] * 2
+    )
+    assert (status, json.loads(answer)["code"]) == (413, "body_too_large")
+    # A client gone before the end of its body: 400, nothing saved.
+    status, answer = await _asgi_put(app, f"{session.path}/progress", headers, [])
+    assert status == 400, answer
+    assert await api.snapshot() == before
+
+
+def _split(data: bytes, pieces: int) -> list[bytes]:
+    step = -(-len(data) // pieces)
+    return [data[i : i + step] for i in range(0, len(data), step)]

@@ -7,9 +7,14 @@ into a crash."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import msgspec
+from litestar.exceptions import ClientException
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from litestar.types import Empty
+from litestar.utils.scope.state import ScopeState
 
 from quizsession.domain.errors import DomainError
 from quizsession.entrypoints.http.context import AnyRequest
@@ -44,12 +49,38 @@ def _too_deep(raw: bytes) -> bool:
     return False
 
 
+async def _read_body(request: AnyRequest, state: ScopeState) -> bytes:
+    """The whole body, straight from the ASGI messages (a body is one message
+    nearly always), kept where Litestar's ``request.body()`` finds it; over the
+    route's size limit it is refused as Litestar refuses it (413)."""
+    if state.body is not Empty:
+        return state.body
+    limit = request.route_handler.resolve_request_max_body_size() or math.inf
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await request.receive()
+        if message["type"] != "http.request":  # http.disconnect
+            raise ClientException("the client disconnected before sending its body")
+        chunk = message["body"]
+        size += len(chunk)
+        if size > limit:
+            raise RequestEntityTooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    state.body = body
+    return body
+
+
 async def strict_body(request: AnyRequest) -> None:
     opt = request.route_handler.opt
     if "body" not in opt:
         return
     target: Any = opt["body"]
-    raw = await request.body()
+    state = ScopeState.from_scope(request.scope)
+    raw = await _read_body(request, state)
     if not raw.strip():
         if opt.get("body_optional"):
             return
@@ -70,6 +101,8 @@ async def strict_body(request: AnyRequest) -> None:
         value = _decoder.decode(raw)
     except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
         raise DomainError(f"the body is not valid JSON: {exc}", code="malformed_json") from exc
+    # Litestar's own decoding of ``data`` starts from this value: decoded once.
+    state.json = value
     try:
         msgspec.convert(value, type=target, strict=True)
     except msgspec.ValidationError as exc:

@@ -34,8 +34,10 @@ from quizsession.entrypoints.http.openapi_docs import (
     OpenSessionOperation,
     OptionalBodyOperation,
     ProgressOperation,
+    json_response,
     problem_responses,
 )
+from quizsession.entrypoints.http.replies import JsonReply
 from quizsession.entrypoints.http.schemas import (
     CompleteBody,
     HeartbeatBody,
@@ -178,30 +180,34 @@ async def delivered_question(
     tags=["sessions"],
     opt={"body": ProgressBody},
     security=SESSION_TOKEN,
-    responses=problem_responses(
-        *JSON_BODY,
-        *SESSION_CODES,
-        "rate_limited",
-        "attempt_voided",
-        "attempt_closed",
-        "op_id_conflict",
-        "version_mismatch",
-        "section_not_started",
-        "deadline_passed",
-        "question_unknown",
-        "question_not_delivered",
-        "answer_invalid",
-        *WRITES,
-        *SERVICE,
-    ),
+    responses={
+        200: json_response(SaveResult, "Saved: on disk before this answer (or a replay)"),
+        **problem_responses(
+            *JSON_BODY,
+            *SESSION_CODES,
+            "rate_limited",
+            "attempt_voided",
+            "attempt_closed",
+            "op_id_conflict",
+            "version_mismatch",
+            "section_not_started",
+            "deadline_passed",
+            "question_unknown",
+            "question_not_delivered",
+            "answer_invalid",
+            *WRITES,
+            *SERVICE,
+        ),
+    },
     operation_class=ProgressOperation,
 )
-async def save_progress(request: AnyRequest, session_id: str, data: ProgressBody) -> SaveResult:
+async def save_progress(request: AnyRequest, session_id: str, data: ProgressBody) -> JsonReply:
     """Save an answer. A 2xx means it is on disk. Idempotent by ``op_id``."""
     claims = await session_claims(request, session_id)
-    return await container(request).sessions.save(
+    result = await container(request).sessions.save(
         claims, data.question_id, data.answer, data.op_id, data.expected_version
     )
+    return JsonReply(result)
 
 
 @post(
