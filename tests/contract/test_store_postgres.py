@@ -401,3 +401,79 @@ class TestPostgresStore(StoreContract):
         with pytest.raises(StoreUnavailable):
             await store.append("a1", 0, [created("a1")], row("a1"))
         assert await store.ping() is False
+
+    # -- group commit (pg_appends) -------------------------------------------------
+
+    async def test_concurrent_appends_are_written_in_batches_each_with_its_answer(
+        self, store: Store
+    ) -> None:
+        assert isinstance(store, PostgresStore)
+        for n in range(40):
+            await create(store, f"old{n}", 2)
+        batches = store._appends.batches
+        outcomes = await asyncio.gather(
+            *(
+                store.append(f"new{n}", 0, [created(f"new{n}"), answer(n)], row(f"new{n}"))
+                for n in range(200)
+            ),
+            *(
+                store.append(f"old{n}", 2, [answer(n)], row(f"old{n}", status="submitted"))
+                for n in range(40)
+            ),
+            # stale: refused alone, the rest of its batch lands
+            store.append("old0", 1, [answer(99)], row("old0")),
+            return_exceptions=True,
+        )
+        # The stale append expects version 1: whichever order, old0 is at 2 or 3
+        # then, so it is refused and every other append lands.
+        assert outcomes[:240] == [2] * 200 + [3] * 40
+        stale = outcomes[240]
+        assert isinstance(stale, VersionConflict)
+        assert stale.expected == 1
+        assert stale.actual in (2, 3)
+        assert store._appends.batches > batches  # at least one multi-row batch
+        for n in (0, 199):
+            got = await store.read(f"new{n}")
+            assert [r.event for r in got] == [created(f"new{n}"), answer(n)]
+        for n in (0, 39):
+            assert [r.event for r in await store.read(f"old{n}", after=2)] == [answer(n)]
+            index = await store.get_index(f"old{n}")
+            assert index is not None
+            assert (index.status, index.version) == ("submitted", 3)
+
+    async def test_a_batch_that_fails_is_written_one_append_at_a_time(
+        self, store: Store, postgres_server: PostgresServer
+    ) -> None:
+        assert isinstance(store, PostgresStore)
+        await create(store, "moved", 2)
+        # The log moved on without the attempts row: seq 3 is taken.
+        await _sql(
+            postgres_server.dsn,
+            "INSERT INTO events (attempt_id, seq, type, at, data) "
+            "SELECT attempt_id, 3, type, at, data FROM events "
+            "WHERE attempt_id = 'moved' AND seq = 2",
+        )
+        fallbacks = store._appends.fallbacks
+        outcomes = await asyncio.gather(
+            *(store.append(f"y{n}", 0, [created(f"y{n}")], row(f"y{n}")) for n in range(20)),
+            store.append("moved", 2, [answer(7)], row("moved")),
+            return_exceptions=True,
+        )
+        assert outcomes[:20] == [1] * 20
+        assert isinstance(outcomes[20], VersionConflict)
+        assert store._appends.fallbacks > fallbacks
+        index = await store.get_index("moved")
+        assert index is not None
+        assert index.version == 2
+        assert [r.seq for r in await store.read("y19")] == [1]
+
+    async def test_two_appends_to_one_attempt_never_share_a_batch(self, store: Store) -> None:
+        outcomes = await asyncio.gather(
+            *(store.append(f"z{n}", 0, [created(f"z{n}")], row(f"z{n}")) for n in range(10)),
+            store.append("z0", 0, [created("z0")], row("z0")),  # a second creator
+            return_exceptions=True,
+        )
+        firsts = [outcomes[0], outcomes[10]]
+        assert sorted(map(type, firsts), key=str) == sorted([int, VersionConflict], key=str)
+        assert outcomes[1:10] == [1] * 9
+        assert [r.seq for r in await store.read("z0")] == [1]

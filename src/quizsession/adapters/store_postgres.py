@@ -65,6 +65,7 @@ import asyncpg
 import asyncpg.exceptions as pgerr
 import msgspec
 
+from quizsession.adapters.pg_appends import AppendBatcher, PendingAppend
 from quizsession.adapters.store_memory import (
     canonical_quiz,
     check_append,
@@ -335,6 +336,8 @@ class PostgresStore:
         self._acquire_timeout_s = acquire_timeout_s
         self._command_timeout_s = command_timeout_s
         self._pool: asyncpg.Pool[asyncpg.Record] | None = None
+        # Group commit: concurrent appends written together (pg_appends).
+        self._appends = AppendBatcher(self._write, self._append_alone)
 
     @property
     def durable(self) -> bool:
@@ -498,18 +501,29 @@ class PostgresStore:
             index.due_at,
         )
 
+        pending = PendingAppend(attempt_id, expected_version, fields, seqs, types, ats, data)
+        return await self._appends.append(pending)
+
+    async def _append_alone(self, item: PendingAppend) -> int:
+        """One append in its own transaction (a batch of one, or a batch's
+        appends one by one after the batch was rolled back)."""
+        attempt_id, expected_version = item.attempt_id, item.expected
+
         async def run(conn: Conn) -> int:
             async with conn.transaction():
                 if expected_version == 0:
-                    done = await conn.execute(_INSERT_ATTEMPT, attempt_id, *fields)
+                    done = await conn.execute(_INSERT_ATTEMPT, attempt_id, *item.row)
                 else:
                     done = await conn.execute(
-                        _UPDATE_ATTEMPT, attempt_id, *fields, expected_version
+                        _UPDATE_ATTEMPT, attempt_id, *item.row, expected_version
                     )
                 if _rows_affected(done) != 1:
                     actual = await conn.fetchval(_SELECT_VERSION, attempt_id)
                     raise VersionConflict(attempt_id, expected_version, actual or 0)
-                await conn.execute(_INSERT_EVENTS, attempt_id, seqs, types, ats, data)
+                await conn.execute(
+                    _INSERT_EVENTS, attempt_id, item.seqs, item.types, item.ats, item.data
+                )
+            new_version: int = item.row[4]
             return new_version
 
         try:
