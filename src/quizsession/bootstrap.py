@@ -185,7 +185,14 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
     )
     catalog = Catalog(store, clock)
     admin = AdminService(store, live, executor, sessions, clock)
-    reaper = Reaper(store, sessions, clock, interval_s=settings.reaper_interval_s, metrics=metrics)
+    reaper = Reaper(
+        store,
+        sessions,
+        clock,
+        interval_s=settings.reaper_interval_s,
+        metrics=metrics,
+        prefetch=executor.prefetch,
+    )
     return Container(
         settings=settings,
         clock=clock,

@@ -260,6 +260,48 @@ class StoreContract:
         assert [type(e) for e in got] == [type(e) for e in events]
         assert [msgspec.json.encode(e) for e in got] == [msgspec.json.encode(e) for e in events]
 
+    # -- read_many ------------------------------------------------------------------------
+
+    async def test_read_many_gives_each_distinct_attempt_its_whole_log(self, store: Store) -> None:
+        await create(store, "a1", 3)
+        await create(store, "a2", 7)
+        await store.append("a2", 7, [answer(n) for n in range(7, 13)], row("a2"))  # seq 8-13
+        await create(store, "a3", 1)
+
+        got = await store.read_many(["a2", "nobody", "a1", "a2"])
+        assert set(got) == {"a2", "nobody", "a1"}
+        assert got["a1"] == await store.read("a1")
+        assert got["a2"] == await store.read("a2")
+        assert [r.seq for r in got["a2"]] == list(range(1, 14))
+        assert all(r.attempt_id == "a2" for r in got["a2"])
+        assert got["nobody"] == []
+
+    async def test_read_many_of_nothing_is_empty(self, store: Store) -> None:
+        await create(store, "a1", 2)
+        assert await store.read_many([]) == {}
+        assert await store.read_many(["nobody"]) == {"nobody": []}
+
+    async def test_read_many_round_trips_every_event_type_exactly(self, store: Store) -> None:
+        events = every_event()
+        await store.append("every", 0, events, row("every"))
+        got = await store.read_many(["every"])
+        assert [r.event for r in got["every"]] == events
+        assert [type(r.event) for r in got["every"]] == [type(e) for e in events]
+        encoded = [msgspec.json.encode(r.event) for r in got["every"]]
+        assert encoded == [msgspec.json.encode(e) for e in events]
+
+    async def test_read_many_of_more_attempts_than_one_statement_takes(self, store: Store) -> None:
+        # Ids with the characters a query built from text would trip on.
+        ids = [f'a,"{n}"]\'ü' for n in range(901)]
+        await asyncio.gather(*(create(store, a, 1 + n % 4) for n, a in enumerate(ids)))
+        got = await store.read_many(list(reversed(ids)))
+        assert set(got) == set(ids)
+        for n, attempt_id in enumerate(ids):
+            records = got[attempt_id]
+            assert [r.seq for r in records] == list(range(1, 2 + n % 4))
+            assert {r.attempt_id for r in records} == {attempt_id}
+            assert records[0].event == created(attempt_id)
+
     async def test_a_multi_event_append_is_atomic(self, store: Store) -> None:
         await create(store, "a1", 2)
         batch: list[AttemptEvent] = [answer(i) for i in range(10, 20)]

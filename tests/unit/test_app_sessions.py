@@ -147,7 +147,15 @@ def yielding(
 
         return wrapper
 
-    store_calls = ("read", "append", "get_quiz", "find_invite", "due_attempts", "get_index")
+    store_calls = (
+        "read",
+        "read_many",
+        "append",
+        "get_quiz",
+        "find_invite",
+        "due_attempts",
+        "get_index",
+    )
     live_calls = ("acquire_lease", "release_lease", "hit", "touch_session", "session_seen")
     for name in store_calls if store else ():
         monkeypatch.setattr(env.c.store, name, wrap(getattr(env.c.store, name)))

@@ -181,6 +181,16 @@ class EncryptedStore:
             msgspec.structs.replace(r, event=self._open_event(attempt_id, r.event)) for r in records
         ]
 
+    async def read_many(self, attempt_ids: Sequence[str]) -> dict[str, list[RecordedEvent]]:
+        logs = await self._inner.read_many(attempt_ids)
+        return {
+            attempt_id: [
+                msgspec.structs.replace(r, event=self._open_event(attempt_id, r.event))
+                for r in records
+            ]
+            for attempt_id, records in logs.items()
+        }
+
     async def get_index(self, attempt_id: str) -> AttemptIndexRow | None:
         return await self._inner.get_index(attempt_id)
 

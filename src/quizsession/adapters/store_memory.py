@@ -150,6 +150,9 @@ class MemoryStore:
             for seq, data in enumerate(log[start:], start + 1)
         ]
 
+    async def read_many(self, attempt_ids: Sequence[str]) -> dict[str, list[RecordedEvent]]:
+        return {attempt_id: await self.read(attempt_id) for attempt_id in attempt_ids}
+
     async def get_index(self, attempt_id: str) -> AttemptIndexRow | None:
         return self._index.get(attempt_id)
 

@@ -191,6 +191,10 @@ _INSERT_EVENTS = (
     "FROM unnest($2::integer[], $3::text[], $4::float8[], $5::text[]) AS e (seq, type, at, data)"
 )
 _SELECT_EVENTS = "SELECT seq, data FROM events WHERE attempt_id = $1 AND seq > $2 ORDER BY seq"
+_SELECT_LOGS = (
+    "SELECT attempt_id, seq, data FROM events WHERE attempt_id = ANY($1::text[]) "
+    "ORDER BY attempt_id, seq"
+)
 _SELECT_ROW = _ROW_COLUMNS + "WHERE attempt_id = $1"
 _LIST_ALL = _ROW_COLUMNS + "ORDER BY attempt_id LIMIT $1 OFFSET $2"
 _LIST_BY_QUIZ = _ROW_COLUMNS + "WHERE quiz_id = $3 ORDER BY attempt_id LIMIT $1 OFFSET $2"
@@ -542,6 +546,21 @@ class PostgresStore:
                 RecordedEvent(attempt_id=attempt_id, seq=r[0], event=decode_event(r[1]))
                 for r in rows
             ]
+
+        return await self._read(run)
+
+    async def read_many(self, attempt_ids: Sequence[str]) -> dict[str, list[RecordedEvent]]:
+        ids = list(dict.fromkeys(attempt_ids))
+        if not ids:
+            return {}
+
+        async def run(conn: Conn) -> dict[str, list[RecordedEvent]]:
+            logs: dict[str, list[RecordedEvent]] = {attempt_id: [] for attempt_id in ids}
+            for r in await conn.fetch(_SELECT_LOGS, ids):
+                logs[r[0]].append(
+                    RecordedEvent(attempt_id=r[0], seq=r[1], event=decode_event(r[2]))
+                )
+            return logs
 
         return await self._read(run)
 

@@ -169,6 +169,21 @@ _SELECT_VERSION = "SELECT version FROM attempts WHERE attempt_id = ?"
 _INSERT_EVENT = "INSERT INTO events (attempt_id, seq, type, at, data) VALUES (?, ?, ?, ?, ?)"
 _SELECT_LAST_SEQ = "SELECT max(seq) FROM events WHERE attempt_id = ?"
 _SELECT_EVENTS = "SELECT seq, data FROM events WHERE attempt_id = ? AND seq > ? ORDER BY seq"
+# ``read_many``: the logs of up to _LOGS_PER_STATEMENT attempts as ONE value, a JSON
+# array of [position of the attempt id in the list, seq, event] (each event's data
+# is its JSON encoding, put in as it is). One row, not one per event: a reader
+# thread gives up the GIL at every step of a statement and, while the event loop is
+# busy, waits for it at each (see ``_bulk_append``); here a chunk costs one step.
+# group_concat's order is not guaranteed, hence the seq in each element.
+_SELECT_LOGS = (
+    "WITH ids (n, attempt_id) AS (VALUES {}) "
+    "SELECT '[' || group_concat('[' || ids.n || ',' || events.seq || ',' || "
+    "CAST(events.data AS TEXT) || ']', ',') || ']' "
+    "FROM ids JOIN events ON events.attempt_id = ids.attempt_id"
+)
+_LOGS_PER_STATEMENT = 400  # two bound values each: within SQLite's old limit of 999
+_ID_ROW = "(?, ?)"
+_LOGS_DECODER = msgspec.json.Decoder(list[tuple[int, int, AttemptEvent]])
 _SELECT_ROW = (
     "SELECT attempt_id, quiz_id, candidate_id, status, state, version, updated_at, "
     "deadline, due_at FROM attempts WHERE attempt_id = ?"
@@ -662,6 +677,12 @@ class SqliteStore:
 
         return await self._read(run)
 
+    async def read_many(self, attempt_ids: Sequence[str]) -> dict[str, list[RecordedEvent]]:
+        ids = list(dict.fromkeys(attempt_ids))
+        if not ids:
+            return {}
+        return await self._read(partial(_read_logs, ids))
+
     async def get_index(self, attempt_id: str) -> AttemptIndexRow | None:
         def run(cur: sqlite3.Cursor) -> AttemptIndexRow | None:
             r = cur.execute(_SELECT_ROW, (attempt_id,)).fetchone()
@@ -790,6 +811,30 @@ class SqliteStore:
 
     async def prune_alive(self, before: float) -> int:
         return await self._submit(partial(_prune_alive, before))
+
+
+# -- reads run by a reader thread -------------------------------------------------------
+
+
+def _read_logs(ids: list[str], cur: sqlite3.Cursor) -> dict[str, list[RecordedEvent]]:
+    logs: dict[str, list[RecordedEvent]] = {attempt_id: [] for attempt_id in ids}
+    for start in range(0, len(ids), _LOGS_PER_STATEMENT):
+        chunk = ids[start : start + _LOGS_PER_STATEMENT]
+        sql = _SELECT_LOGS.format(", ".join([_ID_ROW] * len(chunk)))
+        params = [value for n, attempt_id in enumerate(chunk) for value in (n, attempt_id)]
+        text = cur.execute(sql, params).fetchone()[0]
+        if text is None:  # none of them has an event
+            continue
+        for n, seq, event in _LOGS_DECODER.decode(text):
+            attempt_id = chunk[n]
+            logs[attempt_id].append(RecordedEvent(attempt_id=attempt_id, seq=seq, event=event))
+    for records in logs.values():
+        records.sort(key=_seq)
+    return logs
+
+
+def _seq(record: RecordedEvent) -> int:
+    return record.seq
 
 
 # -- write operations, run by the writer thread inside a savepoint ----------------------

@@ -6,17 +6,24 @@ the version it decided on as the optimistic lock, and only then applies them to
 the cached state. If another writer moved the attempt in between (another
 instance, a takeover), the store refuses the append; the executor catches up and
 decides again, so a stale epoch is refused by the rules on the retry.
+
+``prefetch`` reads many attempts' logs with one store call (the reaper, before it
+submits a page of due attempts) and caches what it folds as *unverified*: it was
+read without the attempts' locks, so it may already be behind the log. An
+unverified state is never believed on its own: a read catches it up first, and a
+write decides on it but checks a refusal or a no-op against the log (its append is
+guarded by the store's optimistic lock like any other).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import msgspec
 
@@ -27,6 +34,7 @@ from quizsession.app.ports import (
     AttemptStatus,
     Clock,
     Store,
+    StoreError,
     StoreUnavailable,
     VersionConflict,
 )
@@ -43,6 +51,9 @@ MAX_RETRIES = 8
 class Loaded:
     state: AttemptState
     quiz: Quiz
+    #: False for a state read ahead by ``prefetch``, until it is checked against
+    #: the log (a catch-up) or moved on by an append the store accepted.
+    verified: bool = True
 
 
 @dataclass(frozen=True)
@@ -93,10 +104,45 @@ def index_row(state: AttemptState, quiz: Quiz, now: float) -> AttemptIndexRow:
 
 def _copy_preview(state: AttemptState, events: Sequence[AttemptEvent]) -> AttemptState:
     """The state after ``events`` without touching ``state`` (for the index row)."""
-    preview = copy.deepcopy(state)
+    preview = _copy_for_apply(state)
     for event in events:
         apply(preview, event)
     return preview
+
+
+_T = TypeVar("_T")
+_SHARE, _COPY, _RECURSE = 0, 1, 2
+_HOW: dict[type, int] = {}  # how _copy_for_apply copies a field holding that type
+
+
+def _copy_for_apply(obj: _T) -> _T:
+    """A copy of a state (or of its section progress) that ``apply`` can change
+    without changing the original, at a fraction of the cost of a deep copy:
+    every list, dict and set field is a new container and every mutable dataclass
+    field is copied likewise; what they hold is shared. ``apply`` changes states
+    only through their fields and those containers (it puts new values in, never
+    changes one in place); tests/unit/test_executor.py checks it for every event
+    type."""
+    cls = type(obj)
+    new = cls.__new__(cls)
+    fields = vars(new)
+    for name, value in vars(obj).items():
+        how = _HOW.get(type(value))
+        if how is None:
+            how = _HOW[type(value)] = _how(type(value))
+        if how == _COPY:
+            value = value.copy()
+        elif how == _RECURSE:
+            value = _copy_for_apply(value)
+        fields[name] = value
+    return new
+
+
+def _how(cls: type) -> int:
+    if issubclass(cls, list | dict | set):
+        return _COPY
+    params = getattr(cls, "__dataclass_params__", None)
+    return _RECURSE if params is not None and not params.frozen else _SHARE
 
 
 class AttemptExecutor:
@@ -145,6 +191,7 @@ class AttemptExecutor:
                     self._cache.pop(attempt_id, None)
                     return await self._catch_up(attempt_id, None)
                 apply(loaded.state, rec.event)
+            loaded.verified = True
         self._remember(attempt_id, loaded)
         return loaded
 
@@ -161,7 +208,7 @@ class AttemptExecutor:
         that a write is about to apply its own events to."""
         cached = self._cache.get(attempt_id)
         must_read = (not self._authoritative) if fresh is None else fresh
-        if cached is not None and not must_read:
+        if cached is not None and cached.verified and not must_read:
             self._cache.move_to_end(attempt_id)
             return cached
         async with self._locked(attempt_id):
@@ -169,6 +216,36 @@ class AttemptExecutor:
 
     def forget(self, attempt_id: str) -> None:
         self._cache.pop(attempt_id, None)
+
+    async def prefetch(self, attempt_ids: Sequence[str]) -> int:
+        """Read the logs of the attempts of ``attempt_ids`` that are not cached with
+        ONE store call and cache their states, unverified (see the module's
+        docstring); returns how many were cached. Best effort: if the store fails,
+        nothing is cached and each attempt is read when it is used, as without."""
+        missing = [a for a in dict.fromkeys(attempt_ids) if a not in self._cache]
+        if not missing:
+            return 0
+        try:
+            logs = await self._store.read_many(missing)
+        except StoreError:
+            return 0
+        cached = 0
+        for attempt_id, records in logs.items():
+            if not records or any(rec.seq != n for n, rec in enumerate(records, 1)):
+                continue  # unknown, or out of step: left to the ordinary read
+            state = AttemptState()
+            for rec in records:
+                apply(state, rec.event)
+            try:
+                quiz = await self._quizzes.get(state.quiz_id, state.quiz_version)
+            except DomainError:
+                continue
+            # Checked after the await: whatever a write or a read has cached since
+            # is newer than this, or as new.
+            if attempt_id not in self._cache:
+                self._remember(attempt_id, Loaded(state=state, quiz=quiz, verified=False))
+                cached += 1
+        return cached
 
     # -- executing --------------------------------------------------------------
 
@@ -216,11 +293,12 @@ class AttemptExecutor:
         loaded = self._cache.get(attempt_id)
         if loaded is None:
             loaded = await self._catch_up(attempt_id, None)
-        # With a shared store the cache may be behind another instance. Appends
-        # need no read first (the store's optimistic lock refuses a stale one and
-        # we catch up and decide again); a refusal or a no-op decided on the cache
-        # is checked against the log before it is believed.
-        verified = self._authoritative
+        # With a shared store the cache may be behind another instance, and a
+        # prefetched state may be behind the log. Appends need no read first (the
+        # store's optimistic lock refuses a stale one and we catch up and decide
+        # again); a refusal or a no-op decided on such a state is checked against
+        # the log before it is believed.
+        verified = self._authoritative and (loaded is None or loaded.verified)
         for _ in range(MAX_RETRIES):
             now = self._clock.now()
             if loaded is None:
@@ -288,6 +366,7 @@ class AttemptExecutor:
             self._metrics.store_append(time.perf_counter() - began)
         for event in events:
             apply(loaded.state, event)
+        loaded.verified = True  # the store was at ``expected``: this is the log's state
         self._remember(attempt_id, loaded)
 
 

@@ -98,6 +98,12 @@ class EventStore(Protocol):
         """The attempt's events with seq > ``after``, in order ([] if unknown)."""
         ...
 
+    async def read_many(self, attempt_ids: Sequence[str]) -> dict[str, list[RecordedEvent]]:
+        """The whole logs of many attempts with one call (the reaper reads ahead
+        this way): each distinct id of ``attempt_ids`` maps to what ``read(id)``
+        would give ([] if unknown)."""
+        ...
+
     async def get_index(self, attempt_id: str) -> AttemptIndexRow | None: ...
 
     async def list_attempts(
