@@ -3,13 +3,15 @@
 Runs in a child process (``worker_main``) and talks to the parent over a pipe,
 one stage at a time:
 
-1. ``("join", budget_s)``: each candidate logs in (``POST /sessions`` with the
+1. ``("login", budget_s)``: each candidate logs in (``POST /sessions`` with the
    invite on a few raw keep-alive connections; with ``in_test`` also starts the
-   test and gets the first question), then opens ``WS /sessions/{id}/live``,
-   authenticates in the first message and waits for ``welcome`` (bounded
-   concurrency, everything within ``budget_s``); each socket then pings every
-   ``ping_s`` from a random phase -> ``("joined", figures)``;
-2. ``("run", t0, t1)``: keep going until wall time ``t1``, recording what falls
+   test and gets the first question), all within ``budget_s`` ->
+   ``("logged_in", figures)``;
+2. ``("connect", budget_s)``: each logged-in candidate opens
+   ``WS /sessions/{id}/live``, authenticates in the first message and waits for
+   ``welcome`` (bounded concurrency, all within ``budget_s``); each socket then
+   pings every ``ping_s`` from a random phase -> ``("connected", figures)``;
+3. ``("run", t0, t1)``: keep going until wall time ``t1``, recording what falls
    in ``[t0, t1]``, then drop every socket -> ``("report", Report)``.
 
 A socket the server closes (or that fails) before the end counts as dropped.
@@ -89,27 +91,70 @@ class Generator:
         self.unexpected: list[str] = []
         self.tasks: list[asyncio.Task[None]] = []
 
-    # -- stage 1 ----------------------------------------------------------------------
+    # -- stages 1 and 2 --------------------------------------------------------------
 
-    async def join(self, budget_s: float) -> JSON:
-        """Every candidate logs in, then opens its live socket, all within
-        ``budget_s`` seconds (logins on ``LOGIN_CONNS`` keep-alive connections,
-        at most ``CONNECT_CONCURRENCY`` handshakes in flight; a candidate's socket
-        opens as soon as its login is done, while others still log in).
+    async def login(self, budget_s: float) -> JSON:
+        """Every candidate logs in (``POST /sessions``; ``in_test``: also starts
+        the test and gets the first question) on ``LOGIN_CONNS`` keep-alive
+        connections, within ``budget_s`` seconds.
 
-        A refusal (an HTTP error status, a WebSocket upgrade refused or closed,
-        a first message other than ``welcome``) is a correctness failure; a
-        candidate not through when the budget is spent is a capacity figure."""
+        A refusal (an HTTP error status) is a correctness failure; a candidate
+        not through when the budget is spent is a capacity figure (no socket)."""
         until = time.monotonic() + budget_s
         queue: asyncio.Queue[str] = asyncio.Queue()
         for token in self.job.tokens:
             queue.put_nowait(token)
+        logins: list[float] = []
+        errors: list[str] = []
+        late = 0
+
+        async def log_in() -> None:
+            nonlocal late
+            conn = HttpConn(self.job.port)
+            try:
+                while not queue.empty():
+                    token = queue.get_nowait()
+                    t0 = time.perf_counter()
+                    try:
+                        left = until - time.monotonic()
+                        if left <= 0:
+                            raise TimeoutError
+                        live = await asyncio.wait_for(self._login_one(conn, token), left)
+                    except (TimeoutError, OSError):
+                        late += 1
+                        conn.close()  # a request may be half done: start afresh
+                        continue
+                    except Exception as exc:
+                        errors.append(f"login: {exc!r}"[:300])
+                        continue
+                    logins.append(time.perf_counter() - t0)
+                    self.live.append(live)
+            finally:
+                conn.close()
+
+        cpu0 = self_cpu_s()
+        await asyncio.gather(*(log_in() for _ in range(LOGIN_CONNS)))
+        return {
+            "logins": array("d", logins).tobytes(),
+            "errors": errors,
+            "late": late,
+            "cpu_s": self_cpu_s() - cpu0,
+        }
+
+    async def connect(self, budget_s: float) -> JSON:
+        """Every logged-in candidate opens ``WS /sessions/{id}/live``,
+        authenticates in the first message and waits for ``welcome``, at most
+        ``CONNECT_CONCURRENCY`` handshakes in flight, all within ``budget_s``
+        seconds; each socket then pings every ``ping_s`` from a random phase.
+
+        A refusal (a WebSocket upgrade refused or closed, a first message other
+        than ``welcome``) is a correctness failure; a socket not open when the
+        budget is spent is a capacity figure."""
+        until = time.monotonic() + budget_s
         gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
         rng = random.Random(self.job.seed)
-        logins: list[float] = []
         handshakes: list[float] = []
         errors: list[str] = []
-        opening: list[asyncio.Task[None]] = []
         late = 0
 
         async def open_socket(live: _Live) -> None:
@@ -133,37 +178,10 @@ class Generator:
                 asyncio.create_task(self._pinger(live, rng.uniform(0, self.job.ping_s)))
             )
 
-        async def log_in() -> None:
-            nonlocal late
-            conn = HttpConn(self.job.port)
-            try:
-                while not queue.empty():
-                    token = queue.get_nowait()
-                    t0 = time.perf_counter()
-                    try:
-                        left = until - time.monotonic()
-                        if left <= 0:
-                            raise TimeoutError
-                        live = await asyncio.wait_for(self._login_one(conn, token), left)
-                    except (TimeoutError, OSError):
-                        late += 1
-                        conn.close()  # a request may be half done: start afresh
-                        continue
-                    except Exception as exc:
-                        errors.append(f"login: {exc!r}"[:300])
-                        continue
-                    logins.append(time.perf_counter() - t0)
-                    self.live.append(live)
-                    opening.append(asyncio.create_task(open_socket(live)))
-            finally:
-                conn.close()
-
         self.tasks.append(asyncio.create_task(self._lag_monitor()))
         cpu0 = self_cpu_s()
-        await asyncio.gather(*(log_in() for _ in range(LOGIN_CONNS)))
-        await asyncio.gather(*opening)
+        await asyncio.gather(*(open_socket(live) for live in self.live))
         return {
-            "logins": array("d", logins).tobytes(),
             "handshakes": array("d", handshakes).tobytes(),
             "errors": errors,
             "late": late,
@@ -314,8 +332,10 @@ async def _serve(job: LiveJob, pipe: Connection) -> None:
     gen = Generator(job)
     while True:
         command: tuple[Any, ...] = await loop.run_in_executor(None, pipe.recv)
-        if command[0] == "join":
-            pipe.send(("joined", await gen.join(command[1])))
+        if command[0] == "login":
+            pipe.send(("logged_in", await gen.login(command[1])))
+        elif command[0] == "connect":
+            pipe.send(("connected", await gen.connect(command[1])))
         elif command[0] == "run":
             pipe.send(("report", await gen.run_until(command[1], command[2])))
             return

@@ -244,3 +244,37 @@ def test_unknown_messages_get_an_error_and_the_socket_stays(client: TestClient[A
         while msg["type"] == "tick":
             msg = recv(ws)
         assert msg["type"] == "pong"
+
+
+def test_a_tick_after_logout_tells_why_and_closes_the_socket(client: TestClient[Any]) -> None:
+    s = login(client)
+    sid, tok = s["session_id"], s["session_token"]
+    with client.websocket_connect(f"/sessions/{sid}/live") as ws:
+        assert auth(ws, tok)["type"] == "welcome"
+        r = client.delete(f"/sessions/{sid}", headers={"Authorization": f"Bearer {tok}"})
+        assert r.status_code in (200, 204), r.text
+        msg = recv(ws)
+        while msg["type"] == "tick":
+            msg = recv(ws)
+        assert msg["type"] == "error"
+        assert msg["code"] == "session_closed"
+        with pytest.raises(WebSocketDisconnect) as exc:
+            ws.receive_text(timeout=5)
+        assert exc.value.code == CLOSE_ENDED
+
+
+def test_a_closed_socket_leaves_no_ticks_behind(client: TestClient[Any]) -> None:
+    """Ticks come from the hub's one timer: a socket that goes away leaves it."""
+    hub = client.app.state.container.hub
+    s = login(client)
+    with client.websocket_connect(f"/sessions/{s['session_id']}/live") as ws:
+        auth(ws, s["session_token"])
+        assert recv(ws)["type"] == "tick"
+        assert recv(ws)["type"] == "tick"
+        assert len(hub) == 1
+        assert len(hub.ticks) == 1
+    until = time.monotonic() + 5
+    while (len(hub) or len(hub.ticks)) and time.monotonic() < until:
+        time.sleep(0.05)
+    assert len(hub) == 0
+    assert len(hub.ticks) == 0

@@ -1,6 +1,7 @@
 """The live channel's use cases, independent of the transport: which sockets this
-instance holds (so a drain can tell each of them to reconnect elsewhere), and the
-messages a live session sends and receives.
+instance holds (so a drain can tell each of them to reconnect elsewhere), their
+ticks (one timer for all of them), and the messages a live session sends and
+receives.
 
 Messages (JSON objects with a ``type``):
 - client -> server: ``auth`` {token} (first message), ``ping`` {question_id,
@@ -14,10 +15,17 @@ Messages (JSON objects with a ``type``):
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import heapq
+import itertools
+import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 Sender = Callable[[dict[str, object]], Awaitable[None]]
+Tick = Callable[[], Awaitable[None]]
+
+log = logging.getLogger(__name__)
 
 # WebSocket close codes (4000-4999 are the application's own).
 CLOSE_AUTH = 4401  # no or bad token in the first message
@@ -34,7 +42,125 @@ class LiveConnection:
     attempt_id: str
     send: Sender
     close: Callable[[int, str], Awaitable[None]]
-    closed: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+async def _no_tick() -> None:
+    return None
+
+
+class Ticking:
+    """One socket's place in a ``TickSchedule``: ``cancel()`` when it closes.
+    Its ticks run in the context it was added from (the socket's request id)."""
+
+    __slots__ = ("cancelled", "context", "due", "every", "running", "tick")
+
+    def __init__(self, every: float, tick: Tick, due: float) -> None:
+        self.every = every
+        self.tick = tick
+        self.due = due
+        self.context = contextvars.copy_context()
+        self.running: asyncio.Task[None] | None = None
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        """No more ticks; a tick under way is cancelled. (The schedule forgets
+        it by its next due time; what the tick refers to is let go now.)"""
+        self.cancelled = True
+        self.tick = _no_tick
+        if self.running is not None:
+            self.running.cancel()
+            self.running = None
+
+
+class TickSchedule:
+    """Every live socket's ticks from one timer of the event loop, rather than a
+    task sleeping per socket (a task, its coroutines, a future and a timer held
+    for the socket's whole life).
+
+    ``add(every, tick)`` calls ``tick()`` every ``every`` seconds (the first
+    after ``every``) until the returned ``Ticking`` is cancelled. When several
+    are due the timer starts them all (each as a short task: a tick may wait on
+    the store or a slow socket), so one slow tick does not hold up the others;
+    a socket whose previous tick is still under way skips one. After a stall
+    the ticks resume at their pace: missed ones are not caught up in a burst.
+    ``tick`` owns its errors; one that escapes is logged and ticking goes on.
+    One event loop at a time: the schedule starts afresh on another loop."""
+
+    #: Ticks due within this many seconds of each other start together.
+    SLACK_S = 0.005
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, Ticking]] = []
+        self._order = itertools.count()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = float("inf")
+
+    def __len__(self) -> int:
+        return sum(1 for _, _, t in self._heap if not t.cancelled)
+
+    def add(self, every: float, tick: Tick) -> Ticking:
+        if every <= 0:
+            raise ValueError(f"tick period must be > 0 (got {every})")
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._heap.clear()
+            self._loop, self._timer, self._timer_at = loop, None, float("inf")
+        ticking = Ticking(every, tick, loop.time() + every)
+        self._push(ticking)
+        self._arm()
+        return ticking
+
+    def _push(self, ticking: Ticking) -> None:
+        heapq.heappush(self._heap, (ticking.due, next(self._order), ticking))
+
+    def _arm(self) -> None:
+        heap, loop = self._heap, self._loop
+        while heap and heap[0][2].cancelled:
+            heapq.heappop(heap)
+        if not heap or loop is None:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer, self._timer_at = None, float("inf")
+            return
+        due = heap[0][0]
+        if self._timer is not None and self._timer_at <= due:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer, self._timer_at = loop.call_at(due, self._fire), due
+
+    def _fire(self) -> None:
+        self._timer, self._timer_at = None, float("inf")
+        loop = self._loop
+        assert loop is not None
+        now = loop.time()
+        heap = self._heap
+        while heap and heap[0][0] <= now + self.SLACK_S:
+            _, _, ticking = heapq.heappop(heap)
+            if ticking.cancelled:
+                continue
+            if ticking.running is None:
+                ticking.running = loop.create_task(self._run(ticking), context=ticking.context)
+            ticking.due += ticking.every
+            if ticking.due <= now:
+                ticking.due = now + ticking.every
+            self._push(ticking)
+        self._arm()
+
+    @staticmethod
+    async def _run(ticking: Ticking) -> None:
+        try:
+            await ticking.tick()
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            log.exception("quizsession: a live tick failed")
+        finally:
+            if ticking.running is asyncio.current_task():
+                ticking.running = None
 
 
 class LiveHub:
@@ -45,6 +171,7 @@ class LiveHub:
 
     def __init__(self) -> None:
         self._connections: set[LiveConnection] = set()
+        self.ticks = TickSchedule()
         self.draining = False
         self._in_flight = 0
         self._idle = asyncio.Event()

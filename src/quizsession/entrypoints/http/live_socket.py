@@ -124,20 +124,9 @@ async def live(socket: AnySocket, session_id: str) -> None:
     claims = await _authenticate(socket, c, session_id)
     if claims is None:
         return
-    try:
-        beat = await c.sessions.heartbeat(claims)
-    except DomainError as exc:
-        await _refuse(socket, exc)
+    every = await _welcome(socket, c, claims)
+    if every is None:
         return
-    await _send(
-        socket,
-        {
-            "type": "welcome",
-            "session_token": beat.session_token,
-            "lease_ttl_s": beat.lease_ttl_s,
-            "attempt": beat.attempt,
-        },
-    )
     subscription = await c.live.subscribe(claims.attempt_id)
 
     async def close(code: int, reason: str) -> None:
@@ -150,14 +139,20 @@ async def live(socket: AnySocket, session_id: str) -> None:
         session_id=claims.session_id, attempt_id=claims.attempt_id, send=send, close=close
     )
     c.hub.add(conn)
+    # Ticks come from the hub's one timer; a tick that ends the socket (refused,
+    # or the socket is gone) sets ``ended``.
+    ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    ticking = c.hub.ticks.add(every, lambda: _tick(socket, c, claims, ended))
     tasks = [
-        asyncio.create_task(_ticker(socket, c, claims, beat.attempt.heartbeat_s)),
         asyncio.create_task(_notices(socket, c, claims, subscription)),
         asyncio.create_task(_reader(socket, c, claims)),
     ]
     try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait([*tasks, ended], return_when=asyncio.FIRST_COMPLETED)
     finally:
+        ticking.cancel()
+        if not ended.done():
+            ended.cancel()
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -169,15 +164,44 @@ async def live(socket: AnySocket, session_id: str) -> None:
             await socket.close()
 
 
-async def _ticker(socket: AnySocket, c: Container, claims: SessionClaims, every: float) -> None:
-    while True:
-        await asyncio.sleep(every)
+async def _welcome(socket: AnySocket, c: Container, claims: SessionClaims) -> float | None:
+    """The first heartbeat and the ``welcome``; the tick period, or None once
+    refused. (A function of its own: the welcome's view is not kept for the
+    socket's life.)"""
+    try:
+        beat = await c.sessions.heartbeat(claims)
+    except DomainError as exc:
+        await _refuse(socket, exc)
+        return None
+    await _send(
+        socket,
+        {
+            "type": "welcome",
+            "session_token": beat.session_token,
+            "lease_ttl_s": beat.lease_ttl_s,
+            "attempt": beat.attempt,
+        },
+    )
+    return beat.attempt.heartbeat_s
+
+
+async def _tick(
+    socket: AnySocket, c: Container, claims: SessionClaims, ended: asyncio.Future[None]
+) -> None:
+    """One tick (from the hub's timer): the time remaining, or the refusal that
+    ends the socket (the session was superseded, closed, timed out)."""
+    try:
         try:
             tick = await c.sessions.tick(claims)
         except DomainError as exc:
             await _refuse(socket, exc)
+        else:
+            await _send(socket, tick)
             return
-        await _send(socket, tick)
+    except Exception:  # noqa: S110 - the socket is gone: the handler cleans up
+        pass
+    if not ended.done():
+        ended.set_result(None)
 
 
 async def _notices(
