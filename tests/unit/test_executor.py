@@ -22,7 +22,7 @@ from quizsession.domain.events import (
     Submitted,
 )
 from tests.contract.test_store import T0, every_event
-from tests.unit.test_app_sessions import Env, environment, start_test_and_answer
+from tests.unit.test_app_sessions import Env, demo_raw, environment, start_test_and_answer
 
 
 def events_for_copies() -> list[AttemptEvent]:
@@ -155,3 +155,22 @@ async def test_prefetch_is_best_effort(monkeypatch: pytest.MonkeyPatch) -> None:
         assert loaded is not None
         assert loaded.state == fold(await env.events(attempt_id))
         assert isinstance(loaded.state, AttemptState)
+
+
+async def test_attempts_on_one_quiz_version_share_one_decoded_definition() -> None:
+    async with environment() as env:
+        first, _ = await env.login(await env.invite(email="ada@example.org"))
+        second, _ = await env.login(await env.invite(email="bob@example.org"))
+        assert first.attempt.attempt_id != second.attempt.attempt_id
+        executor = env.c.executor
+        a = await executor.load(first.attempt.attempt_id)
+        b = await executor.load(second.attempt.attempt_id)
+        assert a is not None
+        assert b is not None
+        assert a.quiz is b.quiz  # one copy per version, not one per candidate
+        # A new version is seen by the next new attempt (read from the store).
+        await env.c.catalog.put_quiz({**demo_raw(), "title": "Renamed"})
+        third, _ = await env.login(await env.invite(email="cy@example.org"))
+        c = await executor.load(third.attempt.attempt_id)
+        assert c is not None
+        assert (c.quiz.version, c.quiz.title) == (a.quiz.version + 1, "Renamed")

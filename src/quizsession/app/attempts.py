@@ -84,6 +84,19 @@ class QuizCache:
                 self._cache.popitem(last=False)
         return quiz
 
+    def intern(self, quiz: Quiz) -> Quiz:
+        """The cached copy of ``quiz``'s version if there is one, else ``quiz``,
+        cached: every attempt on a version shares one decoded definition."""
+        key = (quiz.id, quiz.version)
+        known = self._cache.get(key)
+        if known is not None:
+            self._cache.move_to_end(key)
+            return known
+        self._cache[key] = quiz
+        if len(self._cache) > self._capacity:
+            self._cache.popitem(last=False)
+        return quiz
+
 
 _STATUS: dict[str, AttemptStatus] = {"open": "open", "submitted": "submitted", "voided": "voided"}
 

@@ -225,7 +225,9 @@ class SessionService:
             latest = await self._store.get_quiz(quiz_id)
             if latest is None:
                 raise AE.refuse(AE.NOT_FOUND, f"quiz {quiz_id} not found")
-            quiz = latest
+            # The latest version is read each time (another instance may have put a
+            # newer one); its decoded definition is shared by all its attempts.
+            quiz = self._quizzes.intern(latest)
             # Refuse before anything is written: a refused login creates nothing.
             now = self._clock.now()
             if quiz.opens_at is not None and now < quiz.opens_at:
