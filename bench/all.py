@@ -3,7 +3,7 @@
 
 Run from the project root (``make bench`` / ``make bench-quick``)::
 
-    .venv/bin/python -m bench            # full runs (about 15 minutes)
+    .venv/bin/python -m bench            # full runs (about 6 minutes)
     .venv/bin/python -m bench --quick    # short runs
     .venv/bin/python -m bench --only live,spike
 
