@@ -77,6 +77,12 @@ class PendingAppend:
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
 
+    @property
+    def version(self) -> int:
+        """The attempt's version once this append lands."""
+        version: int = self.row[4]
+        return version
+
 
 Connection = Any  # an asyncpg connection (the adapter's ``Conn``)
 Write = Callable[[Callable[[Connection], Awaitable[Any]]], Awaitable[Any]]
@@ -163,7 +169,7 @@ class AppendBatcher:
         self.batches += 1
         for item in batch:
             if item.attempt_id in landed:
-                _settle(item, item.row[4])
+                _settle(item, item.version)
             else:
                 _settle(
                     item,

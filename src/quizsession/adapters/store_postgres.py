@@ -527,8 +527,7 @@ class PostgresStore:
                 await conn.execute(
                     _INSERT_EVENTS, attempt_id, item.seqs, item.types, item.ats, item.data
                 )
-            new_version: int = item.row[4]
-            return new_version
+            return item.version
 
         try:
             return await self._write(run)

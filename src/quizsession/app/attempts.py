@@ -76,12 +76,10 @@ class QuizCache:
         key = (quiz_id, version)
         quiz = self._cache.get(key)
         if quiz is None:
-            quiz = await self._store.get_quiz(quiz_id, version)
-            if quiz is None:
+            read = await self._store.get_quiz(quiz_id, version)
+            if read is None:
                 raise AE.refuse(AE.NOT_FOUND, f"quiz {quiz_id} version {version} not found")
-            self._cache[key] = quiz
-            if len(self._cache) > self._capacity:
-                self._cache.popitem(last=False)
+            quiz = self.intern(read)
         return quiz
 
     def intern(self, quiz: Quiz) -> Quiz:
