@@ -11,9 +11,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY src ./src
-# The pinned dependencies include websockets, which uvicorn needs to serve the
+# The service is the `server` extra (the base install is only the typed client);
+# its pinned dependencies include websockets, which uvicorn needs to serve the
 # live channel.
-RUN pip install .
+RUN pip install '.[server]'
 
 RUN useradd --system --uid 10001 --home-dir /app quizsession
 USER quizsession

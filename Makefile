@@ -11,7 +11,7 @@ PORT   ?= 8002
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[server,dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -23,8 +23,8 @@ serve: install
 	$(BIN)/quizsession serve --demo --port $(PORT)
 
 lint: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench testsupport
+	$(BIN)/ruff format --check src tests bench testsupport
 
 typecheck: install
 	$(BIN)/mypy

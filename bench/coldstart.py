@@ -56,10 +56,10 @@ from bench.common import (
     verdict,
 )
 from bench.gen import Shape, Template, build_template, demo_quiz_definition, populate, put_quiz
-from bench.procs import ServerProcess
-from quizsession.adapters.store_sqlite import SqliteStore
+from quizsession.adapters.store.sqlite import SqliteStore
 from quizsession.app.sessions import attempt_id_for
 from quizsession.domain.quiz import Quiz
+from testsupport.service import ServerProcess
 
 QUIZ_ID = "bench-coldstart"
 READY_TARGET_S = 2.0

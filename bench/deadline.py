@@ -55,9 +55,9 @@ from bench.common import (
     verdict,
 )
 from bench.gen import Shape, append_one_each, build_template, demo_quiz_definition, populate
-from bench.procs import ServerProcess
-from quizsession.adapters.store_sqlite import SqliteStore
+from quizsession.adapters.store.sqlite import SqliteStore
 from quizsession.domain.quiz_validation import parse_quiz
+from testsupport.service import ServerProcess
 
 QUIZ_ID = "bench-deadline"
 TARGET_S = 2.0

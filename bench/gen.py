@@ -21,8 +21,7 @@ from typing import Any
 
 import msgspec
 
-from bench.scenario import random_answer
-from quizsession.adapters.store_sqlite import SqliteStore
+from quizsession.adapters.store.sqlite import SqliteStore
 from quizsession.app.attempts import index_row
 from quizsession.app.ports import AttemptIndexRow
 from quizsession.app.sessions import attempt_id_for
@@ -48,6 +47,7 @@ from quizsession.domain.events import (
 )
 from quizsession.domain.quiz import Question, Quiz
 from quizsession.domain.quiz_validation import parse_quiz
+from testsupport.scenario import random_answer
 
 CHUNK = 1024  # appends prepared together (the store commits up to 1024 per transaction)
 CHUNKS_IN_FLIGHT = 4
@@ -225,6 +225,6 @@ async def append_one_each(
 
 
 def demo_quiz_definition(quiz_id: str, *, duration_s: float, grace_s: float) -> dict[str, Any]:
-    from bench.scenario import quiz_definition
+    from testsupport.scenario import quiz_definition
 
     return quiz_definition(quiz_id, duration_s=duration_s, grace_s=grace_s)

@@ -72,8 +72,8 @@ from bench.common import (
     verdict,
 )
 from bench.live_client import LiveJob, Report, worker_main
-from bench.procs import ServerProcess
-from bench.scenario import quiz_definition
+from testsupport.scenario import quiz_definition
+from testsupport.service import ServerProcess
 
 QUIZ_ID = "bench-live"
 TARGET_P99_MS = 50.0

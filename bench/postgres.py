@@ -42,9 +42,6 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from tests.servers import PostgresServer, RedisServer, start_postgres, start_redis
-
-from bench.procs import ServerProcess
 from bench.saves import (
     SERVER_ENV,
     Phase,
@@ -56,6 +53,9 @@ from bench.saves import (
     run_phase,
     saved_events,
 )
+from testsupport.postgres_server import PostgresServer, start_postgres
+from testsupport.redis_server import RedisServer, start_redis
+from testsupport.service import ServerProcess
 
 RAW_CREATE = (
     "CREATE TABLE bench_raw (id bigserial PRIMARY KEY, worker int NOT NULL, "

@@ -45,8 +45,7 @@ from typing import Any
 
 import httpx
 
-from bench.procs import ServerProcess
-from bench.scenario import (
+from testsupport.scenario import (
     Candidate,
     invite,
     login,
@@ -56,6 +55,7 @@ from bench.scenario import (
     random_answer,
     start_test,
 )
+from testsupport.service import ServerProcess
 
 HOST = "127.0.0.1"
 SERVER_ENV = {

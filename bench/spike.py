@@ -59,8 +59,8 @@ from bench.common import (
     summary_ms,
     verdict,
 )
-from bench.procs import ServerProcess
-from bench.scenario import quiz_definition
+from testsupport.scenario import quiz_definition
+from testsupport.service import ServerProcess
 
 QUIZ_ID = "bench-spike"
 TARGET_P99_MS = 500.0

@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.conftest_servers"]
+pytest_plugins = ["testsupport.fixtures"]

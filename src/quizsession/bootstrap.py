@@ -13,11 +13,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from quizsession.adapters.live_memory import MemoryLiveState
+from quizsession.adapters.importers import MoodleImporter
+from quizsession.adapters.live.memory import MemoryLiveState
 from quizsession.adapters.metrics_prometheus import PrometheusMetrics
-from quizsession.adapters.store_encrypted import EncryptedStore, KeyRing
-from quizsession.adapters.store_memory import MemoryStore
-from quizsession.adapters.store_sqlite import SqliteStore
+from quizsession.adapters.report_render import CsvJsonHtmlRenderer
+from quizsession.adapters.store.assembled import AssembledStore
+from quizsession.adapters.store.encrypted import (
+    KEYS_SETTING,
+    EncryptedEventLog,
+    EncryptedInvites,
+    KeyRing,
+)
+from quizsession.adapters.store.memory import MemoryStore
+from quizsession.adapters.store.sqlite import SqliteStore
 from quizsession.adapters.tokens_jwt import JwtTokens
 from quizsession.app.admin import AdminService
 from quizsession.app.attempts import AttemptExecutor, QuizCache
@@ -26,8 +34,10 @@ from quizsession.app.clock import SystemClock
 from quizsession.app.live import LiveHub
 from quizsession.app.metrics import NO_METRICS, Metrics
 from quizsession.app.outage import OutageCredit, OutageReport
-from quizsession.app.ports import Clock, LiveState, Store
+from quizsession.app.ports import Clock, LiveState, Store, UnreadableData
+from quizsession.app.quiz_import import QuizImporter
 from quizsession.app.reaper import Reaper
+from quizsession.app.reports import ReportRenderer
 from quizsession.app.sessions import SessionService, SessionSettings
 from quizsession.settings import Settings
 
@@ -52,7 +62,7 @@ def make_store(url: str) -> Store:
     if scheme == "sqlite":
         return SqliteStore(sqlite_path(url))
     if scheme in ("postgres", "postgresql"):
-        from quizsession.adapters.store_postgres import PostgresStore
+        from quizsession.adapters.store.postgres import PostgresStore
 
         return PostgresStore(url)
     raise ValueError(f"unsupported store URL scheme {scheme!r} (memory, sqlite, postgresql)")
@@ -63,11 +73,22 @@ def make_live(settings: Settings, clock: Clock, store: Store) -> LiveState:
     Redis is down, leases go to ``store`` and the rest stays in this process);
     otherwise the in-process live state (one instance)."""
     if settings.redis_url:
-        from quizsession.adapters.live_redis import RedisLiveState
-        from quizsession.adapters.live_resilient import ResilientLiveState
+        from quizsession.adapters.live.redis import RedisLiveState
+        from quizsession.adapters.live.resilient import ResilientLiveState
 
         return ResilientLiveState(RedisLiveState(settings.redis_url, clock), store, clock)
     return MemoryLiveState(clock)
+
+
+def make_importer() -> QuizImporter:
+    """The quiz importer (Moodle GIFT and XML). It holds no resources: a command
+    that only converts a file (``quiz import --dry-run``) needs no store."""
+    return MoodleImporter()
+
+
+def make_report_renderer() -> ReportRenderer:
+    """The report renderer (CSV, JSON, HTML); no resources."""
+    return CsvJsonHtmlRenderer()
 
 
 def kept_secret(path: Path, nbytes: int) -> str:
@@ -83,23 +104,41 @@ def kept_secret(path: Path, nbytes: int) -> str:
     return value
 
 
-def token_secret(settings: Settings) -> str:
-    """The configured secret; else one kept next to the SQLite file so sessions
-    survive a restart; else (memory store) one for this process only."""
+def token_secret(settings: Settings, store: Store) -> str:
+    """The configured secret; else, as the store declares: one kept beside its
+    data (``secret_file``, the SQLite file's) so sessions survive a restart; a
+    shared or otherwise durable store without such a place needs it configured
+    (instances must agree on it); a store in memory gets one for this process."""
     if settings.secret_key:
         return settings.secret_key
-    if urlsplit(settings.store_url).scheme == "sqlite":
-        return kept_secret(Path(sqlite_path(settings.store_url) + ".secret"), 48)
-    if urlsplit(settings.store_url).scheme in ("postgres", "postgresql"):
+    if store.secret_file is not None and not store.shared:
+        return kept_secret(Path(store.secret_file), 48)
+    if store.shared:
         raise ValueError("QUIZSESSION_SECRET_KEY is required with a shared store")
+    if store.durable:
+        raise ValueError("QUIZSESSION_SECRET_KEY is required with this store")
     return secrets.token_urlsafe(48)
+
+
+def with_encryption(store: Store, spec: str) -> Store:
+    """``store`` as the services see it: its event log and invites encrypted at
+    rest with the keys of ``spec`` (``QUIZSESSION_ENCRYPTION_KEYS``), or, when
+    ``spec`` is empty, refusing to serve data that was (``UnreadableData``)."""
+    keys = KeyRing(spec) if spec else None
+    return AssembledStore(
+        store, events=EncryptedEventLog(store, keys), invites=EncryptedInvites(store, keys)
+    )
 
 
 @dataclass
 class Container:
     settings: Settings
     clock: Clock
+    #: The store adapter, opened and closed by ``start`` and ``stop``.
     store: Store
+    #: The store as the services see it (``with_encryption``): read attempts'
+    #: events and invites through this, never through ``store``.
+    data: Store
     live: LiveState
     quizzes: QuizCache
     executor: AttemptExecutor
@@ -108,6 +147,7 @@ class Container:
     admin: AdminService
     reaper: Reaper
     admin_keys: dict[str, str]
+    reports: ReportRenderer
     hub: LiveHub = field(default_factory=LiveHub)
     #: Counters and timings (``/metrics``): a Prometheus registry of this
     #: container's own, never the process-wide default one.
@@ -119,18 +159,39 @@ class Container:
 
     async def start(self, *, reaper: bool = True) -> None:
         await self.store.open()
+        try:
+            await self._check_encryption()
+        except BaseException:
+            await self.store.close()
+            raise
         await self.live.open()
         if reaper:
             # A serving instance: if the whole service was down, running tests get
             # the downtime credited (app/outage.py) before the reaper looks at
             # deadlines; from now on this instance marks itself alive.
-            alive = self._alive = OutageCredit(self.store, self.executor, self.clock)
+            alive = self._alive = OutageCredit(
+                self.store, self.executor, self.clock, mark_every_s=self.settings.heartbeat_s
+            )
             found = await alive.begin()
             self._tasks.append(asyncio.create_task(alive.keep_marking(), name="alive"))
             self.outage = await alive.credit(found)
             # Deadlines that passed while the service was down are submitted now.
             await self.reaper.run_once()
             self._tasks.append(asyncio.create_task(self.reaper.run_forever(), name="reaper"))
+
+    async def _check_encryption(self) -> None:
+        """With keys, record in the store that it holds encrypted data; without,
+        refuse to start on a store that does (rather than serve envelopes as
+        answers and names, and score them)."""
+        if self.settings.encryption_keys:
+            await self.store.mark_encrypted_data()
+        elif await self.store.holds_encrypted_data():
+            message = (
+                f"the store holds data encrypted at rest but {KEYS_SETTING} is not set: "
+                "set it to the keys the data was written with; refusing to start"
+            )
+            log.error("quizsession: %s", message)
+            raise UnreadableData(message)
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -150,15 +211,15 @@ class Container:
 
 def build(settings: Settings, *, clock: Clock | None = None) -> Container:
     clock = clock or SystemClock()
-    store = make_store(settings.store_url)
-    if settings.encryption_keys:
-        store = EncryptedStore(store, KeyRing(settings.encryption_keys))
-    live = make_live(settings, clock, store)
+    adapter = make_store(settings.store_url)
+    store = with_encryption(adapter, settings.encryption_keys)
+    live = make_live(settings, clock, adapter)
     hub = LiveHub()
     metrics = PrometheusMetrics(live_sessions=lambda: len(hub), breaker=live)
-    tokens = JwtTokens(token_secret(settings), clock)
+    tokens = JwtTokens(token_secret(settings, adapter), clock)
     quizzes = QuizCache(store)
-    shared = urlsplit(settings.store_url).scheme in ("postgres", "postgresql")
+    # Several instances on one store: no instance's cache can be the truth.
+    shared = adapter.shared
     executor = AttemptExecutor(
         store,
         quizzes,
@@ -179,8 +240,9 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
             login_limit_per_minute=settings.login_limit_per_minute,
             failed_login_limit_per_minute=settings.failed_login_limit_per_minute,
             write_limit_per_second=settings.write_limit_per_second,
+            token_refresh_s=settings.token_refresh_s,
         ),
-        local=live if isinstance(live, MemoryLiveState) else MemoryLiveState(clock),
+        local=live if live.process_local else MemoryLiveState(clock),
         metrics=metrics,
     )
     catalog = Catalog(store, clock)
@@ -196,7 +258,8 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
     return Container(
         settings=settings,
         clock=clock,
-        store=store,
+        store=adapter,
+        data=store,
         live=live,
         quizzes=quizzes,
         executor=executor,
@@ -205,6 +268,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
         admin=admin,
         reaper=reaper,
         admin_keys=settings.admin_keys(),
+        reports=make_report_renderer(),
         hub=hub,
         metrics=metrics,
     )

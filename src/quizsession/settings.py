@@ -4,7 +4,7 @@ the composition root. Nothing else reads the environment."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -28,6 +28,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     api_keys: str = ""
     """Administrator/backend keys as ``name=key,name2=key2``."""
     token_ttl_s: float = 900.0
+    heartbeat_s: Annotated[float, msgspec.Meta(ge=1, le=60)] = 5.0
+    """The service's own heartbeat, in seconds (1 to 60): every instance marks
+    itself alive this often (the whole service counts as down after three
+    missed marks: outage credit), the live channel gives its session a new
+    token every 12 heartbeats (by elapsed time; at most a third of the token
+    lifetime), and the candidate's page beats this often until it knows the
+    quiz's own ``policies.heartbeat_s``."""
     max_body_bytes: int = 65_536
     base_url: str = ""
     reaper_interval_s: float = 0.5
@@ -46,6 +53,24 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     metrics_public: bool = False
     """Serve ``/metrics`` without an API key (for a scraper on a private
     network); by default it needs ``X-API-Key``."""
+    # What one ``quizsession serve`` process holds for its clients
+    # (entrypoints/bounded_http.py): beyond these, 431, a closed connection, 503.
+    max_header_bytes: Annotated[int, msgspec.Meta(ge=1024, le=1_048_576)] = 32_768
+    """The request line and header fields together, in bytes (431 beyond)."""
+    max_header_count: Annotated[int, msgspec.Meta(ge=8, le=10_000)] = 100
+    """Header fields per request (431 beyond)."""
+    head_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 10.0
+    """A connection that has not sent a complete request head within this many
+    seconds (of connecting, or of its next request's first byte) is closed."""
+    max_connections: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 16_384
+    """Open connections (HTTP and live sockets) per process; one more is answered
+    503 and closed. Lowered to fit the process's file descriptor limit."""
+
+    @property
+    def token_refresh_s(self) -> float:
+        """How often the live channel refreshes its session's token: every 12
+        heartbeats, and at least three times per token lifetime."""
+        return min(12 * self.heartbeat_s, self.token_ttl_s / 3)
 
     def origin_list(self) -> tuple[str, ...]:
         return tuple(o.strip() for o in self.allowed_origins.split(",") if o.strip())

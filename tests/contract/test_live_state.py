@@ -16,12 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from quizsession.adapters.live_memory import MemoryLiveState
-from quizsession.adapters.live_redis import RedisLiveState
+from quizsession.adapters.live.memory import MemoryLiveState
+from quizsession.adapters.live.redis import RedisLiveState
 from quizsession.app.clock import FakeClock, SystemClock
 from quizsession.app.ports import LiveState, LiveStateUnavailable, Notice, Subscription
-from tests.conftest_servers import server_unavailable
-from tests.servers import BinaryNotFound, RedisServer, find_redis_server, start_redis
+from testsupport.fixtures import server_unavailable
+from testsupport.processes import BinaryNotFound
+from testsupport.redis_server import RedisServer, find_redis_server, start_redis
 
 
 def uid(prefix: str) -> str:
@@ -48,6 +49,8 @@ class LiveStateContract:
 
     #: Slack for TTL figures measured by another clock (Redis rounds to ms).
     tolerance = 0.05
+    #: What the adapter must declare as ``process_local``.
+    process_local: bool = False
 
     @pytest.fixture
     async def live(self) -> AsyncIterator[LiveState]:
@@ -253,9 +256,16 @@ class LiveStateContract:
     async def test_ping(self, live: LiveState) -> None:
         assert await live.ping() is True
 
+    # -- mode ------------------------------------------------------------------------
+    async def test_declares_whether_it_is_local_to_the_process(self, live: LiveState) -> None:
+        """The composition root decides from this whether the app may use it as its
+        per-process live state (``bootstrap.build``); nothing may guess it."""
+        assert live.process_local is self.process_local
+
 
 class TestMemoryLiveState(LiveStateContract):
     tolerance = 1e-9
+    process_local = True
 
     @pytest.fixture
     async def live(self) -> AsyncIterator[LiveState]:

@@ -29,8 +29,10 @@ from typing import Any, get_args
 import msgspec
 import pytest
 
-from quizsession.adapters.store_memory import MemoryStore
-from quizsession.adapters.store_sqlite import _MIGRATIONS, SCHEMA_VERSION, SqliteStore
+from quizsession import bootstrap
+from quizsession.adapters.store.memory import MemoryStore
+from quizsession.adapters.store.sqlite import SqliteStore
+from quizsession.adapters.store.sqlite.schema import MIGRATIONS, SCHEMA_VERSION
 from quizsession.app.ports import (
     AttemptIndexRow,
     AttemptStatus,
@@ -61,6 +63,7 @@ from quizsession.domain.events import (
     Voided,
 )
 from quizsession.domain.quiz import Choice, Policies, Question, Quiz, Section, Selection
+from quizsession.settings import load_settings
 
 T0 = 1_700_000_000.0
 
@@ -764,6 +767,28 @@ class StoreContract:
         assert await store.ping() is True
         assert isinstance(store.durable, bool)
 
+    # -- declared capabilities (each adapter checks its own values below) ---------------
+
+    async def test_capabilities_are_declared(self, store: Store) -> None:
+        assert isinstance(store.durable, bool)
+        assert isinstance(store.shared, bool)
+        assert store.secret_file is None or isinstance(store.secret_file, str)
+        if store.shared:  # instances must share a configured secret, never a file's
+            assert store.secret_file is None
+            assert store.durable
+        version = await store.schema_version()
+        assert version is None or (isinstance(version, int) and version >= 1)
+
+    async def test_the_encryption_mark_is_recorded_once_and_for_all(self, store: Store) -> None:
+        assert await store.holds_encrypted_data() is False
+        await store.mark_encrypted_data()
+        assert await store.holds_encrypted_data() is True
+        await asyncio.gather(*(store.mark_encrypted_data() for _ in range(5)))  # idempotent
+        assert await store.holds_encrypted_data() is True
+        # Nothing else moved.
+        assert await store.list_attempts() == []
+        assert await store.last_alive() is None
+
 
 # --------------------------------------------------------------------------------------
 # The adapters
@@ -780,6 +805,11 @@ class TestMemoryStore(StoreContract):
 
     async def test_is_not_durable(self, store: Store) -> None:
         assert store.durable is False
+
+    async def test_declares_one_process_no_schema_no_secret_file(self, store: Store) -> None:
+        assert store.shared is False
+        assert store.secret_file is None
+        assert await store.schema_version() is None
 
 
 async def _in_one_batch(store: SqliteStore, *calls: Awaitable[Any]) -> list[Any]:
@@ -832,6 +862,25 @@ class TestSqliteStore(StoreContract):
     async def test_is_durable(self, store: Store) -> None:
         assert store.durable is True
 
+    async def test_declares_one_instance_its_schema_and_a_secret_beside_it(
+        self, store: Store, path: Path
+    ) -> None:
+        assert store.shared is False
+        assert store.secret_file == str(path) + ".secret"
+        assert await store.schema_version() == SCHEMA_VERSION
+
+    async def test_the_encryption_mark_survives_a_reopen(
+        self, sqlite: SqliteStore, path: Path
+    ) -> None:
+        await sqlite.mark_encrypted_data()
+        await sqlite.close()
+        again = SqliteStore(str(path))
+        await again.open()
+        try:
+            assert await again.holds_encrypted_data() is True
+        finally:
+            await again.close()
+
     async def test_schema_and_settings(self, sqlite: SqliteStore, path: Path) -> None:
         raw = _raw(path)
         try:
@@ -866,7 +915,7 @@ class TestSqliteStore(StoreContract):
         old = tmp_path / "v1.db"
         raw = _raw(old)
         try:
-            for statement in _MIGRATIONS[0]:
+            for statement in MIGRATIONS[0]:
                 raw.execute(statement)
             raw.execute("PRAGMA user_version = 1")
         finally:
@@ -897,7 +946,7 @@ class TestSqliteStore(StoreContract):
         old = tmp_path / "v2.db"
         raw = _raw(old)
         try:
-            for step in _MIGRATIONS[:2]:
+            for step in MIGRATIONS[:2]:
                 for statement in step:
                     raw.execute(statement)
             raw.execute("PRAGMA user_version = 2")
@@ -920,7 +969,7 @@ class TestSqliteStore(StoreContract):
             await again.close()
         raw = _raw(old)
         try:
-            assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+            assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
         finally:
             raw.close()
 
@@ -1267,3 +1316,36 @@ class TestSqliteStore(StoreContract):
     async def test_not_a_file(self) -> None:
         with pytest.raises(ValueError, match="MemoryStore"):
             SqliteStore(":memory:")
+
+
+# --------------------------------------------------------------------------------------
+# The composition root decides from the declared capabilities, never from the URL
+# --------------------------------------------------------------------------------------
+
+
+class SharedMemoryStore(MemoryStore):
+    """A store declaring itself shared by several instances (as a new backend
+    would): reached through an ordinary ``memory://`` URL."""
+
+    @property
+    def shared(self) -> bool:
+        return True
+
+
+def test_a_store_declaring_itself_shared_gets_a_cache_no_instance_trusts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(bootstrap, "make_store", lambda _url: SharedMemoryStore())
+    shared = bootstrap.build(load_settings({}, store_url="memory://", secret_key="s" * 48))
+    assert shared.executor.authoritative_cache is False
+    # Instances must agree on the signing secret: none is made up for them.
+    with pytest.raises(ValueError, match="QUIZSESSION_SECRET_KEY is required"):
+        bootstrap.build(load_settings({}, store_url="memory://"))
+
+
+def test_a_store_of_one_instance_keeps_an_authoritative_cache(tmp_path: Path) -> None:
+    for url in ("memory://", f"sqlite:///{tmp_path / 'one.db'}"):
+        alone = bootstrap.build(load_settings({}, store_url=url))
+        assert alone.executor.authoritative_cache is True
+    # The SQLite store's generated secret is kept beside its file.
+    assert (tmp_path / "one.db.secret").exists()

@@ -11,7 +11,8 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from quizsession.adapters.store_postgres import MIGRATIONS, SCHEMA_VERSION, PostgresStore
+from quizsession.adapters.store.postgres import PostgresStore
+from quizsession.adapters.store.postgres.schema import MIGRATIONS, SCHEMA_VERSION
 from quizsession.app.ports import Store, StoreError, StoreUnavailable, VersionConflict
 from quizsession.domain.events import AnswerSaved, AttemptEvent
 from tests.contract.test_store import (
@@ -24,11 +25,12 @@ from tests.contract.test_store import (
     row,
     sample_quiz,
 )
-from tests.servers import PostgresServer, free_port
+from testsupport.net import free_port
+from testsupport.postgres_server import PostgresServer
 
 pytestmark = pytest.mark.postgres
 
-_TABLES = "events, attempts, quizzes, invites, leases, alive"
+_TABLES = "events, attempts, quizzes, invites, leases, alive, meta"
 
 
 async def _sql(dsn: str, statement: str, *args: object) -> None:
@@ -77,6 +79,18 @@ class TestPostgresStore(StoreContract):
 
     async def test_is_durable(self, store: Store) -> None:
         assert store.durable is True
+
+    async def test_declares_itself_shared_with_its_schema(self, store: Store) -> None:
+        assert store.shared is True  # so no instance trusts its cache (bootstrap)
+        assert store.secret_file is None  # the instances share a configured secret
+        assert await store.schema_version() == SCHEMA_VERSION
+
+    async def test_the_encryption_mark_survives_a_server_restart(
+        self, store: Store, postgres_server: PostgresServer
+    ) -> None:
+        await store.mark_encrypted_data()
+        await asyncio.to_thread(postgres_server.restart)
+        assert await store.holds_encrypted_data() is True
 
     # -- schema and migrations ------------------------------------------------------------
 
@@ -167,7 +181,7 @@ class TestPostgresStore(StoreContract):
         pg = PostgresStore(fresh_dsn)
         await pg.open()
         try:
-            assert await pg.schema_version() == SCHEMA_VERSION == 3
+            assert await pg.schema_version() == SCHEMA_VERSION == 4
             assert (await pg.get_index("a1")) is not None
             assert (await pg.acquire_lease("a1", "s1", 10.0, T0)).acquired
             assert (await pg.acquire_lease("a1", "s2", 10.0, T0 + 1)).holder == "s1"
@@ -198,7 +212,7 @@ class TestPostgresStore(StoreContract):
         pg = PostgresStore(fresh_dsn)
         await pg.open()
         try:
-            assert await pg.schema_version() == SCHEMA_VERSION == 3
+            assert await pg.schema_version() == SCHEMA_VERSION == 4
             assert (await pg.lease_holder("a1", T0)).holder == "s1"
             await pg.mark_alive("i1", T0 + 0.25)
             assert await pg.last_alive() == T0 + 0.25
@@ -402,7 +416,7 @@ class TestPostgresStore(StoreContract):
             await store.append("a1", 0, [created("a1")], row("a1"))
         assert await store.ping() is False
 
-    # -- group commit (pg_appends) -------------------------------------------------
+    # -- group commit (postgres/appends.py) -------------------------------------------------
 
     async def test_concurrent_appends_are_written_in_batches_each_with_its_answer(
         self, store: Store

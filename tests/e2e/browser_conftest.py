@@ -1,5 +1,5 @@
 """Fixtures and helpers for the browser tests: a real ``quizsession serve``
-process (``tests/e2e/procs.py``), a real headless Chromium driven by Playwright,
+process (``testsupport/service.py``), a real headless Chromium driven by Playwright,
 and an administrator client to set quizzes up and check what the server stored.
 
 Chromium is Debian's ``/usr/bin/chromium`` (Playwright's own browser download
@@ -20,7 +20,6 @@ from typing import Any
 
 import httpx
 import pytest
-from bench.scenario import quiz_definition
 from playwright.async_api import (
     Browser,
     BrowserContext,
@@ -31,7 +30,8 @@ from playwright.async_api import (
 )
 
 from tests.e2e.conftest import ServerFactory
-from tests.e2e.procs import ServerProcess
+from testsupport.scenario import quiz_definition
+from testsupport.service import ServerProcess
 
 __all__ = [
     "CHROMIUM",

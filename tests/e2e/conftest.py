@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.procs import ServerProcess
+from testsupport.service import ServerProcess
 
 ServerFactory = Callable[..., ServerProcess]
 

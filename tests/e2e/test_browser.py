@@ -25,7 +25,7 @@ from tests.e2e.browser_conftest import (
     answer,
     shot,
 )
-from tests.e2e.procs import ServerProcess
+from testsupport.service import ServerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 

@@ -22,13 +22,14 @@ from pathlib import Path
 from typing import Literal
 
 import httpx
+import msgspec
 import pytest
 import yaml
 
 from quizsession.client import AsyncQuizClient, RosterLine
-from quizsession.domain.events import AnswerSaved
+from quizsession.domain.events import AnswerSaved, AttemptEvent
 from tests.e2e.conftest import ServerFactory
-from tests.e2e.procs import ServerProcess
+from testsupport.service import ServerProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -150,7 +151,8 @@ async def test_save_retried_across_a_crash_lands_once(
 
         assert session.attempt_id is not None
         events = await client.events(session.attempt_id)
-        saved = [e.data for e in events if isinstance(e.data, AnswerSaved)]
+        logged = [msgspec.convert(e.data, AttemptEvent) for e in events]  # mappings on a client
+        saved = [e for e in logged if isinstance(e, AnswerSaved)]
         assert [(s.question_id, s.op_id, s.answer) for s in saved] == [
             (question_id, OP_ID, "canberra")
         ]

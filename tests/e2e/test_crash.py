@@ -21,7 +21,9 @@ from typing import Any
 
 import httpx
 import pytest
-from bench.scenario import (
+
+from tests.e2e.conftest import ServerFactory
+from testsupport.scenario import (
     JSON,
     Candidate,
     invite,
@@ -31,9 +33,7 @@ from bench.scenario import (
     random_answer,
     start_test,
 )
-
-from tests.e2e.conftest import ServerFactory
-from tests.e2e.procs import ServerProcess
+from testsupport.service import ServerProcess
 
 N_CANDIDATES = 120
 N_SHORT = 8

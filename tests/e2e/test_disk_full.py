@@ -32,7 +32,9 @@ from typing import Any
 
 import httpx
 import pytest
-from bench.scenario import (
+
+from tests.e2e.conftest import ServerFactory
+from testsupport.scenario import (
     Candidate,
     deliver_all,
     invite,
@@ -41,9 +43,7 @@ from bench.scenario import (
     quiz_definition,
     start_test,
 )
-
-from tests.e2e.conftest import ServerFactory
-from tests.e2e.procs import ServerProcess
+from testsupport.service import ServerProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 

@@ -28,7 +28,16 @@ from typing import Any
 
 import httpx
 import pytest
-from bench.scenario import (
+from litestar.testing import TestClient
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from quizsession.app.live import CLOSE_DRAIN
+from quizsession.bootstrap import build
+from quizsession.entrypoints.http.app import create_app
+from quizsession.settings import load_settings
+from tests.e2e.conftest import ServerFactory
+from testsupport.scenario import (
     JSON,
     Candidate,
     invite,
@@ -39,16 +48,7 @@ from bench.scenario import (
     random_answer,
     start_test,
 )
-from litestar.testing import TestClient
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
-
-from quizsession.app.live import CLOSE_DRAIN
-from quizsession.bootstrap import build
-from quizsession.entrypoints.http.app import create_app
-from quizsession.settings import load_settings
-from tests.e2e.conftest import ServerFactory
-from tests.e2e.procs import ServerProcess
+from testsupport.service import ServerProcess
 
 N_CANDIDATES = 40
 LOAD_BEFORE_SIGTERM_S = 1.5

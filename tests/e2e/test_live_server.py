@@ -1,5 +1,5 @@
 """The live WebSocket as ``quizsession serve`` runs it (uvicorn settings from
-``cli.LIVE_SOCKET_CONFIG``), against a real server process: a client offering
+``serving.LIVE_SOCKET_CONFIG``), against a real server process: a client offering
 permessage-deflate gets an uncompressed socket (each socket's zlib streams cost
 ~50 KiB of server memory); the channel's own size limit still answers a message
 over 4 KiB with ``rate_limited`` and close 4429; a frame over the protocol's
@@ -14,15 +14,15 @@ from typing import Any
 
 import httpx
 import pytest
-from bench.scenario import Candidate, invite, login, put_quiz, quiz_definition
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from quizsession.app.live import CLOSE_FLOOD
-from quizsession.entrypoints.cli import LIVE_SOCKET_CONFIG
 from quizsession.entrypoints.http.live_socket import MAX_MESSAGE_BYTES
+from quizsession.entrypoints.serving import LIVE_SOCKET_CONFIG
 from tests.e2e.conftest import ServerFactory
-from tests.e2e.procs import ServerProcess
+from testsupport.scenario import Candidate, invite, login, put_quiz, quiz_definition
+from testsupport.service import ServerProcess
 
 QUIZ = "live-server"
 

@@ -7,9 +7,9 @@ import asyncio
 from collections import Counter
 
 import httpx
-from bench.scenario import invite, put_quiz, quiz_definition
 
 from tests.e2e.conftest import ServerFactory
+from testsupport.scenario import invite, put_quiz, quiz_definition
 
 N = 30
 

@@ -30,8 +30,14 @@ from typing import Any
 
 import httpx
 import pytest
-from bench.procs import PgServerProcess
-from bench.scenario import (
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from quizsession.app.live import CLOSE_SUPERSEDED
+from tests.e2e.conftest import LOAD_ENV
+from testsupport.postgres_server import PostgresServer
+from testsupport.redis_server import RedisServer
+from testsupport.scenario import (
     JSON,
     Candidate,
     invite,
@@ -40,12 +46,7 @@ from bench.scenario import (
     random_answer,
     start_test,
 )
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
-
-from quizsession.app.live import CLOSE_SUPERSEDED
-from tests.e2e.conftest import LOAD_ENV
-from tests.servers import PostgresServer, RedisServer
+from testsupport.service import PgServerProcess
 
 pytestmark = [
     pytest.mark.slow,

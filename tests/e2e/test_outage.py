@@ -21,11 +21,11 @@ from typing import Any
 
 import httpx
 import pytest
-from bench.scenario import Candidate, invite, login, put_quiz, quiz_definition, start_test
 
 from quizsession.app.outage import DOWN_AFTER_S, MARK_EVERY_S
 from tests.e2e.conftest import ServerFactory
-from tests.e2e.procs import ServerProcess
+from testsupport.scenario import Candidate, invite, login, put_quiz, quiz_definition, start_test
+from testsupport.service import ServerProcess
 
 DURATION_S = 20.0
 GRACE_S = 1.0

@@ -37,12 +37,14 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from bench.procs import PgServerProcess
-from bench.scenario import JSON, Candidate, invite, put_quiz, quiz_definition, random_answer
 
-from tests.conftest_servers import server_unavailable
 from tests.e2e.conftest import LOAD_ENV
-from tests.servers import BinaryNotFound, PostgresServer, RedisServer, start_redis
+from testsupport.fixtures import server_unavailable
+from testsupport.postgres_server import PostgresServer
+from testsupport.processes import BinaryNotFound
+from testsupport.redis_server import RedisServer, start_redis
+from testsupport.scenario import JSON, Candidate, invite, put_quiz, quiz_definition, random_answer
+from testsupport.service import PgServerProcess
 
 pytestmark = [
     pytest.mark.slow,

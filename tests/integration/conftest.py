@@ -22,7 +22,7 @@ import yaml
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from quizsession.adapters.store_memory import MemoryStore
+from quizsession.adapters.store.memory import MemoryStore
 from quizsession.app.clock import FakeClock
 from quizsession.app.ports import AttemptIndexRow, Invite
 from quizsession.bootstrap import Container, build

@@ -14,10 +14,10 @@ import msgspec
 import pytest
 from litestar import Litestar
 
-from quizsession.app.admin import AttemptDetail, EventView, LiveAttempt, TimingResult
+from quizsession.app.admin import LiveAttempt, TimingResult
 from quizsession.app.catalog import IssuedInvite
 from quizsession.app.ports import AttemptIndexRow, QuizSummary
-from quizsession.app.reports import AttemptAnalytics
+from quizsession.app.reports_model import AttemptAnalytics
 from quizsession.app.sessions import (
     CompleteResult,
     HeartbeatResult,
@@ -28,13 +28,17 @@ from quizsession.app.sessions import (
 from quizsession.app.views import AttemptView, QuestionView
 from quizsession.client import (
     AsyncQuizClient,
+    AttemptDetail,
     AttemptList,
     Conflict,
     DeadlinePassed,
+    EventView,
     Forbidden,
+    InternalError,
     InviteList,
     ItemAnalysisReport,
     LiveList,
+    LogEntry,
     NotFound,
     QuizList,
     QuizResults,
@@ -53,7 +57,7 @@ from quizsession.client import (
     ValidationFailed,
     error_from_response,
 )
-from quizsession.domain.events import AnswerSaved, AttemptCreated, Submitted
+from quizsession.domain.events import AnswerSaved, AttemptCreated, AttemptEvent, Submitted
 from quizsession.entrypoints.http import routes_admin, routes_reports
 from tests.integration.conftest import (
     API_KEY,
@@ -68,6 +72,11 @@ from tests.integration.conftest import (
 
 BASE_URL = "http://testserver"
 Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def logged(entries: list[LogEntry]) -> list[AttemptEvent]:
+    """The client's log entries decoded into the domain's events."""
+    return [msgspec.convert(e.data, AttemptEvent) for e in entries]
 
 
 class FlakyTransport(httpx.AsyncBaseTransport):
@@ -286,11 +295,13 @@ async def test_every_admin_call(api: Api, qc: AsyncQuizClient, candidate: AsyncQ
     assert detail.attempt.result is not None
     assert detail.attempt.result.score == DEMO_MAX_SCORE
 
-    events = await qc.events(done.attempt_id)
-    assert all(isinstance(e, EventView) for e in events)
-    assert isinstance(events[0].data, AttemptCreated)
-    assert isinstance(events[-1].data, Submitted)
-    assert sum(isinstance(e.data, AnswerSaved) for e in events) == len(DEMO_TEST_ORDER)
+    entries = await qc.events(done.attempt_id)
+    assert all(isinstance(e, EventView) for e in entries)
+    events = logged(entries)  # a client reads each event as a mapping
+    assert isinstance(events[0], AttemptCreated)
+    assert isinstance(events[-1], Submitted)
+    assert sum(isinstance(e, AnswerSaved) for e in events) == len(DEMO_TEST_ORDER)
+    assert [e.type for e in entries][-1] == "submitted"
 
     text = await qc.timeline(done.attempt_id)
     assert isinstance(text, str)
@@ -509,8 +520,8 @@ def _problem(status: int, code: str, **extra: Any) -> httpx.Response:
         (413, "body_too_large", ValidationFailed),
         (429, "rate_limited", RateLimited),
         (503, "draining", Unavailable),
-        (405, "method_not_allowed", QuizSessionError),
-        (500, "internal", QuizSessionError),
+        (405, "method_not_allowed", ValidationFailed),
+        (500, "internal", InternalError),
     ],
 )
 def test_error_class_for_each_code(status: int, code: str, cls: type[QuizSessionError]) -> None:
@@ -554,8 +565,8 @@ async def test_a_lost_save_response_is_retried_with_the_same_op_id(
     assert len(puts) == 2
     assert puts[0].content == puts[1].content  # the same op_id both times
     assert session.attempt_id is not None
-    events = await qc.events(session.attempt_id)
-    assert sum(isinstance(e.data, AnswerSaved) for e in events) == 1
+    events = logged(await qc.events(session.attempt_id))
+    assert sum(isinstance(e, AnswerSaved) for e in events) == 1
 
 
 async def test_gets_and_completes_are_retried_on_connection_errors(
@@ -654,34 +665,41 @@ async def test_readiness_when_unavailable() -> None:
         assert await client.ready() == Readiness(status="unavailable", store=False, live=True)
 
 
-# -- the client's envelopes are the server's ----------------------------------------------
+# -- the client's types are the server's --------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("mine", "theirs"),
+    ("mine", "module"),
     [
-        (QuizStored, routes_admin.QuizStored),
-        (QuizList, routes_admin.QuizList),
-        (LiveList, routes_admin.LiveList),
-        (InviteList, routes_admin.InviteList),
-        (AttemptList, routes_admin.AttemptList),
-        (QuizResults, routes_reports.QuizResults),
-        (ItemAnalysisReport, routes_reports.ItemAnalysisReport),
+        (QuizStored, routes_admin),
+        (QuizList, routes_admin),
+        (LiveList, routes_admin),
+        (InviteList, routes_admin),
+        (AttemptList, routes_admin),
+        (QuizResults, routes_reports),
+        (ItemAnalysisReport, routes_reports),
     ],
 )
-def test_envelopes_mirror_the_server(mine: type[Any], theirs: type[Any]) -> None:
-    def shape(cls: type[Any]) -> list[tuple[str, str, Any, bool, Any]]:
+def test_envelopes_are_the_server_s(mine: type[Any], module: object) -> None:
+    assert getattr(module, mine.__name__) is mine  # one wire module: quizsession.api.models
+
+
+def test_the_server_narrows_only_the_event_type() -> None:
+    """The server's log entries are the wire's with the domain's events in ``data``."""
+    from quizsession.app import admin
+
+    def shape(cls: type[Any]) -> list[tuple[str, str, bool]]:
         info = msgspec.inspect.type_info(cls)
         assert isinstance(info, msgspec.inspect.StructType)
-        return [(f.name, f.encode_name, f.type, f.required, f.default) for f in info.fields]
+        return [(f.name, f.encode_name, f.required) for f in info.fields]
 
-    assert mine.__name__ == theirs.__name__
-    assert shape(mine) == shape(theirs)
+    assert issubclass(admin.EventView, EventView)
+    assert issubclass(admin.AttemptDetail, AttemptDetail)
+    assert shape(admin.EventView) == shape(LogEntry)
+    assert shape(admin.AttemptDetail) == shape(AttemptDetail[LogEntry])
 
 
 def test_roster_line_is_accepted_by_the_server() -> None:
-    from quizsession.entrypoints.http.schemas import RosterLine as ServerRosterLine
-
     line = RosterLine(name="A", email="a@example.org", valid_until="2099-12-31")
-    decoded = msgspec.json.decode(msgspec.json.encode(line), type=ServerRosterLine, strict=True)
+    decoded = msgspec.json.decode(msgspec.json.encode(line), type=RosterLine, strict=True)
     assert decoded.candidate_id is None

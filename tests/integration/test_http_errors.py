@@ -1,22 +1,23 @@
 """Every refusal over HTTP: RFC 9457 problem+json with a stable ``code``, the
-status from ``problems.STATUS``, never a 500, and (promise 8) nothing changed in
+status from ``api.problems.HTTP_STATUS``, never a 500, and (promise 8) nothing changed in
 the store. ``api.refused`` checks all of that for one request."""
 
 from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from litestar import Litestar
+from litestar.openapi.spec import OpenAPIResponse
 
-import quizsession
 from quizsession.adapters.tokens_jwt import JwtTokens
+from quizsession.api.problems import HTTP_STATUS, status_for
 from quizsession.app.ports import SessionClaims, StoreUnavailable, VersionConflict
-from quizsession.entrypoints.http.problems import STATUS
+from quizsession.app.session_activity import WRITE_EVERY_S
+from quizsession.domain.errors import ErrorCode
 from tests.integration.conftest import (
     API_KEY,
     DEMO_RIGHT,
@@ -42,43 +43,35 @@ def new_events(before: StoreSnapshot, after: StoreSnapshot, attempt_id: str) -> 
     return list(new[len(old) :])
 
 
-# -- the status table ------------------------------------------------------------
-
-_SRC = Path(quizsession.__file__).parent
-_CODE_KWARG = re.compile(r"""\bcode\s*=\s*["']([A-Za-z0-9_]+)["']""")
-_CONSTANT = re.compile(r"""^([A-Z][A-Z0-9_]*)\s*=\s*["']([a-z][a-z0-9_]*)["']\s*$""", re.M)
-_PROBLEM_CALL = re.compile(r"""\bproblem\(\s*["']([a-z][a-z0-9_]*)["']""")
+# -- the codes a route documents -------------------------------------------------
 
 
-def codes_in_source() -> dict[str, set[str]]:
-    """Every error code spelled out in the package: ``code="..."`` literals,
-    ``problem("...")`` calls, and the code constants of the errors modules (which
-    the rules use as ``code=E.NAME``). code -> the files using it."""
-    found: dict[str, set[str]] = {}
-    for path in sorted(_SRC.rglob("*.py")):
-        text = path.read_text(encoding="utf-8")
-        where = str(path.relative_to(_SRC))
-        codes = set(_CODE_KWARG.findall(text)) | set(_PROBLEM_CALL.findall(text))
-        if path.name == "errors.py":
-            codes |= {value for _name, value in _CONSTANT.findall(text)}
-        for code in codes:
-            found.setdefault(code, set()).add(where)
-    return found
-
-
-def test_every_code_in_the_source_has_a_status() -> None:
-    found = codes_in_source()
-    # The scan itself works: it sees codes from each layer.
-    assert {"api_key_invalid", "deadline_passed", "token_expired", "malformed_json"} <= set(found)
-    assert {"quiz_invalid", "not_found", "validation_error"} <= set(found)
-    missing = {code: sorted(files) for code, files in found.items() if code not in STATUS}
-    assert not missing, f"codes without a row in problems.STATUS: {missing}"
-
-
-def test_status_table_is_well_formed() -> None:
-    for code, status in STATUS.items():
-        assert re.fullmatch(r"[a-z][a-z0-9_]*", code), code
-        assert 400 <= status <= 599, (code, status)
+def test_every_documented_code_is_an_error_code_with_its_status(app: Litestar) -> None:
+    """Each route's problem responses come from ``problem_responses``: every code
+    listed is an ``ErrorCode`` documented under its status in ``HTTP_STATUS``, and
+    every code the service answers over HTTP is documented by some route, but the
+    framework's own (any route may answer them)."""
+    documented: set[ErrorCode] = set()
+    for path in (app.openapi_schema.paths or {}).values():
+        for method in ("get", "put", "post", "delete", "patch"):
+            operation = getattr(path, method)
+            if operation is None or not operation.responses:
+                continue
+            for status, response in operation.responses.items():
+                if not isinstance(response, OpenAPIResponse) or not status.startswith(("4", "5")):
+                    continue
+                listed = response.description.partition("`code` is one of:")[2]
+                for code in re.findall(r"`([a-z_]+)`", listed):
+                    known = ErrorCode(code)
+                    assert HTTP_STATUS[known] == int(status), (code, status)
+                    documented.add(known)
+    by_any_route = {
+        ErrorCode.BAD_REQUEST,
+        ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+        ErrorCode.METHOD_NOT_ALLOWED,
+        ErrorCode.INTERNAL,
+    }
+    assert set(ErrorCode) - documented - by_any_route == set()
 
 
 # -- malformed and mis-shaped bodies ---------------------------------------------
@@ -837,7 +830,7 @@ async def test_session_closed_after_unlock(api: Api) -> None:
 async def test_session_idle_timeout(api: Api) -> None:
     await api.load_demo("idle", policies={"idle_timeout_s": 60, "second_login": "takeover"})
     session = await api.open_session("idle")
-    api.clock.advance(61)
+    api.clock.advance(61 + WRITE_EVERY_S)  # an idle close is at most this late
     before = await api.snapshot()
     r = await api.client.get(session.path, headers=session.headers)
     assert_problem(r, 401, "session_idle_timeout")
@@ -848,6 +841,7 @@ async def test_session_idle_timeout(api: Api) -> None:
     assert len(added) == 1
     assert b'"type":"session_closed"' in added[0]
     assert b'"reason":"idle"' in added[0]
+    assert b'"by":"system"' in added[0]  # the service's idle timeout, not the candidate
     # Asking again changes nothing more.
     await api.refused(
         api.client.get(session.path, headers=session.headers), 401, "session_idle_timeout"
@@ -1345,7 +1339,7 @@ async def test_hostile_bodies_never_500(api: Api, body: bytes) -> None:
                 problem = r.json()
                 if (
                     problem.get("status") != r.status_code
-                    or STATUS.get(problem.get("code")) is None
+                    or status_for(str(problem.get("code"))) is None
                 ):
                     failures.append("bad problem: " + label)
                 if await api.snapshot() != before:

@@ -365,13 +365,14 @@ async def test_deadline_submits_at_the_deadline(api: Api) -> None:
     assert result["reason"] == "deadline"
     assert result["finished_at"] == START + 600
     assert result["score"] == 1
-    # The session stays open to read the result; writes are refused as closed.
+    # The session stays open to read the result; writes are refused as late
+    # (as they were before the server submitted).
     assert detail["live_session"] == session.session_id
     view = await api.client.get(session.path, headers=session.headers)
     assert view.json()["result"]["reason"] == "deadline"
     late = await api.save(session, "capital-au", "perth", "op-late")
     assert late.status_code == 409
-    assert late.json()["code"] == "attempt_closed"
+    assert late.json()["code"] == "deadline_passed"
     # Logging in again shows the result.
     again = await api.login(invite["token"])
     view = again.opened["attempt"]

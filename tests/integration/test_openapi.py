@@ -20,7 +20,7 @@ from litestar import Litestar
 from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 
-from quizsession.entrypoints.http.problems import STATUS
+from quizsession.api.problems import status_for
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "docs" / "openapi.json"
@@ -150,7 +150,7 @@ async def test_every_reference_resolves(served: dict[str, Any]) -> None:
 async def test_errors_are_documented_as_problems_only(served: dict[str, Any]) -> None:
     """No trace of Litestar's default ``{status_code, detail, extra}`` 400: every
     4xx/5xx an operation declares is problem+json with a status and codes from
-    ``problems.STATUS`` (``/readyz``'s 503 may also be its readiness body)."""
+    ``api.problems.HTTP_STATUS`` (``/readyz``'s 503 may also be its readiness body)."""
     wrong: list[str] = []
     for method, path, operation in _operations(served):
         for status, response in operation["responses"].items():
@@ -168,7 +168,7 @@ async def test_errors_are_documented_as_problems_only(served: dict[str, Any]) ->
                 wrong.append(f"{label}: schema {schema}")
             listed = response["description"].partition("`code` is one of:")[2]
             codes = re.findall(r"`([a-z_]+)`", listed)
-            if not codes or any(STATUS.get(code) != int(status) for code in codes):
+            if not codes or any(status_for(code) != int(status) for code in codes):
                 wrong.append(f"{label}: codes {codes}")
     assert wrong == []
 

@@ -54,8 +54,8 @@ from schemathesis.specs.openapi.checks import (
 from quizsession.bootstrap import build
 from quizsession.entrypoints.http.app import create_app
 from tests.e2e.conftest import LOAD_ENV
-from tests.e2e.procs import ServerProcess
 from tests.integration.conftest import demo_definition, make_settings
+from testsupport.service import ServerProcess
 
 pytestmark = pytest.mark.timeout(120)
 

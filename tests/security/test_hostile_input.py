@@ -21,7 +21,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from quizsession.adapters.store_encrypted import new_key
+from quizsession.adapters.store.encrypted import new_key
 from quizsession.settings import Settings
 from tests.integration.conftest import (
     DEMO_RIGHT,

@@ -23,7 +23,7 @@ from litestar.exceptions import WebSocketDisconnect
 from litestar.testing import TestClient
 from litestar.testing.websocket_test_session import WebSocketTestSession
 
-from quizsession.adapters.store_memory import MemoryStore
+from quizsession.adapters.store.memory import MemoryStore
 from quizsession.app.live import CLOSE_AUTH, CLOSE_FLOOD, CLOSE_ORIGIN
 from quizsession.bootstrap import build
 from quizsession.entrypoints.http import live_socket

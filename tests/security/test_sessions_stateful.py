@@ -46,13 +46,13 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from quizsession.adapters.store_memory import MemoryStore
+from quizsession.adapters.store.memory import MemoryStore
+from quizsession.api.problems import status_for
 from quizsession.app.clock import FakeClock
 from quizsession.bootstrap import build
 from quizsession.domain.attempt import AttemptState
 from quizsession.domain.events import AnswerSaved, SessionClosed, SessionOpened, Submitted
 from quizsession.entrypoints.http.app import create_app
-from quizsession.entrypoints.http.problems import STATUS
 from tests.integration.conftest import API_KEY, PROBLEM_JSON, START, demo_definition, make_settings
 
 ANSWERS: dict[str, list[Any]] = {
@@ -142,7 +142,7 @@ class SessionsThroughHttp(RuleBasedStateMachine):
             assert r.headers["content-type"].startswith(PROBLEM_JSON), r.headers
             problem = r.json()
             assert problem["status"] == r.status_code
-            assert STATUS.get(problem["code"]) == r.status_code, problem
+            assert status_for(problem["code"]) == r.status_code, problem
         code = r.json().get("code", "") if r.status_code >= 400 else ""
         where = url.replace(s.session_id, "{id}") if s is not None else url
         note(f"{method} {where} {'stale' if stale else 'live'}: {r.status_code} {code}")

@@ -634,10 +634,11 @@ def test_deadline_submit_finishes_at_the_deadline_and_ends_all_writes() -> None:
     assert run.state.status == "submitted"
     assert run.state.section_state(DEMO) == "test_finished"
     assert due_at(run.state, DEMO) is None
-    # The session may still read (the result); every write is refused.
-    run.refuse(run.save_cmd(s1, q1, "perth"), end + 48, E.ATTEMPT_CLOSED)
-    run.refuse(DeliverNext(session=s1), end + 48, E.ATTEMPT_CLOSED)
-    run.noop(Submit(reason="candidate", session=s1), end + 48)
+    # The session may still read (the result); every write is refused, and
+    # refused as late (deadline_passed), as it was before the server submitted.
+    run.refuse(run.save_cmd(s1, q1, "perth"), end + 48, E.DEADLINE_PASSED)
+    run.refuse(DeliverNext(session=s1), end + 48, E.DEADLINE_PASSED)
+    run.refuse(Submit(reason="candidate", session=s1), end + 48, E.DEADLINE_PASSED)
 
 
 def test_candidate_submit_finishes_now_and_scores_the_answers() -> None:

@@ -162,6 +162,7 @@ class Model:
     ended: dict[str, str] = field(default_factory=dict)
     status: str = "open"
     submitted: bool = False
+    submitted_by_deadline: bool = False
     practice_started: bool = False
     practice_finished: bool = False
     test_started_at: float | None = None
@@ -207,6 +208,13 @@ class Model:
         if self.submitted:
             return E.ATTEMPT_CLOSED
         return None
+
+    def write_problem(self) -> str | None:
+        """A session's write: late (deadline_passed) once the server submitted at
+        the deadline, closed once the candidate or an administrator did."""
+        if self.status != "voided" and self.submitted and self.submitted_by_deadline:
+            return E.DEADLINE_PASSED
+        return self.open_problem()
 
     def pending(self, section: SectionName) -> str | None:
         answers = self.answers[section]
@@ -374,7 +382,7 @@ class AttemptMachine(RuleBasedStateMachine):
             replay = prior == ("start", fingerprint(name))
             self.check(result, set() if replay else {E.OP_ID_CONFLICT}, [])
             return
-        reasons = {p for p in (m.writer_problem(ref), m.open_problem()) if p}
+        reasons = {p for p in (m.writer_problem(ref), m.write_problem()) if p}
         if reasons:
             self.check(result, reasons, None)
             return
@@ -419,7 +427,7 @@ class AttemptMachine(RuleBasedStateMachine):
             replay = prior == ("finish_practice", fingerprint())
             self.check(result, set() if replay else {E.OP_ID_CONFLICT}, [])
             return
-        reasons = {p for p in (m.writer_problem(ref), m.open_problem()) if p}
+        reasons = {p for p in (m.writer_problem(ref), m.write_problem()) if p}
         if not reasons and m.section() != "practice":
             reasons.add(E.SECTION_STATE)
         self.check(result, reasons, [PracticeFinished(at=self.now, op_id=op)])
@@ -439,7 +447,7 @@ class AttemptMachine(RuleBasedStateMachine):
         result = self.run(DeliverNext(session=ref))
         m = self.m
         section = m.section()
-        reasons = {p for p in (m.writer_problem(ref), m.open_problem()) if p}
+        reasons = {p for p in (m.writer_problem(ref), m.write_problem()) if p}
         if section is None:
             reasons.add(E.SECTION_NOT_STARTED)
         elif section == "test" and m.late(self.now):
@@ -527,7 +535,7 @@ class AttemptMachine(RuleBasedStateMachine):
             replay = prior == ("save", fp)
             self.check(result, set() if replay else {E.OP_ID_CONFLICT}, [])
             return
-        reasons = {p for p in (m.writer_problem(ref), m.open_problem()) if p}
+        reasons = {p for p in (m.writer_problem(ref), m.write_problem()) if p}
         if expected_version is not None and expected_version != version_before:
             reasons.add(E.VERSION_MISMATCH)
         section = m.section()
@@ -589,6 +597,9 @@ class AttemptMachine(RuleBasedStateMachine):
         if reasons:
             self.check(result, reasons, None)
             return
+        if m.submitted and m.submitted_by_deadline:
+            self.check(result, {E.DEADLINE_PASSED}, None)  # late, as before the reap
+            return
         if m.submitted:
             self.check(result, set(), [])  # submitting twice: the first score stands
             return
@@ -634,6 +645,7 @@ class AttemptMachine(RuleBasedStateMachine):
         assert event.finished_at == end  # finish time is the deadline, not the reap time
         self.check_submitted(event)
         m.submitted = True
+        m.submitted_by_deadline = True
         m.status = "submitted"
 
     # -- time --------------------------------------------------------------------
@@ -743,6 +755,7 @@ class AttemptMachine(RuleBasedStateMachine):
         self.check(result, set(), expected)
         m.status = "open"
         m.submitted = False
+        m.submitted_by_deadline = False
         if extra > 0:
             m.reopened_base = self.now + extra
             m.extensions = 0.0

@@ -10,18 +10,17 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from quizsession.adapters.importers import (
+from quizsession.adapters.importers import detect_format, import_quiz, parse_gift
+from quizsession.app.quiz_import import (
     MAX_IMPORT_QUESTIONS,
     MAX_INPUT_BYTES,
     ImportProblem,
     ImportRefused,
     ImportResult,
-    detect_format,
-    import_quiz,
-    parse_gift,
 )
 from quizsession.domain.quiz import Choice, Question
-from quizsession.domain.quiz_validation import parse_quiz, quiz_to_mapping
+from quizsession.domain.quiz_export import quiz_to_mapping
+from quizsession.domain.quiz_validation import parse_quiz
 from quizsession.entrypoints.cli import app
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "moodle_sample.gift"
@@ -666,6 +665,7 @@ def test_cli_dry_run_prints_yaml_and_stores_nothing(tmp_path: Path) -> None:
     assert result.stderr.splitlines()[-1] == (
         "dry run: week-1-quiz (1 questions, 1 skipped); nothing stored"
     )
+    assert not (tmp_path / "q.db").exists()  # a dry run opens no store at all
     missing = runner.invoke(app, ["quiz", "export", "week-1-quiz", "--store-url", store])
     assert missing.exit_code == 1
     assert "not found" in missing.stderr

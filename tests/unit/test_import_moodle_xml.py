@@ -11,16 +11,18 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from quizsession.adapters.importers import (
+from quizsession.adapters.importers import parse_moodle_xml
+from quizsession.adapters.importers.html_text import html_to_text
+from quizsession.app.quiz_import import (
     MAX_IMPORT_QUESTIONS,
     MAX_INPUT_BYTES,
     ImportProblem,
     ImportRefused,
     ImportResult,
-    parse_moodle_xml,
+    slugify,
 )
-from quizsession.adapters.importers.common import html_to_text, slugify
-from quizsession.domain.quiz_validation import parse_quiz, quiz_to_mapping
+from quizsession.domain.quiz_export import quiz_to_mapping
+from quizsession.domain.quiz_validation import parse_quiz
 from quizsession.entrypoints.cli import app
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "moodle_sample.xml"

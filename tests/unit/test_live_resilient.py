@@ -11,135 +11,27 @@ refusing a second login."""
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from quizsession.adapters.live_memory import MemoryLiveState
-from quizsession.adapters.live_resilient import ResilientLiveState
-from quizsession.adapters.store_memory import MemoryStore
+from quizsession.adapters.live.resilient import ResilientLiveState
+from quizsession.adapters.store.memory import MemoryStore
 from quizsession.adapters.tokens_jwt import JwtTokens
 from quizsession.app.attempts import AttemptExecutor, QuizCache
 from quizsession.app.clock import FakeClock
 from quizsession.app.ports import (
-    LeaseGrant,
     LiveState,
-    LiveStateUnavailable,
     Notice,
     SessionClaims,
 )
 from quizsession.app.sessions import SessionService
-from quizsession.domain import errors as E
-from quizsession.domain.errors import DomainError
+from quizsession.domain.errors import DomainError, ErrorCode
 from quizsession.domain.events import SessionClosed, SessionOpened, SessionSuperseded
 from quizsession.domain.quiz import Policies, Question, Quiz, Section
 from tests.contract.test_live_state import LiveStateContract
-
-TTL = 15.0
-RETRY = 2.0
-
-
-class FakePrimary:
-    """A ``LiveState`` in memory that can fail like Redis: ``down`` raises
-    ``LiveStateUnavailable`` from every call (``ping`` says False), ``hang``
-    never answers, ``restart()`` forgets everything it held."""
-
-    def __init__(self, clock: FakeClock) -> None:
-        self.clock = clock
-        self.inner = MemoryLiveState(clock)
-        self.down = False
-        self.hang = False
-        self.calls: Counter[str] = Counter()
-
-    def restart(self) -> None:
-        """Come back empty (leases, session records, counters), keeping the
-        subscribers (as RedisLiveState resubscribes by itself)."""
-        old = self.inner
-        self.inner = MemoryLiveState(self.clock)
-        self.inner._subs = old._subs
-        self.down = False
-
-    async def _gate(self, name: str) -> None:
-        self.calls[name] += 1
-        if self.hang:
-            await asyncio.Event().wait()
-        if self.down:
-            raise LiveStateUnavailable(f"fake primary down ({name})")
-
-    async def open(self) -> None:
-        await self._gate("open")
-
-    async def close(self) -> None:
-        await self.inner.close()
-
-    async def ping(self) -> bool:
-        self.calls["ping"] += 1
-        if self.hang:
-            await asyncio.Event().wait()
-        return not self.down
-
-    async def acquire_lease(
-        self, attempt_id: str, session_id: str, ttl_s: float, *, force: bool = False
-    ) -> LeaseGrant:
-        await self._gate("acquire_lease")
-        return await self.inner.acquire_lease(attempt_id, session_id, ttl_s, force=force)
-
-    async def release_lease(self, attempt_id: str, session_id: str) -> None:
-        await self._gate("release_lease")
-        await self.inner.release_lease(attempt_id, session_id)
-
-    async def lease_holder(self, attempt_id: str) -> LeaseGrant:
-        await self._gate("lease_holder")
-        return await self.inner.lease_holder(attempt_id)
-
-    async def touch_session(self, session_id: str, ttl_s: float) -> None:
-        await self._gate("touch_session")
-        await self.inner.touch_session(session_id, ttl_s)
-
-    async def session_seen(self, session_id: str) -> bool | None:
-        await self._gate("session_seen")
-        return await self.inner.session_seen(session_id)
-
-    async def publish(self, notice: Notice) -> None:
-        await self._gate("publish")
-        await self.inner.publish(notice)
-
-    async def subscribe(self, attempt_id: str) -> Any:
-        await self._gate("subscribe")
-        return await self.inner.subscribe(attempt_id)
-
-    async def hit(self, key: str, limit: int, per_seconds: int) -> bool:
-        await self._gate("hit")
-        return await self.inner.hit(key, limit, per_seconds)
-
-    async def exhausted(self, key: str, limit: int, per_seconds: int) -> bool:
-        await self._gate("exhausted")
-        return await self.inner.exhausted(key, limit, per_seconds)
-
-
-class Rig:
-    """One primary and one store shared by any number of instances."""
-
-    def __init__(self) -> None:
-        self.clock = FakeClock()
-        self.primary = FakePrimary(self.clock)
-        self.store = MemoryStore()
-        self.made: list[ResilientLiveState] = []
-
-    async def instance(self, **options: Any) -> ResilientLiveState:
-        live = ResilientLiveState(self.primary, self.store, self.clock, **options)
-        await live.open()
-        self.made.append(live)
-        return live
-
-    def advance(self, seconds: float) -> None:
-        self.clock.advance(seconds)
-
-    async def close(self) -> None:
-        for live in self.made:
-            await live.close()
+from tests.unit.live_fakes import LEARN, RETRY, TTL, FakePrimary, Rig
 
 
 @pytest.fixture
@@ -360,18 +252,19 @@ async def test_the_first_ttl_of_an_outage_refuses_leases_nobody_is_known_to_hold
     rig.advance(1)
     # s1 has not heartbeated since the outage began: the store knows nothing,
     # so a second login is refused until every primary lease has lapsed (one
-    # TTL after this instance's first failure).
+    # TTL after this instance's first failure, and after other instances could
+    # learn that it serves from the store: LEARN).
     second = await two.acquire_lease("a1", "s2", TTL)
     assert second.acquired is False
     assert second.holder is None
-    assert second.expires_in == pytest.approx(TTL)
+    assert second.expires_in == pytest.approx(TTL + LEARN)
     rig.advance(3)
-    assert (await two.acquire_lease("a1", "s2", TTL)).expires_in == pytest.approx(TTL - 3)
+    assert (await two.acquire_lease("a1", "s2", TTL)).expires_in == pytest.approx(TTL + LEARN - 3)
     assert (await rig.store.lease_holder("a1", rig.clock.now())).holder is None
     # Forced (an explicit takeover, or the holder after the log vouched for it).
     assert (await two.acquire_lease("a1", "s2", TTL, force=True)).acquired
-    # After one TTL the store is the whole truth.
-    rig.advance(TTL)
+    # After one TTL (and LEARN) the store is the whole truth.
+    await rig.pass_time(TTL + LEARN, two)
     assert (await two.acquire_lease("a9", "s9", TTL)).acquired
 
 
@@ -380,7 +273,7 @@ async def test_exclusive_across_open_then_closed(rig: Rig) -> None:
     rig.primary.down = True
     assert (await one.acquire_lease("a1", "s1", TTL, force=True)).acquired  # in the store
     await two.hit("k", 5, 60)  # both notice the outage
-    rig.advance(TTL)  # past the blind first TTL; s1 keeps renewing in the store
+    await rig.pass_time(TTL + LEARN, one, two)  # past the blind first TTL
     assert (await one.acquire_lease("a1", "s1", TTL)).acquired
     assert (await two.acquire_lease("a2", "s8", TTL)).acquired  # free attempts work
 
@@ -420,7 +313,7 @@ async def test_store_leases_of_instances_that_close_later_are_honoured(rig: Rig)
     live = await rig.instance()
     rig.primary.down = True
     await live.hit("k", 5, 60)
-    rig.advance(TTL + 1)  # past the blind first TTL
+    rig.advance(TTL + LEARN)  # past the blind first TTL
     rig.primary.down = False
     assert await live.ping()
     assert state_of(live) == "closed"
@@ -572,7 +465,9 @@ class TestResilientContractStoreOnly(LiveStateContract):
         state = ResilientLiveState(self.primary, MemoryStore(), self.clock)
         await state.open()
         assert state_of(state) == "open"
-        self.clock.advance(TTL)
+        for _ in range(int(TTL + LEARN)):  # a readiness probe every second
+            self.clock.advance(1.0)
+            assert await state.ping()
         yield state
         assert state_of(state) == "open"
         await state.close()
@@ -624,7 +519,7 @@ async def test_two_instances_keep_refusing_a_second_login_across_an_outage(rig: 
             await service.open_for_user("u1", "quiz-r")
         # refused: by the holder's lease, or (in the breaker's safety window, when
         # the holder is not known yet) until the live state can tell
-        assert info.value.code in (E.SESSION_ACTIVE, "live_state_recovering")
+        assert info.value.code in (ErrorCode.SESSION_ACTIVE, ErrorCode.LIVE_RECOVERING)
 
     await second_login_refused(two)
     rig.primary.down = True

@@ -14,7 +14,7 @@ import logging
 
 import pytest
 
-from quizsession.adapters.live_memory import _SWEEP_EVERY, MemoryLiveState, MemorySubscription
+from quizsession.adapters.live.memory import _SWEEP_EVERY, MemoryLiveState, MemorySubscription
 from quizsession.app.clock import FakeClock
 from quizsession.app.live import LiveHub, Tick, Ticking, TickSchedule
 from quizsession.app.ports import Notice

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 import pytest
 
 from quizsession import bootstrap
-from quizsession.adapters.store_memory import MemoryStore
+from quizsession.adapters.store.memory import MemoryStore
 from quizsession.app.attempts import AttemptExecutor, QuizCache
 from quizsession.app.clock import FakeClock
 from quizsession.app.outage import DOWN_AFTER_S, MARK_EVERY_S, OutageCredit
@@ -66,6 +66,20 @@ async def env() -> AsyncIterator[Env]:
 
 def test_the_defaults_are_three_missed_marks() -> None:
     assert DOWN_AFTER_S == 3 * MARK_EVERY_S
+
+
+def test_the_threshold_follows_the_mark_interval(env: Env) -> None:
+    credit = OutageCredit(env.c.store, env.c.executor, env.clock, mark_every_s=2)
+    assert (credit.mark_every_s, credit.down_after_s) == (2, 6)
+
+
+async def test_an_instance_marks_at_the_deployments_heartbeat() -> None:
+    async with environment(heartbeat_s=2.5) as env:
+        await env.c.stop()
+        await env.c.start(reaper=True)
+        alive = env.c._alive
+        assert alive is not None
+        assert (alive.mark_every_s, alive.down_after_s) == (2.5, 7.5)
 
 
 async def test_a_first_start_ever_credits_nothing(env: Env) -> None:

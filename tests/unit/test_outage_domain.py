@@ -9,7 +9,6 @@ import math
 import msgspec
 import pytest
 
-from quizsession.domain import errors as E
 from quizsession.domain.attempt import AttemptState, deadline, decide, due_at
 from quizsession.domain.commands import (
     CreditOutage,
@@ -18,7 +17,7 @@ from quizsession.domain.commands import (
     Submit,
     Void,
 )
-from quizsession.domain.errors import DomainError
+from quizsession.domain.errors import DomainError, ErrorCode
 from quizsession.domain.events import (
     TimeExtended,
     outage_credit_reason,
@@ -77,7 +76,7 @@ def test_the_window_is_read_back_exactly_from_the_event() -> None:
 def test_a_second_credit_for_an_overlapping_window_is_refused(start: float, end: float) -> None:
     run, _ref = in_test(T0)
     run.do(credit(), UP)
-    err = run.refuse(credit(start, end), UP + 1, E.NOT_ALLOWED)
+    err = run.refuse(credit(start, end), UP + 1, ErrorCode.NOT_ALLOWED)
     assert err.extra["credited"] == [DOWN, UP]
     assert deadline(run.state, DEMO) == T0 + DURATION + 60
 
@@ -182,7 +181,7 @@ def test_a_credit_counts_after_an_admin_reopen_and_is_not_repeated() -> None:
     run.do(Submit(reason="candidate", session=ref), UP + 10)
     run.do(Reopen(by="admin:ops", reason="appeal", extra_seconds=300), UP + 20)
     assert deadline(run.state, DEMO) == UP + 20 + 300
-    run.refuse(credit(), UP + 30, E.NOT_ALLOWED)  # the same outage, once
+    run.refuse(credit(), UP + 30, ErrorCode.NOT_ALLOWED)  # the same outage, once
     assert len(run.do(credit(UP + 100, UP + 130), UP + 130)) == 1
     assert deadline(run.state, DEMO) == UP + 20 + 300 + 30
 
@@ -201,7 +200,7 @@ def test_an_admin_extension_is_not_an_outage_window() -> None:
 )
 def test_a_malformed_window_is_refused(start: float, end: float) -> None:
     run, _ref = in_test(T0)
-    run.refuse(credit(start, end), UP, E.VALIDATION)
+    run.refuse(credit(start, end), UP, ErrorCode.VALIDATION)
 
 
 def test_an_unknown_attempt_is_refused() -> None:

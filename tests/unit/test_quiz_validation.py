@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from quizsession.domain.errors import InvalidDefinition
 from quizsession.domain.quiz import Choice, Policies, Question, Quiz, Section, Selection
+from quizsession.domain.quiz_export import quiz_to_mapping
 from quizsession.domain.quiz_validation import (
     ID_PATTERN,
     MAX_CHOICES,
@@ -23,7 +24,6 @@ from quizsession.domain.quiz_validation import (
     MAX_QUESTIONS,
     TIME_MAX,
     parse_quiz,
-    quiz_to_mapping,
 )
 
 Raw = dict[str, Any]

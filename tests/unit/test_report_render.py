@@ -14,14 +14,15 @@ import msgspec
 import pytest
 from typer.testing import CliRunner
 
-from quizsession.adapters.report_render import (
+from quizsession.adapters.report_render.csv_json import (
     FIXED_COLUMNS,
     neutralise,
-    report_html,
     report_json,
     results_csv,
 )
-from quizsession.app.reports import QuizReport, build_report
+from quizsession.adapters.report_render.html_page import report_html
+from quizsession.app.reports import build_report
+from quizsession.app.reports_model import QuizReport
 from quizsession.domain.quiz_validation import parse_quiz
 from tests.unit.test_reports import Run, S, quiz_raw
 
@@ -218,7 +219,7 @@ def test_html_for_a_quiz_without_attempts() -> None:
 
 
 def test_cli_report(tmp_path: Path) -> None:
-    from quizsession.adapters.store_sqlite import SqliteStore
+    from quizsession.adapters.store.sqlite import SqliteStore
     from quizsession.app.attempts import index_row
     from quizsession.entrypoints.cli import app
 

@@ -19,19 +19,13 @@ from typing import Any
 import msgspec
 import pytest
 
-from quizsession.adapters.store_memory import MemoryStore
+from quizsession.adapters.store.memory import MemoryStore
 from quizsession.app.attempts import index_row
 from quizsession.app.ports import RecordedEvent
-from quizsession.app.reports import (
-    AttemptAnalytics,
-    OptionCount,
-    QuizReport,
-    attempt_analytics,
-    build_report,
-    pearson,
-    quiz_report,
-    session_analytics,
-)
+from quizsession.app.reports import attempt_analytics, build_report, quiz_report
+from quizsession.app.reports_attempt import session_analytics
+from quizsession.app.reports_items import pearson
+from quizsession.app.reports_model import AttemptAnalytics, OptionCount, QuizReport
 from quizsession.domain.attempt import AttemptState, apply, decide
 from quizsession.domain.commands import (
     AttemptCommand,

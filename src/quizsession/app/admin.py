@@ -3,58 +3,40 @@ who did it (``admin:<key name>``): the log is the audit trail."""
 
 from __future__ import annotations
 
-import msgspec
-
-from quizsession.app import errors as AE
+from quizsession.api import models as wire
+from quizsession.api.models import LiveAttempt as LiveAttempt
+from quizsession.api.models import TimingResult as TimingResult
 from quizsession.app.attempts import AttemptExecutor, Outcome
-from quizsession.app.ports import AttemptIndexRow, AttemptStatus, Clock, LiveState, Notice, Store
+from quizsession.app.ports import (
+    AttemptIndexRow,
+    AttemptRecords,
+    AttemptStatus,
+    Clock,
+    LiveState,
+    Notice,
+)
 from quizsession.app.sessions import SessionService
 from quizsession.app.views import AttemptView, attempt_view
 from quizsession.domain.commands import ChangeDuration, Extend, Reopen, Unlock, Void
+from quizsession.domain.errors import ErrorCode, refuse
 from quizsession.domain.events import AttemptEvent, SessionClosed, event_type
 
 
-class EventView(msgspec.Struct, frozen=True, kw_only=True):
-    seq: int
-    type: str
-    at: float
+class EventView(wire.EventView[AttemptEvent], frozen=True, kw_only=True):
+    """A log entry with the domain's event in ``data`` (its OpenAPI schema names
+    every event)."""
+
     data: AttemptEvent
 
 
-class AttemptDetail(msgspec.Struct, frozen=True, kw_only=True):
-    attempt: AttemptView
-    candidate_name: str
-    live_session: str | None
+class AttemptDetail(wire.AttemptDetail[EventView], frozen=True, kw_only=True):
     events: list[EventView] | None = None
-
-
-class LiveAttempt(msgspec.Struct, frozen=True, kw_only=True):
-    attempt_id: str
-    candidate_id: str
-    candidate_name: str
-    status: str
-    state: str
-    time_remaining_s: float | None
-    deadline: float | None
-    connected: bool
-    last_seen: float | None
-    answered: int
-    total: int
-    score: float | None = None
-    max_score: float | None = None
-
-
-class TimingResult(msgspec.Struct, frozen=True, kw_only=True):
-    quiz_id: str
-    quiz_version: int
-    duration_s: float
-    attempts_changed: int
 
 
 class AdminService:
     def __init__(
         self,
-        store: Store,
+        store: AttemptRecords,
         live: LiveState,
         executor: AttemptExecutor,
         sessions: SessionService,
@@ -121,7 +103,7 @@ class AdminService:
     async def events(self, attempt_id: str) -> list[EventView]:
         records = await self._store.read(attempt_id)
         if not records:
-            raise AE.refuse(AE.NOT_FOUND, "no such attempt")
+            raise refuse(ErrorCode.NOT_FOUND, "no such attempt")
         return [
             EventView(seq=r.seq, type=event_type(r.event), at=r.event.at, data=r.event)
             for r in records
@@ -130,7 +112,7 @@ class AdminService:
     async def detail(self, attempt_id: str, *, with_events: bool = True) -> AttemptDetail:
         loaded = await self._exec.load(attempt_id, fresh=True)
         if loaded is None:
-            raise AE.refuse(AE.NOT_FOUND, "no such attempt")
+            raise refuse(ErrorCode.NOT_FOUND, "no such attempt")
         return AttemptDetail(
             attempt=attempt_view(loaded.state, loaded.quiz, self._clock.now()),
             candidate_name=loaded.state.candidate_name,
@@ -180,7 +162,7 @@ class AdminService:
         progress (only a longer duration changes anything)."""
         quiz = await self._store.get_quiz(quiz_id)
         if quiz is None:
-            raise AE.refuse(AE.NOT_FOUND, f"quiz {quiz_id} not found")
+            raise refuse(ErrorCode.NOT_FOUND, f"quiz {quiz_id} not found")
         changed = 0
         offset = 0
         while True:

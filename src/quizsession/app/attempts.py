@@ -27,20 +27,20 @@ from typing import TypeVar
 
 import msgspec
 
-from quizsession.app import errors as AE
 from quizsession.app.metrics import NO_METRICS, Metrics
 from quizsession.app.ports import (
     AttemptIndexRow,
     AttemptStatus,
     Clock,
-    Store,
+    EventLog,
+    QuizRepository,
     StoreError,
     StoreUnavailable,
     VersionConflict,
 )
 from quizsession.domain.attempt import AttemptState, apply, deadline, decide, due_at
 from quizsession.domain.commands import AttemptCommand
-from quizsession.domain.errors import DomainError
+from quizsession.domain.errors import DomainError, ErrorCode, refuse
 from quizsession.domain.events import AttemptEvent, event_type
 from quizsession.domain.quiz import Quiz
 
@@ -67,7 +67,7 @@ class Outcome:
 class QuizCache:
     """Quiz versions are immutable, so a version once read is cached for good."""
 
-    def __init__(self, store: Store, capacity: int = 1024) -> None:
+    def __init__(self, store: QuizRepository, capacity: int = 1024) -> None:
         self._store = store
         self._cache: OrderedDict[tuple[str, int], Quiz] = OrderedDict()
         self._capacity = capacity
@@ -78,7 +78,7 @@ class QuizCache:
         if quiz is None:
             read = await self._store.get_quiz(quiz_id, version)
             if read is None:
-                raise AE.refuse(AE.NOT_FOUND, f"quiz {quiz_id} version {version} not found")
+                raise refuse(ErrorCode.NOT_FOUND, f"quiz {quiz_id} version {version} not found")
             quiz = self.intern(read)
         return quiz
 
@@ -159,7 +159,7 @@ def _how(cls: type) -> int:
 class AttemptExecutor:
     def __init__(
         self,
-        store: Store,
+        store: EventLog,
         quizzes: QuizCache,
         clock: Clock,
         *,
@@ -179,6 +179,12 @@ class AttemptExecutor:
         self._locks: dict[str, asyncio.Lock] = {}
         self._lock_users: dict[str, int] = {}
 
+    @property
+    def authoritative_cache(self) -> bool:
+        """True when reads trust the cache (this process is the store's only
+        writer); False with a store shared by several instances."""
+        return self._authoritative
+
     # -- loading ----------------------------------------------------------------
 
     async def _catch_up(self, attempt_id: str, loaded: Loaded | None) -> Loaded | None:
@@ -186,7 +192,7 @@ class AttemptExecutor:
         try:
             records = await self._store.read(attempt_id, after=after)
         except StoreUnavailable as exc:
-            raise AE.refuse(AE.STORE_UNAVAILABLE, "the store is unavailable; retry") from exc
+            raise refuse(ErrorCode.STORE_UNAVAILABLE, "the store is unavailable; retry") from exc
         if loaded is None:
             if not records:
                 return None
@@ -314,7 +320,7 @@ class AttemptExecutor:
             now = self._clock.now()
             if loaded is None:
                 if create is None:
-                    raise AE.refuse(AE.NOT_FOUND, "no such attempt")
+                    raise refuse(ErrorCode.NOT_FOUND, "no such attempt")
                 quiz, first = create()
                 blank = AttemptState()
                 created = decide(blank, quiz, first, now)
@@ -347,7 +353,7 @@ class AttemptExecutor:
                 loaded, verified = await self._verify(attempt_id, loaded)
                 continue
             return Outcome(state=loaded.state, quiz=loaded.quiz, events=events, now=now)
-        raise AE.refuse(AE.BUSY, "the attempt is changing too fast; retry")
+        raise refuse(ErrorCode.BUSY, "the attempt is changing too fast; retry")
 
     async def _verify(self, attempt_id: str, loaded: Loaded) -> tuple[Loaded | None, bool]:
         """Catch the cached state up with the log; the state is now verified."""
@@ -372,7 +378,7 @@ class AttemptExecutor:
         except VersionConflict:
             raise
         except StoreUnavailable as exc:
-            raise AE.refuse(AE.STORE_UNAVAILABLE, "the store is unavailable; retry") from exc
+            raise refuse(ErrorCode.STORE_UNAVAILABLE, "the store is unavailable; retry") from exc
         finally:
             self._metrics.store_append(time.perf_counter() - began)
         for event in events:

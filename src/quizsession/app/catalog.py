@@ -8,9 +8,10 @@ from collections.abc import Sequence
 
 import msgspec
 
-from quizsession.app import errors as AE
-from quizsession.app.ports import Clock, Invite, QuizSummary, Store
+from quizsession.api.models import IssuedInvite as IssuedInvite
+from quizsession.app.ports import Clock, Invite, QuizCatalog, QuizSummary
 from quizsession.app.sessions import hash_token
+from quizsession.domain.errors import ErrorCode, refuse
 from quizsession.domain.quiz import Quiz
 from quizsession.domain.quiz_validation import parse_quiz
 
@@ -25,15 +26,6 @@ class RosterEntry(msgspec.Struct, frozen=True, kw_only=True):
     valid_until: str  # YYYY-MM-DD (through the end of that UTC day) or ISO-8601 with offset
     token: str | None = None  # supplied by a roster file, else generated
     candidate_id: str | None = None
-
-
-class IssuedInvite(msgspec.Struct, frozen=True, kw_only=True):
-    name: str
-    email: str
-    candidate_id: str
-    valid_until: float
-    token: str
-    link: str
 
 
 def parse_valid_until(text: str) -> float:
@@ -71,7 +63,7 @@ def parse_roster_lines(text: str) -> list[RosterEntry]:
             RosterEntry(name=name, email=parts[-3], valid_until=parts[-2], token=parts[-1])
         )
     if problems:
-        raise AE.refuse(AE.VALIDATION, "the roster has errors", problems=problems)
+        raise refuse(ErrorCode.VALIDATION, "the roster has errors", problems=problems)
     return entries
 
 
@@ -98,7 +90,7 @@ def _check_entry(index: int, entry: RosterEntry) -> list[dict[str, object]]:
 
 
 class Catalog:
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: QuizCatalog, clock: Clock) -> None:
         self._store = store
         self._clock = clock
 
@@ -109,7 +101,7 @@ class Catalog:
     async def get_quiz(self, quiz_id: str, version: int | None = None) -> Quiz:
         quiz = await self._store.get_quiz(quiz_id, version)
         if quiz is None:
-            raise AE.refuse(AE.NOT_FOUND, f"quiz {quiz_id} not found")
+            raise refuse(ErrorCode.NOT_FOUND, f"quiz {quiz_id} not found")
         return quiz
 
     async def list_quizzes(self) -> list[QuizSummary]:
@@ -122,10 +114,10 @@ class Catalog:
         only their hashes are kept)."""
         await self.get_quiz(quiz_id)
         if len(roster) > ROSTER_MAX:
-            raise AE.refuse(AE.VALIDATION, f"at most {ROSTER_MAX} roster lines at once")
+            raise refuse(ErrorCode.VALIDATION, f"at most {ROSTER_MAX} roster lines at once")
         problems = [p for i, e in enumerate(roster) for p in _check_entry(i, e)]
         if problems:
-            raise AE.refuse(AE.VALIDATION, "the roster has errors", problems=problems)
+            raise refuse(ErrorCode.VALIDATION, "the roster has errors", problems=problems)
         now = self._clock.now()
         invites: list[Invite] = []
         issued: list[IssuedInvite] = []

@@ -1,24 +1,22 @@
-"""App-level refusals (authentication, lookups, limits). They reuse the domain's
-error type so the boundary translates one tree."""
+"""Transitional: the app-level refusal names from before ``ErrorCode``.
+
+Use ``quizsession.domain.errors.ErrorCode`` and ``refuse`` instead; this module
+goes once the last callers have moved."""
 
 from __future__ import annotations
 
-from typing import Any
+from quizsession.domain.errors import ErrorCode, refuse
 
-from quizsession.domain.errors import DomainError
+__all__ = ["refuse"]
 
-TOKEN_INVALID = "token_invalid"
-TOKEN_EXPIRED = "token_expired"
-SESSION_IDLE = "session_idle_timeout"
-INVITE_INVALID = "invite_invalid"
-INVITE_EXPIRED = "invite_expired"
-NOT_FOUND = "not_found"
-RATE_LIMITED = "rate_limited"
-STORE_UNAVAILABLE = "store_unavailable"
-BUSY = "busy"
-LIVE_RECOVERING = "live_state_recovering"
-VALIDATION = "validation_error"
-
-
-def refuse(code: str, detail: str, **extra: Any) -> DomainError:
-    return DomainError(detail, code=code, **extra)
+TOKEN_INVALID = ErrorCode.TOKEN_INVALID
+TOKEN_EXPIRED = ErrorCode.TOKEN_EXPIRED
+SESSION_IDLE = ErrorCode.SESSION_IDLE
+INVITE_INVALID = ErrorCode.INVITE_INVALID
+INVITE_EXPIRED = ErrorCode.INVITE_EXPIRED
+NOT_FOUND = ErrorCode.NOT_FOUND
+RATE_LIMITED = ErrorCode.RATE_LIMITED
+STORE_UNAVAILABLE = ErrorCode.STORE_UNAVAILABLE
+BUSY = ErrorCode.BUSY
+LIVE_RECOVERING = ErrorCode.LIVE_RECOVERING
+VALIDATION = ErrorCode.VALIDATION

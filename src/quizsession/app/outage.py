@@ -3,11 +3,12 @@ deadlines move by the downtime (DESIGN, defaults: "server outage credit: on").
 
 How an outage is told from a restart
     Every running instance writes a liveness mark to the durable store every
-    ``mark_every_s`` (5 s, the heartbeat default): ``AliveStore.mark_alive``. On
+    ``mark_every_s`` (the deployment's heartbeat, ``QUIZSESSION_HEARTBEAT_S``,
+    5 s by default): ``AliveStore.mark_alive``. On
     start-up, before the reaper's first pass, an instance reads the newest mark
     of ANY instance (``last_alive``) and then marks itself alive at once. If that
-    newest mark is more than ``down_after_s`` old (15 s: three missed marks, the
-    lease TTL), no instance was up in between: the service was down from that
+    newest mark is more than ``down_after_s`` old (three missed marks: 15 s by
+    default, the lease TTL), no instance was up in between: the service was down from that
     mark until now. If any instance marked recently (one instance of a cluster
     died and restarts, or a restart quicker than the threshold), nothing is
     credited: someone was serving, or the gap was shorter than clients and
@@ -48,19 +49,18 @@ import secrets
 import socket
 from dataclasses import dataclass
 
-from quizsession.app import errors as AE
 from quizsession.app.attempts import AttemptExecutor
-from quizsession.app.ports import Clock, Store, StoreError
-from quizsession.domain import errors as E
+from quizsession.app.ports import Clock, LivenessRecords, StoreError
 from quizsession.domain.commands import CreditOutage
-from quizsession.domain.errors import DomainError
+from quizsession.domain.errors import DomainError, ErrorCode
 
 log = logging.getLogger("quizsession.outage")
 
-MARK_EVERY_S = 5.0
-DOWN_AFTER_S = 15.0  # three missed marks
+MARK_EVERY_S = 5.0  # the default heartbeat (settings.heartbeat_s)
+MISSED_MARKS = 3  # the service counts as down after this many missed marks
+DOWN_AFTER_S = MISSED_MARKS * MARK_EVERY_S
 FORGET_MARKS_AFTER_S = 7 * 24 * 3600.0  # marks of instances long gone are pruned
-_RETRYABLE = frozenset({AE.STORE_UNAVAILABLE, AE.BUSY})
+_RETRYABLE = frozenset({ErrorCode.STORE_UNAVAILABLE, ErrorCode.BUSY})
 
 
 def new_instance_id() -> str:
@@ -88,17 +88,19 @@ class OutageReport:
 class OutageCredit:
     def __init__(
         self,
-        store: Store,
+        store: LivenessRecords,
         executor: AttemptExecutor,
         clock: Clock,
         *,
         instance_id: str | None = None,
         mark_every_s: float = MARK_EVERY_S,
-        down_after_s: float = DOWN_AFTER_S,
+        down_after_s: float | None = None,
         concurrency: int = 64,
         page: int = 500,
         retries: int = 3,
     ) -> None:
+        if down_after_s is None:
+            down_after_s = MISSED_MARKS * mark_every_s
         if not 0 < mark_every_s < down_after_s:
             raise ValueError("marks must come more often than the outage threshold")
         self._store = store
@@ -216,7 +218,7 @@ class OutageCredit:
                         attempt_id, lambda _l: CreditOutage(start=start, end=end)
                     )
                 except DomainError as exc:
-                    if exc.code == E.NOT_ALLOWED:
+                    if exc.code == ErrorCode.NOT_ALLOWED:
                         return attempt_id, "already"
                     if exc.code in _RETRYABLE:
                         return attempt_id, "retry"

@@ -12,10 +12,11 @@ from typing import Literal, Protocol
 
 import msgspec
 
+from quizsession.api.models import AttemptIndexRow as AttemptIndexRow
+from quizsession.api.models import AttemptStatus as AttemptStatus
+from quizsession.api.models import QuizSummary as QuizSummary
 from quizsession.domain.events import AttemptEvent
 from quizsession.domain.quiz import Quiz
-
-AttemptStatus = Literal["open", "submitted", "voided"]
 
 
 class StoreError(Exception):
@@ -38,25 +39,17 @@ class StoreUnavailable(StoreError):
     down). Nothing was acknowledged."""
 
 
+class UnreadableData(StoreUnavailable):
+    """The store holds data encrypted at rest that no configured key opens (the
+    keys are unset, or the one it was sealed with was removed). Nothing is served,
+    decided or written on it: a request meeting it gets 503, like an unreachable
+    store, until the keys are configured again."""
+
+
 class RecordedEvent(msgspec.Struct, frozen=True, kw_only=True):
     attempt_id: str
     seq: int  # 1-based position in the attempt's log; equals the version after it
     event: AttemptEvent
-
-
-class AttemptIndexRow(msgspec.Struct, frozen=True, kw_only=True):
-    """The queryable projection of one attempt, written in the same transaction as
-    its events (so it can never disagree with the log)."""
-
-    attempt_id: str
-    quiz_id: str
-    candidate_id: str
-    status: AttemptStatus
-    state: str  # candidate-visible section state, e.g. "test_started"
-    version: int
-    updated_at: float
-    deadline: float | None = None
-    due_at: float | None = None  # deadline + grace while the test runs, else None
 
 
 class Invite(msgspec.Struct, frozen=True, kw_only=True):
@@ -69,13 +62,9 @@ class Invite(msgspec.Struct, frozen=True, kw_only=True):
     created_at: float
 
 
-class QuizSummary(msgspec.Struct, frozen=True, kw_only=True):
-    id: str
-    version: int
-    title: str
+class EventLog(Protocol):
+    """The append-only logs of attempts (the truth, promise 7)."""
 
-
-class EventStore(Protocol):
     async def append(
         self,
         attempt_id: str,
@@ -103,6 +92,11 @@ class EventStore(Protocol):
         this way): each distinct id of ``attempt_ids`` maps to what ``read(id)``
         would give ([] if unknown)."""
         ...
+
+
+class AttemptIndex(Protocol):
+    """The queryable projection of the logs: one ``AttemptIndexRow`` per attempt,
+    written by ``EventLog.append`` in the same transaction as the events."""
 
     async def get_index(self, attempt_id: str) -> AttemptIndexRow | None: ...
 
@@ -197,8 +191,11 @@ class AliveStore(Protocol):
         ...
 
 
-class Store(EventStore, QuizRepository, InviteRepository, LeaseStore, AliveStore, Protocol):
-    """Everything durable, opened and closed by the composition root."""
+class StoreLifecycle(Protocol):
+    """What the composition root needs of a store: opening, closing, a health
+    check, and the store's declared capabilities. Every adapter declares each
+    of them (no default): the composition root decides from them, never from the
+    store's URL, so a new backend cannot silently inherit a wrong guess."""
 
     async def open(self) -> None: ...
 
@@ -212,6 +209,68 @@ class Store(EventStore, QuizRepository, InviteRepository, LeaseStore, AliveStore
     def durable(self) -> bool:
         """False for the memory store: nothing survives a restart."""
         ...
+
+    @property
+    def shared(self) -> bool:
+        """True when several instances may use this store at once (PostgreSQL).
+        Then no instance may trust its cache of folded attempts without reading
+        the log (another instance may have appended), and the instances must
+        share one configured signing secret."""
+        ...
+
+    @property
+    def secret_file(self) -> str | None:
+        """Where a generated signing secret is kept beside the data, so that
+        sessions survive a restart (the SQLite file's ``.secret``); None where
+        there is no such place (memory: one secret per process; a shared store:
+        the secret must be configured)."""
+        ...
+
+    async def schema_version(self) -> int | None:
+        """The schema version of the opened store's data (None for a store
+        without a schema: memory)."""
+        ...
+
+    async def holds_encrypted_data(self) -> bool:
+        """True once ``mark_encrypted_data`` was called on this store's data
+        (ever, by any instance)."""
+        ...
+
+    async def mark_encrypted_data(self) -> None:
+        """Record, durably and once for all, that this store holds data
+        encrypted at rest: an instance started later without the keys refuses to
+        start instead of serving envelopes as answers (idempotent)."""
+        ...
+
+
+class Store(
+    StoreLifecycle,
+    EventLog,
+    AttemptIndex,
+    QuizRepository,
+    InviteRepository,
+    LeaseStore,
+    AliveStore,
+    Protocol,
+):
+    """Everything durable, as one adapter provides it: the composition root
+    opens and closes it and hands each service only the ports it uses."""
+
+
+# What the services that need several ports take (each only what it uses).
+
+
+class AttemptRecords(EventLog, AttemptIndex, QuizRepository, Protocol):
+    """Attempts' logs and index rows with their quizzes: what the admin views and
+    the reports read."""
+
+
+class QuizCatalog(QuizRepository, InviteRepository, Protocol):
+    """Quizzes and their invites: the catalogue, and logins by invite."""
+
+
+class LivenessRecords(AliveStore, AttemptIndex, Protocol):
+    """Liveness marks and the open attempts: the outage credit."""
 
 
 class LiveStateUnavailable(Exception):
@@ -242,6 +301,13 @@ class Subscription(Protocol):
 class LiveState(Protocol):
     """Leases, presence, notices and rate limits. For speed and coordination only:
     correctness (fencing, durability) never depends on it."""
+
+    @property
+    def process_local(self) -> bool:
+        """True when this live state lives in this process only (leases, notices
+        and limits are not seen by any other instance): the memory adapter. False
+        when it is shared by every instance (Redis, and the breaker in front of it)."""
+        ...
 
     async def open(self) -> None: ...
 

@@ -29,7 +29,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 from quizsession.app.metrics import NO_METRICS, Metrics
-from quizsession.app.ports import AttemptIndexRow, Clock, Store, StoreError
+from quizsession.app.ports import AttemptIndex, AttemptIndexRow, Clock, StoreError
 from quizsession.app.sessions import SessionService
 from quizsession.domain.errors import DomainError
 
@@ -44,7 +44,7 @@ AFTER_DUE_S = 0.001
 class Reaper:
     def __init__(
         self,
-        store: Store,
+        store: AttemptIndex,
         sessions: SessionService,
         clock: Clock,
         *,

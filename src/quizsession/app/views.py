@@ -1,63 +1,15 @@
 """What clients see: the attempt view and the question view. Built from the folded
-state, the quiz and the server's time, never from anything the client sent."""
+state, the quiz and the server's time, never from anything the client sent. The
+structs themselves are wire models (``quizsession.api.models``)."""
 
 from __future__ import annotations
 
-import msgspec
-
+from quizsession.api.models import AttemptView as AttemptView
+from quizsession.api.models import ChoiceView as ChoiceView
+from quizsession.api.models import QuestionView as QuestionView
+from quizsession.api.models import ResultView as ResultView
 from quizsession.domain.attempt import AttemptState, deadline
-from quizsession.domain.events import AnswerValue
 from quizsession.domain.quiz import Question, Quiz
-
-
-class ChoiceView(msgspec.Struct, frozen=True, kw_only=True):
-    id: str
-    text: str
-
-
-class QuestionView(msgspec.Struct, frozen=True, kw_only=True):
-    id: str
-    section: str
-    kind: str
-    text: str
-    points: float
-    penalty: float
-    number: int  # 1-based position among the questions delivered in this section
-    total: int  # how many questions this section asks
-    choices: list[ChoiceView] | None = None
-    answer: AnswerValue = None  # the answer saved so far, if any
-
-
-class ResultView(msgspec.Struct, frozen=True, kw_only=True):
-    score: float
-    max_score: float
-    finished_at: float
-    reason: str
-
-
-class AttemptView(msgspec.Struct, frozen=True, kw_only=True):
-    attempt_id: str
-    quiz_id: str
-    quiz_version: int
-    quiz_title: str
-    candidate_id: str
-    status: str  # open | submitted | voided
-    state: str  # practice_not_started ... test_finished
-    section: str | None
-    version: int
-    epoch: int
-    server_time: float
-    deadline: float | None
-    time_remaining_s: float | None
-    grace_s: float
-    heartbeat_s: float
-    duration_s: float
-    answers: dict[str, AnswerValue]
-    current_question_id: str | None
-    delivered: int
-    total: int
-    instructions: str = ""  # the quiz's, then the running section's
-    result: ResultView | None = None
 
 
 def section_total(state: AttemptState, quiz: Quiz, section: str) -> int:

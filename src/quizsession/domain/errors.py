@@ -1,25 +1,165 @@
-"""The project's own error tree for domain refusals.
+"""The project's own error tree for refusals, and the one vocabulary of codes.
 
-Every refusal carries a stable machine-readable ``code``; the HTTP boundary maps
-codes to statuses (see ``entrypoints/http/problems.py``). Nothing here knows HTTP.
+Every refusal carries a stable machine-readable code, an ``ErrorCode``; each code
+belongs to one ``Refusal`` category (``ErrorCode.X.category``). The wire side
+(HTTP status, title, problem body) lives in ``quizsession.api.problems``;
+nothing here knows HTTP.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any, Final
+
+
+class Refusal(StrEnum):
+    """What kind of refusal a code is: how a caller should react to it."""
+
+    #: The request itself is wrong (shape, values, encoding, size): fix it.
+    INPUT = "input"
+    #: Who is asking is not established (credentials missing, invalid, expired).
+    AUTH = "auth"
+    #: The thing asked about does not exist.
+    NOT_FOUND = "not_found"
+    #: The request conflicts with the state of the attempt or the quiz's window.
+    STATE = "state"
+    #: Too many requests: slow down.
+    LIMIT = "limit"
+    #: The service cannot answer now; nothing was changed, retry later.
+    UNAVAILABLE = "unavailable"
+    #: An unforeseen failure (a bug).
+    INTERNAL = "internal"
+
+
+class ErrorCode(StrEnum):
+    """Every code the service can refuse with (HTTP problems, live socket, CLI).
+
+    The values are the stable wire codes; never rename one."""
+
+    # input
+    VALIDATION = "validation_error"
+    QUIZ_INVALID = "quiz_invalid"
+    MALFORMED_JSON = "malformed_json"
+    BAD_REQUEST = "bad_request"
+    BODY_TOO_LARGE = "body_too_large"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    ANSWER_INVALID = "answer_invalid"
+    QUESTION_UNKNOWN = "question_unknown"
+    NO_SUCH_SECTION = "no_such_section"
+    # who you are
+    TOKEN_INVALID = "token_invalid"
+    TOKEN_EXPIRED = "token_expired"
+    SESSION_IDLE = "session_idle_timeout"
+    SESSION_CLOSED = "session_closed"
+    INVITE_INVALID = "invite_invalid"
+    INVITE_EXPIRED = "invite_expired"
+    API_KEY_REQUIRED = "api_key_required"
+    API_KEY_INVALID = "api_key_invalid"
+    # what exists
+    NOT_FOUND = "not_found"
+    # the state of the attempt (or of the quiz's window)
+    SESSION_ACTIVE = "session_active"
+    SESSION_SUPERSEDED = "session_superseded"
+    ATTEMPT_CLOSED = "attempt_closed"
+    ATTEMPT_VOIDED = "attempt_voided"
+    DEADLINE_PASSED = "deadline_passed"
+    SECTION_NOT_STARTED = "section_not_started"
+    SECTION_STATE = "section_state"
+    QUESTION_NOT_DELIVERED = "question_not_delivered"
+    VERSION_MISMATCH = "version_mismatch"
+    OP_ID_CONFLICT = "op_id_conflict"
+    NOT_ALLOWED = "not_allowed"
+    QUIZ_NOT_OPEN = "quiz_not_open"
+    QUIZ_CLOSED = "quiz_closed"
+    # capacity
+    RATE_LIMITED = "rate_limited"
+    STORE_UNAVAILABLE = "store_unavailable"
+    BUSY = "busy"
+    LIVE_RECOVERING = "live_state_recovering"
+    DRAINING = "draining"
+    INTERNAL = "internal"
+
+    @property
+    def category(self) -> Refusal:
+        """The kind of refusal this code is (see ``CATEGORY``)."""
+        return CATEGORY[self]
+
+
+def _categories() -> dict[ErrorCode, Refusal]:
+    by_refusal: dict[Refusal, tuple[ErrorCode, ...]] = {
+        Refusal.INPUT: (
+            ErrorCode.VALIDATION,
+            ErrorCode.QUIZ_INVALID,
+            ErrorCode.MALFORMED_JSON,
+            ErrorCode.BAD_REQUEST,
+            ErrorCode.BODY_TOO_LARGE,
+            ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode.METHOD_NOT_ALLOWED,
+            ErrorCode.ANSWER_INVALID,
+            ErrorCode.QUESTION_UNKNOWN,
+            ErrorCode.NO_SUCH_SECTION,
+        ),
+        Refusal.AUTH: (
+            ErrorCode.TOKEN_INVALID,
+            ErrorCode.TOKEN_EXPIRED,
+            ErrorCode.SESSION_IDLE,
+            ErrorCode.SESSION_CLOSED,
+            ErrorCode.INVITE_INVALID,
+            ErrorCode.INVITE_EXPIRED,
+            ErrorCode.API_KEY_REQUIRED,
+            ErrorCode.API_KEY_INVALID,
+        ),
+        Refusal.NOT_FOUND: (ErrorCode.NOT_FOUND,),
+        Refusal.STATE: (
+            ErrorCode.SESSION_ACTIVE,
+            ErrorCode.SESSION_SUPERSEDED,
+            ErrorCode.ATTEMPT_CLOSED,
+            ErrorCode.ATTEMPT_VOIDED,
+            ErrorCode.DEADLINE_PASSED,
+            ErrorCode.SECTION_NOT_STARTED,
+            ErrorCode.SECTION_STATE,
+            ErrorCode.QUESTION_NOT_DELIVERED,
+            ErrorCode.VERSION_MISMATCH,
+            ErrorCode.OP_ID_CONFLICT,
+            ErrorCode.NOT_ALLOWED,
+            ErrorCode.QUIZ_NOT_OPEN,
+            ErrorCode.QUIZ_CLOSED,
+        ),
+        Refusal.LIMIT: (ErrorCode.RATE_LIMITED,),
+        Refusal.UNAVAILABLE: (
+            ErrorCode.STORE_UNAVAILABLE,
+            ErrorCode.BUSY,
+            ErrorCode.LIVE_RECOVERING,
+            ErrorCode.DRAINING,
+        ),
+        Refusal.INTERNAL: (ErrorCode.INTERNAL,),
+    }
+    return {code: refusal for refusal, codes in by_refusal.items() for code in codes}
+
+
+#: code -> its category; complete (a unit test checks every member is here once).
+CATEGORY: Final[Mapping[ErrorCode, Refusal]] = MappingProxyType(_categories())
 
 
 class DomainError(Exception):
     """A command was refused by a rule. Refusals change nothing."""
 
-    code: str = "domain_error"
+    code: ErrorCode
 
-    def __init__(self, detail: str, *, code: str | None = None, **extra: Any) -> None:
+    def __init__(self, detail: str, *, code: ErrorCode, **extra: Any) -> None:
         super().__init__(detail)
         self.detail = detail
-        if code is not None:
-            self.code = code
+        # ErrorCode(...) is the identity on a member, and rejects a stray string.
+        self.code = ErrorCode(code)
         self.extra: dict[str, Any] = extra
+
+
+def refuse(code: ErrorCode, detail: str, **extra: Any) -> DomainError:
+    """``raise refuse(ErrorCode.X, "why", **extra)``: the refusal to raise."""
+    return DomainError(detail, code=code, **extra)
 
 
 class Problem:
@@ -39,33 +179,33 @@ class Problem:
 
 
 class InvalidDefinition(DomainError):
-    code = "quiz_invalid"
-
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__(
             f"the quiz definition has {len(problems)} problem(s)",
+            code=ErrorCode.QUIZ_INVALID,
             problems=[p.as_dict() for p in problems],
         )
         self.problems = problems
 
 
-# Stable codes used across the domain and app layers. Keep in sync with the
-# status table in entrypoints/http/problems.py (a test checks every code is mapped).
-ATTEMPT_CLOSED = "attempt_closed"
-ATTEMPT_VOIDED = "attempt_voided"
-DEADLINE_PASSED = "deadline_passed"
-SECTION_NOT_STARTED = "section_not_started"
-SECTION_STATE = "section_state"
-NO_SUCH_SECTION = "no_such_section"
-QUESTION_NOT_DELIVERED = "question_not_delivered"
-QUESTION_UNKNOWN = "question_unknown"
-ANSWER_INVALID = "answer_invalid"
-VERSION_MISMATCH = "version_mismatch"
-OP_ID_CONFLICT = "op_id_conflict"
-SESSION_ACTIVE = "session_active"
-SESSION_SUPERSEDED = "session_superseded"
-SESSION_CLOSED = "session_closed"
-QUIZ_NOT_OPEN = "quiz_not_open"
-QUIZ_CLOSED = "quiz_closed"
-NOT_ALLOWED = "not_allowed"
-VALIDATION = "validation_error"
+# -- transitional ------------------------------------------------------------------
+# The module-level names from before ``ErrorCode``, kept as aliases of its members
+# while the last modules move to ``ErrorCode.X``. Do not use them in new code.
+ATTEMPT_CLOSED = ErrorCode.ATTEMPT_CLOSED
+ATTEMPT_VOIDED = ErrorCode.ATTEMPT_VOIDED
+DEADLINE_PASSED = ErrorCode.DEADLINE_PASSED
+SECTION_NOT_STARTED = ErrorCode.SECTION_NOT_STARTED
+SECTION_STATE = ErrorCode.SECTION_STATE
+NO_SUCH_SECTION = ErrorCode.NO_SUCH_SECTION
+QUESTION_NOT_DELIVERED = ErrorCode.QUESTION_NOT_DELIVERED
+QUESTION_UNKNOWN = ErrorCode.QUESTION_UNKNOWN
+ANSWER_INVALID = ErrorCode.ANSWER_INVALID
+VERSION_MISMATCH = ErrorCode.VERSION_MISMATCH
+OP_ID_CONFLICT = ErrorCode.OP_ID_CONFLICT
+SESSION_ACTIVE = ErrorCode.SESSION_ACTIVE
+SESSION_SUPERSEDED = ErrorCode.SESSION_SUPERSEDED
+SESSION_CLOSED = ErrorCode.SESSION_CLOSED
+QUIZ_NOT_OPEN = ErrorCode.QUIZ_NOT_OPEN
+QUIZ_CLOSED = ErrorCode.QUIZ_CLOSED
+NOT_ALLOWED = ErrorCode.NOT_ALLOWED
+VALIDATION = ErrorCode.VALIDATION

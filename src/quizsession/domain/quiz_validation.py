@@ -1,4 +1,4 @@
-"""Reading quiz definitions from plain mappings (YAML/JSON), and writing them back.
+"""Reading quiz definitions from plain mappings (YAML/JSON).
 
 ``parse_quiz`` checks a whole definition and lists *every* problem it finds, each
 located by a JSON-pointer path (``/test/questions/2/choices``, ``/policies/grace_s``;
@@ -19,19 +19,12 @@ Conventions:
   rounded to the microsecond so that export and import agree exactly.
 - ``version`` is accepted and ignored: the quiz store assigns versions.
 
-``quiz_to_mapping`` writes the export form: defaults are omitted, times are ISO-8601
-UTC strings, the version is included for information. For any quiz ``q`` that
-``parse_quiz`` can produce, ``parse_quiz(quiz_to_mapping(q)) == q`` up to
-``version`` (which import ignores). Fields that do not apply to a question's kind
-are not exported.
+The field readers live in ``quiz_fields``; the export form (``quiz_to_mapping``,
+which ``parse_quiz`` reads back to the same quiz) in ``quiz_export``.
 """
 
 from __future__ import annotations
 
-import math
-import re
-from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from quizsession.domain.errors import InvalidDefinition, Problem
@@ -45,9 +38,33 @@ from quizsession.domain.quiz import (
     Section,
     Selection,
 )
+from quizsession.domain.quiz_fields import (
+    ABSENT,
+    ID_PATTERN,
+    TIME_MAX,
+    Fields,
+    is_list,
+    mapping,
+    ptr,
+)
 from quizsession.domain.scoring import MAX_TEXT_ANSWER
 
-ID_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+__all__ = [
+    "DIFFICULTY_MAX",
+    "DIFFICULTY_MIN",
+    "ID_PATTERN",
+    "MAX_ACCEPTED",
+    "MAX_CHOICES",
+    "MAX_CHOICE_TEXT",
+    "MAX_FEEDBACK",
+    "MAX_INSTRUCTIONS",
+    "MAX_QUESTIONS",
+    "MAX_QUESTION_TEXT",
+    "MAX_TITLE",
+    "TIME_MAX",
+    "parse_quiz",
+]
+
 MAX_TITLE = 500
 MAX_INSTRUCTIONS = 50_000
 MAX_QUESTION_TEXT = 20_000
@@ -57,7 +74,6 @@ MAX_CHOICES = 200
 MAX_QUESTIONS = 5_000  # per section
 MAX_ACCEPTED = 200
 DIFFICULTY_MIN, DIFFICULTY_MAX = 0, 100
-TIME_MAX = datetime(2200, 1, 1, tzinfo=UTC).timestamp()
 
 _QUIZ_KEYS = (
     "id", "title", "version", "duration_s", "instructions", "opens_at", "closes_at",
@@ -76,167 +92,6 @@ _KIND_KEYS: dict[str, tuple[str, ...]] = {
     "numeric": ("value", "tolerance"),
 }
 _QUESTION_KEYS = _COMMON_QUESTION_KEYS + tuple(k for ks in _KIND_KEYS.values() for k in ks)
-_ABSENT: Any = object()
-
-
-def _ptr(path: str, key: str | int) -> str:
-    return f"{path}/{str(key).replace('~', '~0').replace('/', '~1')}"
-
-
-def _is_list(value: object) -> bool:
-    return isinstance(value, list | tuple)
-
-
-class _Fields:
-    """Reads the fields of one mapping, reporting each problem at its path.
-
-    Readers return the value, the default when the key is absent, or None when the
-    value is invalid (a problem has been recorded) or absent and required."""
-
-    def __init__(
-        self, problems: list[Problem], raw: Mapping[Any, Any], path: str, keys: Iterable[str]
-    ) -> None:
-        self.problems, self.raw, self.path = problems, raw, path
-        allowed = tuple(keys)
-        for key in raw:
-            if not isinstance(key, str) or key not in allowed:
-                self.add(str(key), f"unknown key (allowed: {', '.join(allowed)})")
-
-    def add(self, key: str, message: str) -> None:
-        self.problems.append(Problem(_ptr(self.path, key), message))
-
-    def get(self, key: str, *, required: bool = False, nullable: bool = False) -> Any:
-        value = self.raw.get(key, _ABSENT)
-        if nullable and value is None:
-            value = _ABSENT
-        if value is _ABSENT and required:
-            self.add(key, "is required")
-        return value
-
-    def text(self, key: str, max_len: int, *, required: bool = False) -> str | None:
-        value = self.get(key, required=required, nullable=not required)
-        if value is _ABSENT:
-            return None if required else ""
-        if not isinstance(value, str):
-            self.add(key, "must be a string")
-        elif required and not value.strip():
-            self.add(key, "must not be empty")
-        elif len(value) > max_len:
-            self.add(key, f"must be at most {max_len} characters")
-        else:
-            return value
-        return None
-
-    def optional_text(self, key: str, max_len: int) -> str | None:
-        return None if self.get(key, nullable=True) is _ABSENT else self.text(key, max_len)
-
-    def ident(self, key: str) -> str | None:
-        value = self.get(key, required=True)
-        if value is _ABSENT:
-            return None
-        if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
-            self.add(key, "must be 1-64 characters of letters, digits, '_', '.' or '-'")
-            return None
-        return value
-
-    def number(
-        self,
-        key: str,
-        default: float | None = None,
-        *,
-        low: float | None = None,
-        high: float | None = None,
-        above: float | None = None,
-    ) -> float | None:
-        value = self.get(key, required=default is None)
-        if value is _ABSENT:
-            return default
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            self.add(key, "must be a number")
-            return None
-        try:
-            number = float(value)
-        except OverflowError:
-            number = math.inf
-        if not math.isfinite(number):
-            self.add(key, "must be a finite number")
-        elif above is not None and number <= above:
-            self.add(key, f"must be greater than {above:g}")
-        elif (low is not None and number < low) or (high is not None and number > high):
-            bounds = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
-            self.add(key, f"must be {bounds}")
-        else:
-            return number
-        return None
-
-    def integer(self, key: str, default: int | None, low: int, high: int) -> int | None:
-        value = self.get(key, nullable=default is None)
-        if value is _ABSENT:
-            return default
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.add(key, "must be a whole number")
-        elif not low <= value <= high:
-            self.add(key, f"must be between {low} and {high}")
-        else:
-            return value
-        return None
-
-    def boolean(self, key: str, default: bool | None) -> bool | None:
-        value = self.get(key, required=default is None)
-        if value is _ABSENT:
-            return default
-        if not isinstance(value, bool):
-            self.add(key, "must be true or false")
-            return None
-        return value
-
-    def literal(self, key: str, options: Iterable[str], default: str | None) -> Any:
-        value = self.get(key, required=default is None)
-        if value is _ABSENT:
-            return default
-        allowed = tuple(options)
-        if not isinstance(value, str) or value not in allowed:
-            self.add(key, f"must be one of {', '.join(map(repr, allowed))}")
-            return None
-        return value
-
-    def time(self, key: str) -> float | None:
-        value = self.get(key, nullable=True)
-        if value is _ABSENT:
-            return None
-        epoch: float
-        if isinstance(value, str):
-            try:
-                moment = datetime.fromisoformat(value)
-            except ValueError:
-                self.add(key, "is not an ISO-8601 date-time")
-                return None
-            if moment.tzinfo is None or moment.utcoffset() is None:
-                self.add(key, "needs a timezone offset (such as 'Z' or '+02:00')")
-                return None
-            try:
-                epoch = moment.timestamp()
-            except (OverflowError, ValueError, OSError):
-                epoch = math.inf
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            try:
-                epoch = float(value)
-            except OverflowError:
-                epoch = math.inf
-        else:
-            self.add(key, "must be an ISO-8601 date-time with an offset, or epoch seconds")
-            return None
-        if not (math.isfinite(epoch) and 0 <= epoch < TIME_MAX):
-            self.add(key, "must be between 1970 and 2200")
-            return None
-        return datetime.fromtimestamp(epoch, UTC).timestamp()  # microsecond precision
-
-
-def _mapping(problems: list[Problem], raw: object, path: str) -> Mapping[Any, Any] | None:
-    if isinstance(raw, Mapping):
-        return raw
-    problems.append(Problem(path, "must be a mapping"))
-    return None
 
 
 def parse_quiz(raw: object) -> Quiz:
@@ -250,10 +105,10 @@ def parse_quiz(raw: object) -> Quiz:
 
 
 def _quiz(problems: list[Problem], raw: object) -> Quiz | None:
-    data = _mapping(problems, raw, "")
+    data = mapping(problems, raw, "")
     if data is None:
         return None
-    f = _Fields(problems, data, "", _QUIZ_KEYS)
+    f = Fields(problems, data, "", _QUIZ_KEYS)
     quiz_id = f.ident("id")
     title = f.text("title", MAX_TITLE, required=True)
     duration = f.number("duration_s", above=0)
@@ -264,10 +119,10 @@ def _quiz(problems: list[Problem], raw: object) -> Quiz | None:
     policies = _policies(problems, f.get("policies", nullable=True), "/policies")
     seen: dict[str, str] = {}
     practice = None
-    if (raw_practice := f.get("practice", nullable=True)) is not _ABSENT:
+    if (raw_practice := f.get("practice", nullable=True)) is not ABSENT:
         practice = _section(problems, raw_practice, "/practice", "practice", seen)
     test = None
-    if (raw_test := f.get("test", required=True)) is not _ABSENT:
+    if (raw_test := f.get("test", required=True)) is not ABSENT:
         test = _section(problems, raw_test, "/test", "test", seen)
     if problems:
         return None
@@ -291,14 +146,14 @@ def _quiz(problems: list[Problem], raw: object) -> Quiz | None:
 
 
 def _policies(problems: list[Problem], raw: object, path: str) -> Policies | None:
-    if raw is _ABSENT:
+    if raw is ABSENT:
         return Policies()
-    data = _mapping(problems, raw, path)
+    data = mapping(problems, raw, path)
     if data is None:
         return None
     start = len(problems)
     d = Policies()
-    f = _Fields(problems, data, path, _POLICY_KEYS)
+    f = Fields(problems, data, path, _POLICY_KEYS)
     second_login = f.literal("second_login", ("refuse", "takeover"), d.second_login)
     grace = f.number("grace_s", d.grace_s, low=0, high=300)
     heartbeat = f.number("heartbeat_s", d.heartbeat_s, low=1, high=60)
@@ -327,20 +182,20 @@ def _policies(problems: list[Problem], raw: object, path: str) -> Policies | Non
 def _section(
     problems: list[Problem], raw: object, path: str, kind: str, seen: dict[str, str]
 ) -> Section | None:
-    data = _mapping(problems, raw, path)
+    data = mapping(problems, raw, path)
     if data is None:
         return None
     start = len(problems)
-    f = _Fields(problems, data, path, _SECTION_KEYS)
-    if (given := f.get("kind")) is not _ABSENT and given != kind:
+    f = Fields(problems, data, path, _SECTION_KEYS)
+    if (given := f.get("kind")) is not ABSENT and given != kind:
         f.add("kind", f"must be {kind!r} (or omitted) in the {kind} section")
     instructions = f.text("instructions", MAX_INSTRUCTIONS)
     raw_questions = f.get("questions", required=True)
     questions: list[Question | None] = []
     count: int | None = None
-    if raw_questions is _ABSENT:
+    if raw_questions is ABSENT:
         pass
-    elif not _is_list(raw_questions):
+    elif not is_list(raw_questions):
         f.add("questions", "must be a list")
     elif not raw_questions:
         f.add("questions", "needs at least one question")
@@ -348,9 +203,9 @@ def _section(
         f.add("questions", f"must have at most {MAX_QUESTIONS} questions")
     else:
         count = len(raw_questions)
-        base = _ptr(path, "questions")
+        base = ptr(path, "questions")
         questions = [
-            _question(problems, q, _ptr(base, i), seen) for i, q in enumerate(raw_questions)
+            _question(problems, q, ptr(base, i), seen) for i, q in enumerate(raw_questions)
         ]
     selection = _selection(problems, f.get("selection", nullable=True), path, count)
     if len(problems) > start:
@@ -368,14 +223,14 @@ def _section(
 def _selection(
     problems: list[Problem], raw: object, section_path: str, n: int | None
 ) -> Selection | None:
-    if raw is _ABSENT:
+    if raw is ABSENT:
         return Selection()
-    path = _ptr(section_path, "selection")
-    data = _mapping(problems, raw, path)
+    path = ptr(section_path, "selection")
+    data = mapping(problems, raw, path)
     if data is None:
         return None
     start = len(problems)
-    f = _Fields(problems, data, path, _SELECTION_KEYS)
+    f = Fields(problems, data, path, _SELECTION_KEYS)
     mode = f.literal("mode", SELECTION_MODES, "fixed")
     before = len(problems)
     count = f.integer("count", None, 1, MAX_QUESTIONS)
@@ -395,17 +250,17 @@ def _selection(
 def _question(
     problems: list[Problem], raw: object, path: str, seen: dict[str, str]
 ) -> Question | None:
-    data = _mapping(problems, raw, path)
+    data = mapping(problems, raw, path)
     if data is None:
         return None
     start = len(problems)
-    f = _Fields(problems, data, path, _QUESTION_KEYS)
+    f = Fields(problems, data, path, _QUESTION_KEYS)
     qid = f.ident("id")
     if qid is not None:
         if qid in seen:
             f.add("id", f"duplicate question id {qid!r} (first at {seen[qid]})")
         else:
-            seen[qid] = _ptr(path, "id")
+            seen[qid] = ptr(path, "id")
     kind = f.literal("kind", QUESTION_KINDS, None)
     text = f.text("text", MAX_QUESTION_TEXT, required=True)
     points = f.number("points", 1.0, low=0)
@@ -451,31 +306,31 @@ def _question(
     )
 
 
-def _accepted(f: _Fields, path: str) -> tuple[str, ...]:
+def _accepted(f: Fields, path: str) -> tuple[str, ...]:
     raw = f.get("accepted", required=True)
-    if raw is _ABSENT:
+    if raw is ABSENT:
         return ()
-    if not _is_list(raw):
+    if not is_list(raw):
         f.add("accepted", "must be a list of strings")
         return ()
     if not raw:
         f.add("accepted", "needs at least one accepted answer")
     elif len(raw) > MAX_ACCEPTED:
         f.add("accepted", f"must have at most {MAX_ACCEPTED} answers")
-    base = _ptr(path, "accepted")
+    base = ptr(path, "accepted")
     for i, answer in enumerate(raw):
         if not isinstance(answer, str) or not answer.strip():
-            f.problems.append(Problem(_ptr(base, i), "must be a non-empty string"))
+            f.problems.append(Problem(ptr(base, i), "must be a non-empty string"))
         elif len(answer) > MAX_TEXT_ANSWER:
-            f.problems.append(Problem(_ptr(base, i), f"must be at most {MAX_TEXT_ANSWER} chars"))
+            f.problems.append(Problem(ptr(base, i), f"must be at most {MAX_TEXT_ANSWER} chars"))
     return tuple(raw)
 
 
-def _choices(problems: list[Problem], f: _Fields, path: str, kind: str) -> tuple[Choice, ...]:
+def _choices(problems: list[Problem], f: Fields, path: str, kind: str) -> tuple[Choice, ...]:
     raw = f.get("choices", required=True)
-    if raw is _ABSENT:
+    if raw is ABSENT:
         return ()
-    if not _is_list(raw):
+    if not is_list(raw):
         f.add("choices", "must be a list")
         return ()
     start = len(problems)
@@ -483,14 +338,14 @@ def _choices(problems: list[Problem], f: _Fields, path: str, kind: str) -> tuple
         f.add("choices", "needs at least 2 choices")
     elif len(raw) > MAX_CHOICES:
         f.add("choices", f"must have at most {MAX_CHOICES} choices")
-    base = _ptr(path, "choices")
+    base = ptr(path, "choices")
     seen: set[str] = set()
     choices: list[Choice] = []
     for i, item in enumerate(raw):
-        data = _mapping(problems, item, _ptr(base, i))
+        data = mapping(problems, item, ptr(base, i))
         if data is None:
             continue
-        c = _Fields(problems, data, _ptr(base, i), _CHOICE_KEYS)
+        c = Fields(problems, data, ptr(base, i), _CHOICE_KEYS)
         cid = c.ident("id")
         if cid is not None and cid in seen:
             c.add("id", f"duplicate choice id {cid!r}")
@@ -507,84 +362,3 @@ def _choices(problems: list[Problem], f: _Fields, path: str, kind: str) -> tuple
         elif kind == "multiple" and n_correct < 1:
             f.add("choices", "needs at least one correct choice")
     return tuple(choices)
-
-
-# ---------------------------------------------------------------- export
-
-
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
-
-
-def _non_default(value: Any, default: Any) -> dict[str, object]:
-    return {
-        name: getattr(value, name)
-        for name in value.__struct_fields__
-        if getattr(value, name) != getattr(default, name)
-    }
-
-
-def quiz_to_mapping(quiz: Quiz) -> dict[str, object]:
-    """The export form of ``quiz`` (plain dicts, lists, strings and numbers)."""
-    out: dict[str, object] = {
-        "id": quiz.id,
-        "title": quiz.title,
-        "version": quiz.version,
-        "duration_s": quiz.duration_s,
-    }
-    if quiz.opens_at is not None:
-        out["opens_at"] = _iso(quiz.opens_at)
-    if quiz.closes_at is not None:
-        out["closes_at"] = _iso(quiz.closes_at)
-    if quiz.instructions:
-        out["instructions"] = quiz.instructions
-    if policies := _non_default(quiz.policies, Policies()):
-        out["policies"] = policies
-    if quiz.practice is not None:
-        out["practice"] = _section_to_mapping(quiz.practice)
-    out["test"] = _section_to_mapping(quiz.test)
-    return out
-
-
-def _section_to_mapping(section: Section) -> dict[str, object]:
-    out: dict[str, object] = {"kind": section.kind}
-    if section.instructions:
-        out["instructions"] = section.instructions
-    if selection := _non_default(section.selection, Selection()):
-        out["selection"] = selection
-    out["questions"] = [_question_to_mapping(q) for q in section.questions]
-    return out
-
-
-def _question_to_mapping(q: Question) -> dict[str, object]:
-    out: dict[str, object] = {"id": q.id, "kind": q.kind, "text": q.text, "points": q.points}
-    if q.penalty:
-        out["penalty"] = q.penalty
-    if q.difficulty != 2:
-        out["difficulty"] = q.difficulty
-    if q.feedback is not None:
-        out["feedback"] = q.feedback
-    if q.kind in ("single", "multiple"):
-        out["choices"] = [_choice_to_mapping(c) for c in q.choices]
-        if q.kind == "multiple" and q.partial != "per_option":
-            out["partial"] = q.partial
-    elif q.kind == "true_false":
-        out["correct"] = q.correct
-    elif q.kind == "short_text":
-        out["accepted"] = list(q.accepted)
-        if q.case_sensitive:
-            out["case_sensitive"] = True
-    else:
-        out["value"] = q.value
-        if q.tolerance:
-            out["tolerance"] = q.tolerance
-    return out
-
-
-def _choice_to_mapping(c: Choice) -> dict[str, object]:
-    out: dict[str, object] = {"id": c.id, "text": c.text}
-    if c.correct:
-        out["correct"] = True
-    if c.feedback is not None:
-        out["feedback"] = c.feedback
-    return out

@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
-import gc
 import json
-import logging
 import os
 import secrets
-import socket
-import sys
-import time
 from collections.abc import Awaitable, Callable
 from importlib import resources
 from pathlib import Path
-from types import FrameType
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -24,20 +17,21 @@ import typer
 import yaml
 
 from quizsession.app.catalog import RosterEntry, parse_roster_lines
-from quizsession.app.live import LiveHub
 from quizsession.app.ports import StoreError
+from quizsession.app.quiz_import import DEFAULT_DURATION_S, MAX_INPUT_BYTES, Format, slugify
 from quizsession.app.timeline import timeline
-from quizsession.bootstrap import Container, build, kept_secret, make_store, sqlite_path
-from quizsession.domain.errors import DomainError
-from quizsession.domain.quiz_validation import parse_quiz, quiz_to_mapping
-from quizsession.importers import (
-    DEFAULT_DURATION_S,
-    MAX_INPUT_BYTES,
-    Format,
-    detect_format,
-    import_quiz,
-    slugify,
+from quizsession.bootstrap import (
+    Container,
+    build,
+    kept_secret,
+    make_importer,
+    make_store,
+    sqlite_path,
 )
+from quizsession.domain.errors import DomainError, ErrorCode
+from quizsession.domain.quiz_export import quiz_to_mapping
+from quizsession.domain.quiz_validation import parse_quiz
+from quizsession.entrypoints.serving import DRAIN_TIMEOUT_S, serve_forever
 from quizsession.observability import configure_logging
 from quizsession.settings import Settings, load_settings
 
@@ -101,156 +95,6 @@ def demo_definition() -> object:
     return yaml.safe_load(text)
 
 
-DRAIN_TIMEOUT_S = 10.0
-#: uvicorn's own wait for open connections once the drain is over (they are idle
-#: by then: this only bounds a request that outlived the drain).
-GRACEFUL_SHUTDOWN_S = 5
-STARTUP_FAILURE = 3
-
-log = logging.getLogger("uvicorn.error")  # server life-cycle lines go with uvicorn's
-
-#: uvicorn's settings for the live WebSockets (measured with ``bench.live``: 10,000
-#: sockets on one process).
-#: - ``websockets-sansio``: the protocol ``auto`` picks with ``websockets``
-#:   installed, named so that installing ``wsproto`` changes nothing (measured
-#:   with ``wsproto``: 3 KiB less per socket, about a third more server CPU).
-#: - No permessage-deflate: the channel's messages are mostly 100-300 bytes of JSON,
-#:   while each socket's zlib streams cost ~50 KiB of server memory (about half
-#:   of all per-socket memory) and ~7% of the server's CPU.
-#: - Frames over 64 KiB are refused by the protocol (close 1009) before they are
-#:   buffered; the channel's own limit (4 KiB, ``live_socket.MAX_MESSAGE_BYTES``,
-#:   close 4429) applies below that. uvicorn's default would buffer 16 MiB.
-#: - A listen backlog of 4096 (the kernel caps it at ``net.core.somaxconn``): a
-#:   drained or restarted instance's sockets all reconnect at once.
-#: - uvicorn's protocol pings (every 20 s, 20 s to answer) stay: they find a
-#:   peer that vanished without a FIN, which the channel's pings cannot.
-LIVE_SOCKET_CONFIG: dict[str, Any] = {
-    "ws": "websockets-sansio",
-    "ws_per_message_deflate": False,
-    "ws_max_size": 64 * 1024,
-    "ws_ping_interval": 20.0,
-    "ws_ping_timeout": 20.0,
-    "backlog": 4096,
-}
-
-
-def serve_forever(
-    asgi: Any,
-    settings: Settings,
-    hub: LiveHub,
-    *,
-    drain_timeout_s: float = DRAIN_TIMEOUT_S,
-) -> None:
-    """Run uvicorn on ``asgi`` until SIGTERM/SIGINT, then drain (see
-    ``DrainingServer``). Exits 0 after a completed drain and shutdown."""
-    import uvicorn
-
-    class DrainingServer(uvicorn.Server):
-        """uvicorn, with a graceful drain on the first SIGTERM/SIGINT:
-
-        1. ``hub.draining``: new requests (but ``/healthz``) get 503 ``draining``
-           with ``Connection: close`` and ``/readyz`` says ``draining``, so load
-           balancers send everything to the other instances;
-        2. every live WebSocket is told ``{type: drain, reconnect: true}`` and
-           closed with 1012;
-        3. the requests admitted before the drain are waited for (at most
-           ``drain_timeout_s``);
-        4. uvicorn stops listening and the lifespan closes the store (which
-           commits any pending group-commit batch) and the live state.
-
-        A second signal exits at once (like ``kill -9``: nothing acknowledged is
-        lost, requests in flight are cut)."""
-
-        def __init__(self, config: uvicorn.Config) -> None:
-            super().__init__(config)
-            self.drain_task: asyncio.Task[None] | None = None
-            self._loop: asyncio.AbstractEventLoop | None = None
-            self.drained = False
-            self.signals = 0
-
-        async def serve(self, sockets: list[socket.socket] | None = None) -> None:
-            self._loop = asyncio.get_running_loop()
-            await super().serve(sockets)
-
-        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-            loop = self._loop
-            self.signals += 1
-            if self.signals > 1 or loop is None or self.should_exit:
-                log.warning("quizsession: second signal %d: exiting now", sig)
-                for stream in (sys.stdout, sys.stderr):
-                    with contextlib.suppress(Exception):
-                        stream.flush()
-                os._exit(128 + sig)
-            loop.call_soon_threadsafe(self._begin_drain, sig)
-
-        def _begin_drain(self, sig: int) -> None:
-            if self.drain_task is None:
-                self.drain_task = asyncio.create_task(self._drain(sig), name="drain")
-
-        async def _drain(self, sig: int) -> None:
-            began = time.monotonic()
-            try:
-                log.info(
-                    "quizsession: signal %d: draining (new work refused with 503 draining)", sig
-                )
-                hub.draining = True
-                told = await asyncio.wait_for(hub.drain(), drain_timeout_s)
-                left = max(0.0, drain_timeout_s - (time.monotonic() - began))
-                idle = await hub.wait_idle(left)
-                # Sockets that were still authenticating when the drain began.
-                told += await asyncio.wait_for(hub.drain(), 2.0)
-                outcome = (
-                    "in-flight requests finished"
-                    if idle
-                    else f"{hub.in_flight} request(s) still running after {drain_timeout_s:g}s"
-                )
-                log.info(
-                    "quizsession: drained in %.2fs: %d live socket(s) told to reconnect, %s",
-                    time.monotonic() - began,
-                    told,
-                    outcome,
-                )
-                self.drained = True
-            except Exception:
-                log.exception("quizsession: drain failed; shutting down anyway")
-            finally:
-                self.should_exit = True
-
-    config = uvicorn.Config(
-        asgi,
-        host=settings.host,
-        port=settings.port,
-        loop="uvloop",
-        http="httptools",
-        log_level=settings.log_level,
-        # Logs are JSON lines from the root handler ``serve`` installs; the access
-        # log is the app's own (one structured line per request, route template
-        # not raw path, with the request id) when QUIZSESSION_ACCESS_LOG is set.
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
-        **LIVE_SOCKET_CONFIG,
-    )
-    server = DrainingServer(config)
-    # A long-lived server holding thousands of sockets: full collections of a
-    # large heap paused the loop for a second at a time (bench.live). Objects
-    # alive at start-up are frozen out of collection, and the young generation
-    # is collected less often.
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(20_000, 50, 1000)
-    server.run()
-    if not server.started:
-        raise typer.Exit(STARTUP_FAILURE)
-    if getattr(server.lifespan, "shutdown_failed", False):
-        log.error("quizsession: shutdown failed (see above)")
-        raise typer.Exit(1)
-    log.info(
-        "quizsession: shutdown complete (%s, store closed)",
-        "drained" if server.drained else "stopped",
-    )
-
-
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1).")] = None,
@@ -307,7 +151,9 @@ def serve(
 
         hooks.append(load_demo)
     asgi = create_app(container, on_ready=hooks)
-    serve_forever(asgi, settings, container.hub, drain_timeout_s=drain_timeout)
+    code = serve_forever(asgi, settings, container.hub, drain_timeout_s=drain_timeout)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()
@@ -321,10 +167,8 @@ def migrate(store_url: StoreOpt = None) -> None:
         store = make_store(settings.store_url)
         await store.open()
         try:
-            version = getattr(store, "schema_version", None)
-            if version is not None:
-                return f"schema version {await version()}"
-            return "schema ready"
+            version = await store.schema_version()
+            return "schema ready" if version is None else f"schema version {version}"
         finally:
             await store.close()
 
@@ -382,12 +226,13 @@ def quiz_import(
     except OSError as exc:
         typer.echo(f"error: cannot read {file}: {exc.strerror or exc}", err=True)
         raise typer.Exit(2) from exc
+    importer = make_importer()
     chosen: Format = "gift" if fmt == "gift" else "xml"
     if fmt == "auto":
-        chosen = detect_format(file.name, data)
+        chosen = importer.detect_format(file.name, data)
     qid = quiz_id or slugify(file.stem) or "imported-quiz"
     try:
-        result = import_quiz(
+        result = importer.import_quiz(
             data, fmt=chosen, quiz_id=qid, title=title or file.stem, duration_s=duration
         )
     except DomainError as exc:
@@ -489,9 +334,9 @@ def log_command(attempt_id: str, store_url: StoreOpt = None) -> None:
     """Print an attempt's timeline, one event a line."""
 
     async def work(c: Container) -> list[str]:
-        records = await c.store.read(attempt_id)
+        records = await c.data.read(attempt_id)
         if not records:
-            raise DomainError(f"no attempt {attempt_id}", code="not_found")
+            raise DomainError(f"no attempt {attempt_id}", code=ErrorCode.NOT_FOUND)
         loaded = await c.executor.load(attempt_id, fresh=True)
         return timeline(records, loaded.quiz if loaded else None)
 
@@ -514,24 +359,22 @@ def report_command(
     store_url: StoreOpt = None,
 ) -> None:
     """A quiz's results, item analysis and session analytics, from the event log."""
-    from quizsession.app.reports import QuizReport, quiz_report
-    from quizsession.reporting import report_html, report_json, results_csv
+    from quizsession.app.reports import quiz_report
 
     kind = format.lower()
     if kind not in ("csv", "json", "html"):
         typer.echo("error: --format must be csv, json or html", err=True)
         raise typer.Exit(2)
 
-    async def work(c: Container) -> QuizReport:
-        return await quiz_report(c.store, quiz_id, timelines=timelines)
+    async def work(c: Container) -> bytes:
+        report = await quiz_report(c.data, quiz_id, timelines=timelines)
+        if kind == "csv":
+            return c.reports.results_csv(report).encode("utf-8")
+        if kind == "json":
+            return c.reports.report_json(report) + b"\n"
+        return c.reports.report_html(report).encode("utf-8")
 
-    report = _run(_settings(store_url=store_url), work)
-    if kind == "csv":
-        data = results_csv(report).encode("utf-8")
-    elif kind == "json":
-        data = report_json(report) + b"\n"
-    else:
-        data = report_html(report).encode("utf-8")
+    data = _run(_settings(store_url=store_url), work)
     if output is None:
         typer.echo(data, nl=False)
     else:

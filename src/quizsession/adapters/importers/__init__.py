@@ -1,39 +1,29 @@
 """Importers: quiz definitions from other systems' formats (Moodle GIFT and Moodle
-XML) into quizsession's own format. Adapters: they read files; the result is a
-plain definition mapping that ``parse_quiz`` checks like any other."""
+XML) into quizsession's own format. Adapters of the ``QuizImporter`` port
+(``app/quiz_import.py``): they read files; the result is a plain definition mapping
+that ``parse_quiz`` checks like any other.
+
+- ``gift.py``, ``moodle_xml.py``: the two readers;
+- ``answers.py``: Moodle's weighted answers mapped onto quizsession's question kinds;
+- ``html_text.py``: HTML to plain text;
+- ``collect.py``: ids, per-question checks and whole-file refusals.
+"""
 
 from __future__ import annotations
 
 from pathlib import PurePath
 
-from quizsession.adapters.importers.common import (
-    DEFAULT_DURATION_S,
-    MAX_IMPORT_QUESTIONS,
-    MAX_INPUT_BYTES,
-    Format,
-    ImportProblem,
-    ImportRefused,
-    ImportResult,
-    check_size,
-    refuse,
-    slugify,
-)
+from quizsession.adapters.importers.collect import check_size, refuse
 from quizsession.adapters.importers.gift import parse_gift
 from quizsession.adapters.importers.moodle_xml import parse_moodle_xml
+from quizsession.app.quiz_import import DEFAULT_DURATION_S, Format, ImportResult
 
 __all__ = [
-    "DEFAULT_DURATION_S",
-    "MAX_IMPORT_QUESTIONS",
-    "MAX_INPUT_BYTES",
-    "Format",
-    "ImportProblem",
-    "ImportRefused",
-    "ImportResult",
+    "MoodleImporter",
     "detect_format",
     "import_quiz",
     "parse_gift",
     "parse_moodle_xml",
-    "slugify",
 ]
 
 
@@ -68,3 +58,22 @@ def import_quiz(
             f"a GIFT file must be UTF-8 text (byte {exc.start} is not valid UTF-8)"
         ) from exc
     return parse_gift(text, quiz_id=quiz_id, title=title, duration_s=duration_s)
+
+
+class MoodleImporter:
+    """The ``QuizImporter`` port for Moodle GIFT and Moodle XML files. Holds no
+    resources."""
+
+    def detect_format(self, filename: str, data: bytes) -> Format:
+        return detect_format(filename, data)
+
+    def import_quiz(
+        self,
+        data: bytes,
+        *,
+        fmt: Format,
+        quiz_id: str,
+        title: str,
+        duration_s: float = DEFAULT_DURATION_S,
+    ) -> ImportResult:
+        return import_quiz(data, fmt=fmt, quiz_id=quiz_id, title=title, duration_s=duration_s)

@@ -13,28 +13,30 @@ from __future__ import annotations
 
 import re
 
-from quizsession.adapters.importers.common import (
+from quizsession.adapters.importers.answers import (
     ANSWER_FEEDBACK_NOTE,
-    BLANK,
-    DEFAULT_DURATION_S,
     Answer,
-    Collector,
-    ImportResult,
     NumericAnswer,
     Skip,
-    Source,
-    TextFormat,
-    check_count,
-    check_size,
     choice_fields,
-    excerpt,
     images_note,
     number,
     numeric_fields,
-    plain_text,
     short_text_fields,
+)
+from quizsession.adapters.importers.collect import (
+    Collector,
+    Source,
+    check_count,
+    check_size,
+    excerpt,
     unsupported_message,
 )
+from quizsession.adapters.importers.html_text import TextFormat, plain_text
+from quizsession.app.quiz_import import DEFAULT_DURATION_S, ImportResult
+
+BLANK = "_____"
+"""What replaces the answer block of a missing-word question in its text."""
 
 # Escaped control characters become private-use placeholders while the structure
 # is read, and are restored in each text (as Moodle does).

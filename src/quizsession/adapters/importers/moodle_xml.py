@@ -15,28 +15,27 @@ from defusedxml.ElementTree import (  # type: ignore[import-untyped]
     fromstring,
 )
 
-from quizsession.adapters.importers.common import (
+from quizsession.adapters.importers.answers import (
     ANSWER_FEEDBACK_NOTE,
-    DEFAULT_DURATION_S,
     Answer,
-    Collector,
-    ImportResult,
     NumericAnswer,
     Skip,
-    Source,
-    Text,
-    TextFormat,
-    check_count,
-    check_size,
     choice_fields,
     images_note,
     number,
     numeric_fields,
-    plain_text,
-    refuse,
     short_text_fields,
+)
+from quizsession.adapters.importers.collect import (
+    Collector,
+    Source,
+    check_count,
+    check_size,
+    refuse,
     unsupported_message,
 )
+from quizsession.adapters.importers.html_text import Text, TextFormat, plain_text
+from quizsession.app.quiz_import import DEFAULT_DURATION_S, ImportResult
 
 if TYPE_CHECKING:  # the type only: parsing goes through defusedxml
     from xml.etree.ElementTree import Element

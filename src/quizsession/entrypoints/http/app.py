@@ -14,19 +14,19 @@ from litestar.datastructures import State
 from litestar.enums import MediaType, ScopeType
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
+from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from quizsession.api.problems import MEDIA_TYPE, problem_body
 from quizsession.app.ports import StoreError
 from quizsession.bootstrap import Container
-from quizsession.domain.errors import DomainError
+from quizsession.domain.errors import DomainError, ErrorCode
 from quizsession.entrypoints.http.bodies import strict_body
 from quizsession.entrypoints.http.context import AnyRequest, require_admin
 from quizsession.entrypoints.http.context import container as container_of
 from quizsession.entrypoints.http.live_socket import live
 from quizsession.entrypoints.http.openapi_docs import COMPONENTS as OPENAPI_COMPONENTS
 from quizsession.entrypoints.http.problems import (
-    MEDIA_TYPE,
-    TITLES,
     on_domain_error,
     on_http_exception,
     on_store_error,
@@ -48,15 +48,12 @@ DRAIN_RETRY_AFTER_S = 1
 
 def _draining_problem(path: str) -> tuple[list[tuple[bytes, bytes]], bytes]:
     body = msgspec.json.encode(
-        {
-            "type": "/problems/draining",
-            "title": TITLES[503],
-            "status": 503,
-            "code": "draining",
-            "detail": "this instance is shutting down: retry, another instance will answer",
-            "instance": path,
-            "retry_after": DRAIN_RETRY_AFTER_S,
-        }
+        problem_body(
+            ErrorCode.DRAINING,
+            "this instance is shutting down: retry, another instance will answer",
+            instance=path,
+            retry_after=DRAIN_RETRY_AFTER_S,
+        )
     )
     headers = [
         (b"content-type", MEDIA_TYPE.encode()),
@@ -85,7 +82,7 @@ def drain_guard(container: Container) -> Callable[[ASGIApp], ASGIApp]:
                     await app(scope, receive, send)
                     return
                 if hub.draining:
-                    container.metrics.refused("draining")
+                    container.metrics.refused(ErrorCode.DRAINING)
                     headers, body = _draining_problem(scope["path"])
                     await send({"type": "http.response.start", "status": 503, "headers": headers})
                     await send({"type": "http.response.body", "body": body, "more_body": False})
@@ -97,7 +94,7 @@ def drain_guard(container: Container) -> Callable[[ASGIApp], ASGIApp]:
                     hub.request_finished()
                 return
             if scope["type"] == ScopeType.WEBSOCKET and hub.draining:
-                container.metrics.refused("draining")
+                container.metrics.refused(ErrorCode.DRAINING)
                 if "websocket.http.response" in (scope.get("extensions") or {}):
                     headers, body = _draining_problem(scope["path"])
                     await send(
@@ -129,7 +126,47 @@ async def metrics(request: AnyRequest) -> Response[bytes]:
     if not c.settings.metrics_public:
         require_admin(request)
     body, content_type = c.metrics.exposition()
-    return Response(content=body, media_type=content_type, headers={"Cache-Control": "no-store"})
+    # As a header, not ``media_type``: Litestar appends a charset to a ``text/``
+    # media type, and the exposition's content type already names one.
+    return Response(
+        content=body, headers={"content-type": content_type, "cache-control": "no-store"}
+    )
+
+
+_ALLOW = b"allow"
+
+
+def complete_allow(app: Litestar) -> Callable[[ASGIApp], ASGIApp]:
+    """ASGI middleware: the ``Allow`` header of an ``OPTIONS`` answer names every
+    method of the matched route. Litestar's own ``OPTIONS``
+    answer names only the methods of the first handler registered at a path
+    (``GET /sessions/{id}`` without ``DELETE``)."""
+    allow = {
+        route.path_format: ", ".join(sorted(route.methods)).encode()
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+    }
+
+    def middleware(inner: ASGIApp) -> ASGIApp:
+        async def allowed(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != ScopeType.HTTP or scope["method"] != "OPTIONS":
+                await inner(scope, receive, send)  # a 405's Allow is complete already
+                return
+
+            async def send_allow(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    methods = allow.get(scope.get("path_template") or "")
+                    headers = message.get("headers", ())
+                    if methods and any(k.lower() == _ALLOW for k, _v in headers):
+                        kept = [(k, v) for k, v in headers if k.lower() != _ALLOW]
+                        message = {**message, "headers": [*kept, (_ALLOW, methods)]}
+                await send(message)
+
+            await inner(scope, receive, send_allow)
+
+        return allowed
+
+    return middleware
 
 
 access_log = logging.getLogger("quizsession.access")
@@ -322,5 +359,5 @@ def create_app(
     )
     # Around everything, the exception handling and the routing included (a 404
     # gets its request id and is timed too).
-    app.asgi_handler = observe(container)(app.asgi_handler)
+    app.asgi_handler = observe(container)(complete_allow(app)(app.asgi_handler))
     return app

@@ -3,10 +3,17 @@
 handler runs, and anything that is not valid JSON of that shape is refused with
 ``malformed_json`` or ``validation_error`` and a path — including bodies that
 are nested too deep or are not UTF-8, which a JSON decoder would otherwise turn
-into a crash."""
+into a crash.
+
+A body is JSON only when it says so: ``Content-Type: application/json`` or any
+``+json`` type (a ``charset``, if given, must be UTF-8); any other content type,
+or none, is refused with 415 ``unsupported_media_type`` before anything is
+decoded. Integer fields take any JSON number with no fractional part (``105``
+and ``105.0``, as JSON Schema's ``integer`` does); ``105.5`` is refused."""
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -16,12 +23,107 @@ from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.types import Empty
 from litestar.utils.scope.state import ScopeState
 
-from quizsession.domain.errors import DomainError
+from quizsession.domain.errors import DomainError, ErrorCode
 from quizsession.entrypoints.http.context import AnyRequest
 from quizsession.entrypoints.http.problems import pointer
 
 MAX_DEPTH = 64
 _decoder = msgspec.json.Decoder()
+_CONTENT_TYPE = b"content-type"
+
+
+def is_json_media_type(content_type: bytes | None) -> bool:
+    """``application/json`` or a ``+json`` type, with no charset but UTF-8."""
+    if not content_type:
+        return False
+    media, _, params = content_type.decode("latin-1").partition(";")
+    media = media.strip().lower()
+    if media != "application/json" and not (media.endswith("+json") and "/" in media):
+        return False
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in (
+            "utf-8",
+            "utf8",
+        ):
+            return False
+    return True
+
+
+def _content_type(request: AnyRequest) -> bytes | None:
+    for name, value in request.scope["headers"]:
+        if name.lower() == _CONTENT_TYPE:
+            return value
+    return None
+
+
+#: A plan of where a body type has integer fields: ``INT`` for an integer,
+#: ``{json name: plan}`` for a struct's fields, ``("items", plan)`` for a
+#: list's items, ``("values", plan)`` for a mapping's values.
+INT = "int"
+_Plan = object
+
+
+def _integer_plan(info: msgspec.inspect.Type, seen: frozenset[type]) -> _Plan | None:
+    mi = msgspec.inspect
+    if isinstance(info, mi.Metadata):
+        return _integer_plan(info.type, seen)
+    if isinstance(info, mi.IntType):
+        return INT
+    if isinstance(info, mi.UnionType):
+        members = [t.type if isinstance(t, mi.Metadata) else t for t in info.types]
+        if any(isinstance(t, mi.FloatType) for t in members):
+            return None  # a float is welcome as it is
+        plans = [p for t in members if (p := _integer_plan(t, seen)) is not None]
+        return plans[0] if len(plans) == 1 else None
+    if isinstance(info, mi.ListType | mi.SetType | mi.FrozenSetType | mi.VarTupleType):
+        item = _integer_plan(info.item_type, seen)
+        return None if item is None else ("items", item)
+    if isinstance(info, mi.DictType):
+        value = _integer_plan(info.value_type, seen)
+        return None if value is None else ("values", value)
+    if isinstance(info, mi.StructType) and info.cls not in seen:
+        inner = seen | {info.cls}
+        fields = {
+            f.encode_name: plan
+            for f in info.fields
+            if (plan := _integer_plan(f.type, inner)) is not None
+        }
+        return fields or None
+    return None
+
+
+@functools.cache
+def integer_plan(target: Any) -> _Plan | None:
+    """Where ``target`` (a body type) has integer fields; None if nowhere."""
+    return _integer_plan(msgspec.inspect.type_info(target), frozenset())
+
+
+def integral_to_int(value: Any, plan: _Plan | None) -> Any:
+    """``value`` (decoded JSON) with every integral float at an integer place of
+    ``plan`` made an ``int`` (in place); anything else is left for the strict
+    conversion to judge."""
+    if plan is None:
+        return value
+    if plan is INT:
+        if type(value) is float and value.is_integer():
+            return int(value)
+        return value
+    if isinstance(plan, dict):
+        if isinstance(value, dict):
+            for key, inner in plan.items():
+                if key in value:
+                    value[key] = integral_to_int(value[key], inner)
+        return value
+    if isinstance(plan, tuple):
+        kind, inner = plan
+        if kind == "items" and isinstance(value, list):
+            for i, item in enumerate(value):
+                value[i] = integral_to_int(item, inner)
+        elif kind == "values" and isinstance(value, dict):
+            for key, item in value.items():
+                value[key] = integral_to_int(item, inner)
+    return value
 
 
 def _too_deep(raw: bytes) -> bool:
@@ -86,21 +188,31 @@ async def strict_body(request: AnyRequest) -> None:
             return
         raise DomainError(
             "a JSON body is required",
-            code="validation_error",
+            code=ErrorCode.VALIDATION,
             problems=[{"path": "", "message": "a JSON body is required"}],
         )
+    if not is_json_media_type(_content_type(request)):
+        raise DomainError(
+            "the body must be JSON (Content-Type: application/json or a +json type)",
+            code=ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+        )
     if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH and _too_deep(raw):
-        raise DomainError(f"the body nests deeper than {MAX_DEPTH} levels", code="malformed_json")
+        raise DomainError(
+            f"the body nests deeper than {MAX_DEPTH} levels", code=ErrorCode.MALFORMED_JSON
+        )
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise DomainError("the body is not UTF-8", code="malformed_json") from exc
+        raise DomainError("the body is not UTF-8", code=ErrorCode.MALFORMED_JSON) from exc
     try:
         # Syntax first (a trailing comma is malformed JSON whatever the fields say),
         # then the shape, strictly.
         value = _decoder.decode(raw)
     except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
-        raise DomainError(f"the body is not valid JSON: {exc}", code="malformed_json") from exc
+        raise DomainError(
+            f"the body is not valid JSON: {exc}", code=ErrorCode.MALFORMED_JSON
+        ) from exc
+    value = integral_to_int(value, integer_plan(target))
     # Litestar's own decoding of ``data`` starts from this value: decoded once.
     state.json = value
     try:
@@ -109,6 +221,6 @@ async def strict_body(request: AnyRequest) -> None:
         message = str(exc)
         raise DomainError(
             "the request does not match the expected shape",
-            code="validation_error",
+            code=ErrorCode.VALIDATION,
             problems=[{"path": pointer(message, None), "message": message}],
         ) from exc

@@ -9,7 +9,7 @@ from litestar import Request
 
 from quizsession.app.ports import SessionClaims
 from quizsession.bootstrap import Container
-from quizsession.domain.errors import DomainError
+from quizsession.domain.errors import DomainError, ErrorCode
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -45,14 +45,16 @@ def admin_name(request: AnyRequest) -> str | None:
         if hmac.compare_digest(known.encode(), key.encode()):
             found = name
     if found is None:
-        raise DomainError("the API key is not valid", code="api_key_invalid")
+        raise DomainError("the API key is not valid", code=ErrorCode.API_KEY_INVALID)
     return found
 
 
 def require_admin(request: AnyRequest) -> str:
     name = admin_name(request)
     if name is None:
-        raise DomainError("an API key is required (X-API-Key header)", code="api_key_required")
+        raise DomainError(
+            "an API key is required (X-API-Key header)", code=ErrorCode.API_KEY_REQUIRED
+        )
     return "admin:" + name
 
 

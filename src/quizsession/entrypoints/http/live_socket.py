@@ -27,8 +27,7 @@ from quizsession.app.live import (
 )
 from quizsession.app.ports import Notice, SessionClaims, Subscription
 from quizsession.bootstrap import Container
-from quizsession.domain import errors as E
-from quizsession.domain.errors import DomainError
+from quizsession.domain.errors import DomainError, ErrorCode
 
 AnySocket = WebSocket[Any, Any, Any]
 
@@ -72,12 +71,12 @@ async def _send(socket: AnySocket, message: object) -> None:
 
 
 _CLOSE_FOR = {
-    E.SESSION_SUPERSEDED: CLOSE_SUPERSEDED,
-    E.SESSION_CLOSED: CLOSE_ENDED,
-    E.ATTEMPT_VOIDED: CLOSE_ENDED,
-    "session_idle_timeout": CLOSE_AUTH,
-    "token_invalid": CLOSE_AUTH,
-    "token_expired": CLOSE_AUTH,
+    ErrorCode.SESSION_SUPERSEDED: CLOSE_SUPERSEDED,
+    ErrorCode.SESSION_CLOSED: CLOSE_ENDED,
+    ErrorCode.ATTEMPT_VOIDED: CLOSE_ENDED,
+    ErrorCode.SESSION_IDLE: CLOSE_AUTH,
+    ErrorCode.TOKEN_INVALID: CLOSE_AUTH,
+    ErrorCode.TOKEN_EXPIRED: CLOSE_AUTH,
 }
 
 
@@ -91,21 +90,24 @@ async def _authenticate(socket: AnySocket, c: Container, session_id: str) -> Ses
     try:
         raw = await asyncio.wait_for(socket.receive_text(), timeout=AUTH_TIMEOUT_S)
     except TimeoutError:
-        await _refuse(socket, DomainError("authenticate first", code="token_invalid"))
+        await _refuse(socket, DomainError("authenticate first", code=ErrorCode.TOKEN_INVALID))
         return None
     if len(raw) > MAX_MESSAGE_BYTES:
-        await _refuse(socket, DomainError("message too large", code="token_invalid"))
+        await _refuse(socket, DomainError("message too large", code=ErrorCode.TOKEN_INVALID))
         return None
     try:
         msg = msgspec.json.decode(raw, type=AuthMessage)
     except msgspec.DecodeError:
         await _refuse(
             socket,
-            DomainError("the first message must be {type: auth, token}", code="token_invalid"),
+            DomainError(
+                "the first message must be {type: auth, token}", code=ErrorCode.TOKEN_INVALID
+            ),
         )
         return None
     if msg.type != "auth":
-        await _refuse(socket, DomainError("the first message must be auth", code="token_invalid"))
+        not_auth = DomainError("the first message must be auth", code=ErrorCode.TOKEN_INVALID)
+        await _refuse(socket, not_auth)
         return None
     try:
         return await c.sessions.authenticate(msg.token, session_id)
@@ -117,10 +119,15 @@ async def _authenticate(socket: AnySocket, c: Container, session_id: str) -> Ses
 @websocket("/sessions/{session_id:str}/live")
 async def live(socket: AnySocket, session_id: str) -> None:
     c = _container(socket)
-    if not origin_allowed(socket.headers.get("origin"), socket, c.settings.origin_list()):
+    allowed = origin_allowed(socket.headers.get("origin"), socket, c.settings.origin_list())
+    # A foreign origin is accepted, then closed with 4403 before anything is
+    # read: a page cannot read the status of a refused handshake (a close
+    # before the accept is an HTTP 403 under uvicorn), but it can read a close
+    # code.
+    await socket.accept()
+    if not allowed:
         await socket.close(code=CLOSE_ORIGIN, reason="origin")
         return
-    await socket.accept()
     claims = await _authenticate(socket, c, session_id)
     if claims is None:
         return
@@ -228,7 +235,9 @@ async def _forward(socket: AnySocket, c: Container, claims: SessionClaims, notic
 async def _reader(socket: AnySocket, c: Container, claims: SessionClaims) -> None:
     window_start = time.monotonic()
     count = 0
-    pings = 0
+    # The welcome carried a new token; the next comes by elapsed time (about
+    # once a minute: settings.token_refresh_s), whatever the heartbeat.
+    refreshed_at = c.clock.monotonic()
     try:
         while True:
             raw = await socket.receive_text()
@@ -241,7 +250,7 @@ async def _reader(socket: AnySocket, c: Container, claims: SessionClaims) -> Non
                     socket,
                     {
                         "type": "error",
-                        "code": "rate_limited",
+                        "code": ErrorCode.RATE_LIMITED,
                         "detail": "too many or too large messages",
                     },
                 )
@@ -251,7 +260,8 @@ async def _reader(socket: AnySocket, c: Container, claims: SessionClaims) -> Non
                 msg = msgspec.json.decode(raw, type=ClientMessage)
             except msgspec.DecodeError:
                 await _send(
-                    socket, {"type": "error", "code": "malformed_json", "detail": "not a message"}
+                    socket,
+                    {"type": "error", "code": ErrorCode.MALFORMED_JSON, "detail": "not a message"},
                 )
                 continue
             if msg.type != "ping":
@@ -259,19 +269,21 @@ async def _reader(socket: AnySocket, c: Container, claims: SessionClaims) -> Non
                     socket,
                     {
                         "type": "error",
-                        "code": "validation_error",
+                        "code": ErrorCode.VALIDATION,
                         "detail": f"unknown message type {msg.type[:32]!r}",
                     },
                 )
                 continue
             try:
-                beat = await c.sessions.heartbeat(claims, msg.question_id, refresh=pings % 12 == 0)
+                refresh = c.clock.monotonic() - refreshed_at >= c.sessions.token_refresh_s
+                beat = await c.sessions.heartbeat(claims, msg.question_id, refresh=refresh)
             except DomainError as exc:
-                if exc.code == E.QUESTION_UNKNOWN:
+                if exc.code == ErrorCode.QUESTION_UNKNOWN:
                     continue
                 await _refuse(socket, exc)
                 return
-            pings += 1
+            if beat.session_token:
+                refreshed_at = c.clock.monotonic()
             pong: dict[str, object] = {
                 "type": "pong",
                 "echo": msg.sent_at,

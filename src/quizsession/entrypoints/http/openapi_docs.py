@@ -4,11 +4,11 @@ Litestar documents a handler's success answer from its signature, and adds a
 generic ``400 application/json {status_code, detail, extra}`` to any operation
 with parameters or a body. Neither is the whole truth here: every refusal is an
 RFC 9457 ``application/problem+json`` body with a stable ``code``
-(``problems.py``). So each route declares, on its decorator:
+(``quizsession.api.problems``). So each route declares, on its decorator:
 
 - ``responses=problem_responses(...)``: the codes it can refuse with; they are
-  grouped by their status in ``problems.STATUS`` (a code missing from the table
-  fails at import), and the description of each status lists its codes;
+  ``ErrorCode`` members, grouped by their status in ``api.problems.HTTP_STATUS``,
+  and the description of each status (its title) lists its codes;
 - ``security=``: ``SESSION_TOKEN`` (candidate routes), ``API_KEY`` (admin and
   reports), ``OPTIONAL_API_KEY`` (``POST /sessions``: an invite needs nothing,
   a backend login needs the key), with the schemes in ``COMPONENTS``;
@@ -47,9 +47,17 @@ from litestar.openapi.spec import (
 )
 from litestar.openapi.spec.enums import OpenAPIType
 
+from quizsession.api.models import Readiness
+from quizsession.api.problems import (
+    HTTP_STATUS,
+    MEDIA_TYPE,
+    ProblemDetails,
+    problem_body,
+    title_of,
+)
 from quizsession.domain import quiz_validation as QV
+from quizsession.domain.errors import ErrorCode
 from quizsession.domain.scoring import MAX_TEXT_ANSWER
-from quizsession.entrypoints.http.problems import MEDIA_TYPE, STATUS, TITLES
 
 # -- the problem body ------------------------------------------------------------
 
@@ -65,69 +73,30 @@ def optional() -> Any:
     return msgspec.field(default_factory=_unset)
 
 
-class ProblemItem(msgspec.Struct, frozen=True, kw_only=True):
-    """One problem in the input: ``path`` locates it by a JSON-pointer-like path
-    (``""`` is the whole body), or ``line`` by its line in ``roster_text``."""
-
-    message: str
-    path: str = optional()
-    line: Annotated[int, msgspec.Meta(ge=1)] = optional()
-
-
-class ProblemDetails(msgspec.Struct, frozen=True, kw_only=True):
-    """An RFC 9457 problem. ``code`` is stable (``type`` is ``/problems/{code}``);
-    ``detail`` is for people. The optional members appear with the codes that
-    carry them; clients ignore members they do not know."""
-
-    type: str
-    title: str
-    status: int
-    code: str
-    detail: str
-    instance: str = optional()
-    #: ``validation_error``, ``quiz_invalid``: every problem found, by path.
-    problems: list[ProblemItem] = optional()
-    #: ``rate_limited``, ``session_active``, ``live_state_recovering``, ``draining``:
-    #: seconds to wait (also sent as the ``Retry-After`` header).
-    retry_after: int = optional()
-    #: ``session_active``: whether the quiz lets this login take the attempt over.
-    takeover_allowed: bool = optional()
-    #: ``deadline_passed``: the deadline (epoch seconds).
-    deadline: float = optional()
-    #: ``quiz_not_open`` / ``quiz_closed``: when the quiz opens / closed (epoch seconds).
-    opens_at: float = optional()
-    closes_at: float = optional()
-    #: ``answer_invalid``: the question whose answer was refused.
-    question_id: str = optional()
-    #: ``version_mismatch``: the attempt's current version.
-    version: int = optional()
-
-
-def _example(status: int, code: str) -> Example:
+def _example(status: int, code: ErrorCode) -> Example:
     return Example(
-        summary=code,
-        value={
-            "type": f"/problems/{code}",
-            "title": TITLES.get(status, "Error"),
-            "status": status,
-            "code": code,
-            "detail": "a sentence for people",
-            "instance": "/the/request/path",
-        },
+        summary=str(code),
+        value=problem_body(
+            code,
+            "a sentence for people",
+            status=status,
+            instance="/the/request/path",
+        ),
     )
 
 
-def problem_responses(*codes: str) -> dict[int, ResponseSpec]:
+def problem_responses(*codes: ErrorCode) -> dict[int, ResponseSpec]:
     """``responses=`` for a route that can refuse with ``codes``: one
-    problem+json response per status, its description listing the codes."""
-    by_status: dict[int, list[str]] = {}
+    problem+json response per status (from ``HTTP_STATUS``), its description
+    (the status's title) listing the codes."""
+    by_status: dict[int, list[ErrorCode]] = {}
     for code in dict.fromkeys(codes):
-        by_status.setdefault(STATUS[code], []).append(code)
+        by_status.setdefault(HTTP_STATUS[code], []).append(code)
     return {
         status: ResponseSpec(
             data_container=ProblemDetails,
             media_type=MEDIA_TYPE,
-            description=f"{TITLES.get(status, 'Error')} (problem+json); `code` is one of: "
+            description=f"{title_of(status)} (problem+json); `code` is one of: "
             + ", ".join(f"`{code}`" for code in found),
             generate_examples=False,
             examples=[_example(status, found[0])],
@@ -139,24 +108,29 @@ def problem_responses(*codes: str) -> dict[int, ResponseSpec]:
 # Codes by what a route does; each route lists the groups and codes that apply.
 
 #: Every route but the ops probes while the instance drains, and any store read.
-SERVICE = ("draining", "store_unavailable")
+SERVICE = (ErrorCode.DRAINING, ErrorCode.STORE_UNAVAILABLE)
 #: A route that writes to an attempt (the optimistic lock gave up).
-WRITES = ("busy",)
+WRITES = (ErrorCode.BUSY,)
 #: A route that decodes a JSON body (``bodies.strict_body``).
-JSON_BODY = ("malformed_json", "validation_error", "body_too_large")
+JSON_BODY = (
+    ErrorCode.MALFORMED_JSON,
+    ErrorCode.VALIDATION,
+    ErrorCode.BODY_TOO_LARGE,
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+)
 #: A route with typed query parameters.
-QUERY = ("validation_error",)
+QUERY = (ErrorCode.VALIDATION,)
 #: ``X-API-Key``: missing, or not a configured key.
-API_KEY_CODES = ("api_key_required", "api_key_invalid")
+API_KEY_CODES = (ErrorCode.API_KEY_REQUIRED, ErrorCode.API_KEY_INVALID)
 #: ``Authorization: Bearer <session token>`` for ``{session_id}``, and the session
 #: still being the attempt's live one.
 SESSION_CODES = (
-    "token_invalid",
-    "token_expired",
-    "session_idle_timeout",
-    "not_found",
-    "session_closed",
-    "session_superseded",
+    ErrorCode.TOKEN_INVALID,
+    ErrorCode.TOKEN_EXPIRED,
+    ErrorCode.SESSION_IDLE,
+    ErrorCode.NOT_FOUND,
+    ErrorCode.SESSION_CLOSED,
+    ErrorCode.SESSION_SUPERSEDED,
 )
 
 
@@ -190,16 +164,6 @@ OPTIONAL_API_KEY: tuple[SecurityRequirement, ...] = ({}, {"apiKey": []})
 
 
 # -- bodies the signatures do not describe ----------------------------------------
-
-
-class Readiness(msgspec.Struct, frozen=True, kw_only=True):
-    """``/readyz``: 200 ``ready``, or 503 ``unavailable`` when the store or the
-    live state does not answer. ``live`` is ``degraded`` when the live state's
-    breaker is open (store-only mode: still serving)."""
-
-    status: Literal["ready", "unavailable"]
-    store: bool
-    live: bool | Literal["degraded"]
 
 
 def _text(low: int, high: int) -> msgspec.Meta:
@@ -517,7 +481,7 @@ def readiness_responses() -> dict[int, ResponseSpec]:
                 "`code` is one of: `draining`"
             ),
             generate_examples=False,
-            examples=[_example(503, "draining")],
+            examples=[_example(503, ErrorCode.DRAINING)],
         ),
     }
 

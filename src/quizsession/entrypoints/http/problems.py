@@ -1,15 +1,15 @@
 """Errors translated at the boundary into RFC 9457 problem+json with a stable
-``code``. Every refusal the service makes has a row in ``STATUS``; anything
-unforeseen becomes a logged 500 with code ``internal`` (a test asserts that no
-request in the suites ever gets one)."""
+``code``. Every problem is built by ``problem`` from the table in
+``quizsession.api.problems`` (code -> status, title, body) and counted there
+(``quizsession_refusals_total{code}``); anything unforeseen becomes a logged 500
+with code ``internal`` (a test asserts that no request in the suites ever gets
+one)."""
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
 from litestar import Request, Response
@@ -20,128 +20,49 @@ from litestar.exceptions import (
     ValidationException,
 )
 
+from quizsession.api.problems import MEDIA_TYPE, problem_body
 from quizsession.app.ports import StoreError
 from quizsession.bootstrap import Container
-from quizsession.domain.errors import DomainError
+from quizsession.domain.errors import DomainError, ErrorCode
 
 log = logging.getLogger("quizsession.http")
 audit = logging.getLogger("quizsession.audit")
 
-MEDIA_TYPE = "application/problem+json"
-
-STATUS: dict[str, int] = {
-    # input
-    "validation_error": 422,
-    "quiz_invalid": 422,
-    "malformed_json": 400,
-    "bad_request": 400,
-    "body_too_large": 413,
-    "unsupported_media_type": 415,
-    "answer_invalid": 422,
-    "question_unknown": 422,
-    "no_such_section": 422,
-    # who you are
-    "token_invalid": 401,
-    "token_expired": 401,
-    "session_idle_timeout": 401,
-    "session_closed": 401,
-    "invite_invalid": 401,
-    "invite_expired": 401,
-    "api_key_required": 401,
-    "api_key_invalid": 401,
-    # what exists
-    "not_found": 404,
-    "method_not_allowed": 405,
-    # the state of the attempt
-    "session_active": 409,
-    "session_superseded": 409,
-    "attempt_closed": 409,
-    "attempt_voided": 409,
-    "deadline_passed": 409,
-    "section_not_started": 409,
-    "section_state": 409,
-    "question_not_delivered": 409,
-    "version_mismatch": 409,
-    "op_id_conflict": 409,
-    "not_allowed": 409,
-    "quiz_not_open": 403,
-    "quiz_closed": 403,
-    # capacity
-    "rate_limited": 429,
-    "store_unavailable": 503,
-    "busy": 503,
-    "live_state_recovering": 503,
-    "draining": 503,
-    "internal": 500,
-}
-
-TITLES: dict[int, str] = {
-    400: "Bad request",
-    401: "Not authenticated",
-    403: "Not allowed now",
-    404: "Not found",
-    405: "Method not allowed",
-    409: "Conflict with the attempt's state",
-    413: "Request too large",
-    415: "Unsupported media type",
-    422: "Invalid input",
-    429: "Too many requests",
-    500: "Internal error",
-    503: "Service unavailable",
-}
+__all__ = [
+    "MEDIA_TYPE",
+    "on_domain_error",
+    "on_http_exception",
+    "on_store_error",
+    "on_unexpected",
+    "pointer",
+    "problem",
+]
 
 
 def problem(
-    code: str, detail: str, *, status: int | None = None, instance: str | None = None, **extra: Any
+    request: Request[Any, Any, Any],
+    code: ErrorCode,
+    detail: str,
+    *,
+    status: int | None = None,
+    **extra: Any,
 ) -> Response[bytes]:
-    status = status or STATUS.get(code, 400)
-    body: dict[str, Any] = {
-        "type": f"/problems/{code}",
-        "title": TITLES.get(status, "Error"),
-        "status": status,
-        "code": code,
-        "detail": detail,
-    }
-    if instance:
-        body["instance"] = instance
+    """The problem+json response for ``code`` at ``request``'s path (its status
+    from ``HTTP_STATUS`` unless ``status`` is given), counted by its code."""
+    body = problem_body(code, detail, status=status, instance=request.url.path, **extra)
     headers: dict[str, str] = {}
     retry_after = extra.get("retry_after")
     if retry_after is not None:
         headers["Retry-After"] = str(int(retry_after))
-    body.update(extra)
+    found = request.app.state.get("container")
+    if isinstance(found, Container):
+        found.metrics.refused(code)
     return Response(
         content=msgspec.json.encode(body),
-        status_code=status,
+        status_code=body["status"],
         media_type=MEDIA_TYPE,
         headers=headers,
     )
-
-
-class _Coded(msgspec.Struct):
-    code: str = "internal"
-
-
-ExcT = TypeVar("ExcT", bound=Exception)
-Handler = Callable[[Request[Any, Any, Any], ExcT], Response[bytes]]
-
-
-def counted(handler: Handler[ExcT]) -> Handler[ExcT]:
-    """Counts every problem the exception handler answers by its ``code``
-    (``quizsession_refusals_total{code}``)."""
-
-    @functools.wraps(handler)
-    def translate(request: Request[Any, Any, Any], exc: ExcT) -> Response[bytes]:
-        response = handler(request, exc)
-        found = request.app.state.get("container")
-        if isinstance(found, Container) and isinstance(response.content, bytes):
-            try:
-                code = msgspec.json.decode(response.content, type=_Coded).code
-            except msgspec.DecodeError:
-                code = "internal"
-            found.metrics.refused(code)
-        return response
-
-    return translate
 
 
 def audit_refused_key(request: Request[Any, Any, Any]) -> None:
@@ -160,11 +81,10 @@ def audit_refused_key(request: Request[Any, Any, Any]) -> None:
     )
 
 
-@counted
 def on_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[bytes]:
-    if exc.code == "api_key_invalid":
+    if exc.code is ErrorCode.API_KEY_INVALID:
         audit_refused_key(request)
-    return problem(exc.code, exc.detail, instance=request.url.path, **exc.extra)
+    return problem(request, exc.code, exc.detail, **exc.extra)
 
 
 _AT = re.compile(r"- at `\$((?:\.[^`\[]+|\[\d+\])*)`")
@@ -201,23 +121,21 @@ def _validation_problems(exc: ValidationException) -> list[dict[str, Any]]:
     return found
 
 
-@counted
 def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
-    path = request.url.path
     if isinstance(exc, ValidationException):
         # Bodies are decoded (strictly) before the handler runs (bodies.py), so a
         # framework validation error here is about the path or the query.
         problems = _validation_problems(exc)
         return problem(
-            "validation_error",
+            request,
+            ErrorCode.VALIDATION,
             "the request does not match the expected shape",
-            instance=path,
             problems=problems or [{"path": "", "message": exc.detail}],
         )
     if isinstance(exc, NotFoundException):
-        return problem("not_found", "no such resource", instance=path)
+        return problem(request, ErrorCode.NOT_FOUND, "no such resource")
     if isinstance(exc, MethodNotAllowedException):
-        response = problem("method_not_allowed", "method not allowed here", instance=path)
+        response = problem(request, ErrorCode.METHOD_NOT_ALLOWED, "method not allowed here")
         allow = (exc.headers or {}).get("Allow") or (exc.headers or {}).get("allow")
         if allow:
             response.headers["Allow"] = allow
@@ -226,32 +144,30 @@ def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Re
     if status == 400:
         # Our own refusals are DomainErrors; a bare 400 from the framework is a
         # body it could not decode.
-        return problem("malformed_json", f"the body is not valid JSON: {exc.detail}", instance=path)
+        detail = f"the body is not valid JSON: {exc.detail}"
+        return problem(request, ErrorCode.MALFORMED_JSON, detail)
     if status == 413:
-        return problem("body_too_large", "the request body is too large", instance=path)
+        return problem(request, ErrorCode.BODY_TOO_LARGE, "the request body is too large")
     if status == 415:
-        return problem("unsupported_media_type", exc.detail, instance=path)
+        return problem(request, ErrorCode.UNSUPPORTED_MEDIA_TYPE, exc.detail)
     if status == 429:
-        return problem("rate_limited", exc.detail, instance=path, retry_after=1)
+        return problem(request, ErrorCode.RATE_LIMITED, exc.detail, retry_after=1)
     if status >= 500:
-        log.error("http %s at %s: %s", status, path, exc.detail)
-        return problem("internal", "internal error", status=status, instance=path)
-    return problem("bad_request", exc.detail or "bad request", status=status, instance=path)
+        log.error("http %s at %s: %s", status, request.url.path, exc.detail)
+        return problem(request, ErrorCode.INTERNAL, "internal error", status=status)
+    detail = exc.detail or "bad request"
+    return problem(request, ErrorCode.BAD_REQUEST, detail, status=status)
 
 
-@counted
 def on_store_error(request: Request[Any, Any, Any], exc: StoreError) -> Response[bytes]:
     """A store failure that reached the boundary (a read path): nothing was
     changed; the client may retry."""
     log.warning("store error at %s: %s", request.url.path, exc)
     return problem(
-        "store_unavailable",
-        "the store is unavailable; retry",
-        instance=request.url.path,
-        retry_after=1,
+        request, ErrorCode.STORE_UNAVAILABLE, "the store is unavailable; retry", retry_after=1
     )
 
 
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     log.exception("unhandled error at %s", request.url.path, exc_info=exc)
-    return problem("internal", "internal error", instance=request.url.path)
+    return problem(request, ErrorCode.INTERNAL, "internal error")

@@ -5,17 +5,27 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Protocol, runtime_checkable
 
-import msgspec
 from litestar import Response, Router, get, post, put
 from litestar.params import Parameter
 
-from quizsession.app.admin import AttemptDetail, EventView, LiveAttempt, TimingResult
-from quizsession.app.catalog import IssuedInvite, RosterEntry, parse_roster_lines
-from quizsession.app.ports import AttemptIndexRow, QuizSummary
+from quizsession.api.models import (
+    AttemptList,
+    AttemptView,
+    ExtendBody,
+    InviteList,
+    InvitesBody,
+    LiveList,
+    QuizList,
+    QuizStored,
+    ReasonBody,
+    ReopenBody,
+    TimingResult,
+)
+from quizsession.app.admin import AttemptDetail, EventView
+from quizsession.app.catalog import RosterEntry, parse_roster_lines
 from quizsession.app.timeline import timeline
-from quizsession.app.views import AttemptView
-from quizsession.domain.errors import DomainError
-from quizsession.domain.quiz_validation import quiz_to_mapping
+from quizsession.domain.errors import DomainError, ErrorCode
+from quizsession.domain.quiz_export import quiz_to_mapping
 from quizsession.entrypoints.http.context import AnyRequest, container, require_admin
 from quizsession.entrypoints.http.openapi_docs import (
     API_KEY,
@@ -33,30 +43,8 @@ from quizsession.entrypoints.http.openapi_docs import (
     problem_responses,
     readiness_responses,
 )
-from quizsession.entrypoints.http.schemas import ExtendBody, InvitesBody, ReasonBody, ReopenBody
 
 ADMIN_BODY_LIMIT = 8 * 1024 * 1024
-
-
-class QuizStored(msgspec.Struct, frozen=True, kw_only=True):
-    id: str
-    version: int
-    title: str
-
-
-class AttemptList(msgspec.Struct, frozen=True, kw_only=True):
-    attempts: list[AttemptIndexRow]
-    limit: int
-    offset: int
-
-
-class InviteList(msgspec.Struct, frozen=True, kw_only=True):
-    quiz_id: str
-    invites: list[IssuedInvite]
-
-
-class QuizList(msgspec.Struct, frozen=True, kw_only=True):
-    quizzes: list[QuizSummary]
 
 
 @put(
@@ -64,7 +52,7 @@ class QuizList(msgspec.Struct, frozen=True, kw_only=True):
     request_max_body_size=ADMIN_BODY_LIMIT,
     opt={"body": dict[str, Any]},
     security=API_KEY,
-    responses=problem_responses(*API_KEY_CODES, *JSON_BODY, "quiz_invalid", *SERVICE),
+    responses=problem_responses(*API_KEY_CODES, *JSON_BODY, ErrorCode.QUIZ_INVALID, *SERVICE),
     operation_class=QuizDefinitionBodyOperation,
 )
 async def put_quiz(request: AnyRequest, quiz_id: str, data: dict[str, Any]) -> QuizStored:
@@ -73,7 +61,7 @@ async def put_quiz(request: AnyRequest, quiz_id: str, data: dict[str, Any]) -> Q
     require_admin(request)
     body_id = data.get("id")
     if body_id is not None and body_id != quiz_id:
-        raise DomainError("the id in the body differs from the path", code="validation_error")
+        raise DomainError("the id in the body differs from the path", code=ErrorCode.VALIDATION)
     quiz = await container(request).catalog.put_quiz({**data, "id": quiz_id})
     return QuizStored(id=quiz.id, version=quiz.version, title=quiz.title)
 
@@ -98,7 +86,7 @@ async def list_quizzes(request: AnyRequest) -> QuizList:
             "The definition in its export form: defaults left out, times as ISO-8601 "
             "UTC, with `id` and the stored `version`",
         ),
-        **problem_responses(*API_KEY_CODES, *QUERY, "not_found", *SERVICE),
+        **problem_responses(*API_KEY_CODES, *QUERY, ErrorCode.NOT_FOUND, *SERVICE),
     },
     operation_class=ApiOperation,
 )
@@ -112,16 +100,10 @@ async def get_quiz(
     return {"version": quiz.version, **quiz_to_mapping(quiz)}
 
 
-class LiveList(msgspec.Struct, frozen=True, kw_only=True):
-    quiz_id: str
-    server_time: float
-    attempts: list[LiveAttempt]
-
-
 @get(
     "/quizzes/{quiz_id:str}/live",
     security=API_KEY,
-    responses=problem_responses(*API_KEY_CODES, "not_found", *SERVICE),
+    responses=problem_responses(*API_KEY_CODES, ErrorCode.NOT_FOUND, *SERVICE),
     operation_class=ApiOperation,
 )
 async def live_attempts(request: AnyRequest, quiz_id: str) -> LiveList:
@@ -139,7 +121,12 @@ async def live_attempts(request: AnyRequest, quiz_id: str) -> LiveList:
     status_code=200,
     security=API_KEY,
     responses=problem_responses(
-        *API_KEY_CODES, "not_found", "attempt_voided", "attempt_closed", *WRITES, *SERVICE
+        *API_KEY_CODES,
+        ErrorCode.NOT_FOUND,
+        ErrorCode.ATTEMPT_VOIDED,
+        ErrorCode.ATTEMPT_CLOSED,
+        *WRITES,
+        *SERVICE,
     ),
     operation_class=ApiOperation,
 )
@@ -155,7 +142,7 @@ async def apply_timing(request: AnyRequest, quiz_id: str) -> TimingResult:
     request_max_body_size=ADMIN_BODY_LIMIT,
     opt={"body": InvitesBody},
     security=API_KEY,
-    responses=problem_responses(*API_KEY_CODES, *JSON_BODY, "not_found", *SERVICE),
+    responses=problem_responses(*API_KEY_CODES, *JSON_BODY, ErrorCode.NOT_FOUND, *SERVICE),
     operation_class=InvitesOperation,
 )
 async def create_invites(request: AnyRequest, quiz_id: str, data: InvitesBody) -> InviteList:
@@ -174,7 +161,7 @@ async def create_invites(request: AnyRequest, quiz_id: str, data: InvitesBody) -
     if data.roster_text is not None:
         entries.extend(parse_roster_lines(data.roster_text))
     if not entries:
-        raise DomainError("the roster is empty", code="validation_error")
+        raise DomainError("the roster is empty", code=ErrorCode.VALIDATION)
     base = c.settings.base_url or str(request.base_url).rstrip("/")
     invites = await c.catalog.invite(quiz_id, entries, base_url=base)
     return InviteList(quiz_id=quiz_id, invites=invites)
@@ -203,7 +190,7 @@ async def list_attempts(
 @get(
     "/attempts/{attempt_id:str}",
     security=API_KEY,
-    responses=problem_responses(*API_KEY_CODES, "not_found", *SERVICE),
+    responses=problem_responses(*API_KEY_CODES, ErrorCode.NOT_FOUND, *SERVICE),
     operation_class=ApiOperation,
 )
 async def get_attempt(request: AnyRequest, attempt_id: str) -> AttemptDetail:
@@ -214,7 +201,7 @@ async def get_attempt(request: AnyRequest, attempt_id: str) -> AttemptDetail:
 @get(
     "/attempts/{attempt_id:str}/events",
     security=API_KEY,
-    responses=problem_responses(*API_KEY_CODES, "not_found", *SERVICE),
+    responses=problem_responses(*API_KEY_CODES, ErrorCode.NOT_FOUND, *SERVICE),
     operation_class=ApiOperation,
 )
 async def attempt_events(request: AnyRequest, attempt_id: str) -> list[EventView]:
@@ -226,15 +213,15 @@ async def attempt_events(request: AnyRequest, attempt_id: str) -> list[EventView
     "/attempts/{attempt_id:str}/timeline",
     media_type="text/plain",
     security=API_KEY,
-    responses=problem_responses(*API_KEY_CODES, "not_found", *SERVICE),
+    responses=problem_responses(*API_KEY_CODES, ErrorCode.NOT_FOUND, *SERVICE),
     operation_class=ApiOperation,
 )
 async def attempt_timeline(request: AnyRequest, attempt_id: str) -> str:
     require_admin(request)
     c = container(request)
-    records = await c.store.read(attempt_id)
+    records = await c.data.read(attempt_id)
     if not records:
-        raise DomainError("no such attempt", code="not_found")
+        raise DomainError("no such attempt", code=ErrorCode.NOT_FOUND)
     loaded = await c.executor.load(attempt_id, fresh=True)
     return "\n".join(timeline(records, loaded.quiz if loaded else None)) + "\n"
 
@@ -247,9 +234,9 @@ async def attempt_timeline(request: AnyRequest, attempt_id: str) -> str:
     responses=problem_responses(
         *API_KEY_CODES,
         *JSON_BODY,
-        "not_found",
-        "attempt_voided",
-        "attempt_closed",
+        ErrorCode.NOT_FOUND,
+        ErrorCode.ATTEMPT_VOIDED,
+        ErrorCode.ATTEMPT_CLOSED,
         *WRITES,
         *SERVICE,
     ),
@@ -264,7 +251,7 @@ async def extend(request: AnyRequest, attempt_id: str, data: ExtendBody) -> Atte
     "/attempts/{attempt_id:str}/unlock",
     status_code=200,
     security=API_KEY,
-    responses=problem_responses(*API_KEY_CODES, "not_found", *WRITES, *SERVICE),
+    responses=problem_responses(*API_KEY_CODES, ErrorCode.NOT_FOUND, *WRITES, *SERVICE),
     operation_class=ApiOperation,
 )
 async def unlock(request: AnyRequest, attempt_id: str) -> AttemptView:
@@ -277,7 +264,7 @@ async def unlock(request: AnyRequest, attempt_id: str) -> AttemptView:
     status_code=200,
     opt={"body": ReasonBody},
     security=API_KEY,
-    responses=problem_responses(*API_KEY_CODES, *JSON_BODY, "not_found", *WRITES, *SERVICE),
+    responses=problem_responses(*API_KEY_CODES, *JSON_BODY, ErrorCode.NOT_FOUND, *WRITES, *SERVICE),
     operation_class=ApiOperation,
 )
 async def void(request: AnyRequest, attempt_id: str, data: ReasonBody) -> AttemptView:
@@ -291,7 +278,7 @@ async def void(request: AnyRequest, attempt_id: str, data: ReasonBody) -> Attemp
     opt={"body": ReopenBody},
     security=API_KEY,
     responses=problem_responses(
-        *API_KEY_CODES, *JSON_BODY, "not_found", "not_allowed", *WRITES, *SERVICE
+        *API_KEY_CODES, *JSON_BODY, ErrorCode.NOT_FOUND, ErrorCode.NOT_ALLOWED, *WRITES, *SERVICE
     ),
     operation_class=ApiOperation,
 )
@@ -343,7 +330,7 @@ class _Breaker(Protocol):
 )
 async def readyz(request: AnyRequest) -> Response[dict[str, Any]]:
     if container(request).hub.draining:  # SIGTERM: load balancers stop routing here
-        raise DomainError("this instance is draining", code="draining", retry_after=1)
+        raise DomainError("this instance is draining", code=ErrorCode.DRAINING, retry_after=1)
     c = container(request)
     store_ok = await c.store.ping()
     live_ok = await c.live.ping()

@@ -9,18 +9,12 @@ import asyncio
 import re
 from typing import Annotated, Any, Literal
 
-import msgspec
 from litestar import Response, Router, get
 from litestar.params import Parameter
 
-from quizsession.app.reports import (
-    AttemptAnalytics,
-    CandidateResult,
-    ItemAnalysis,
-    Summary,
-    attempt_analytics,
-    quiz_report,
-)
+from quizsession.api.models import AttemptAnalytics, ItemAnalysisReport, QuizResults
+from quizsession.app.reports import attempt_analytics, quiz_report
+from quizsession.domain.errors import ErrorCode
 from quizsession.entrypoints.http.context import AnyRequest, container, require_admin
 from quizsession.entrypoints.http.openapi_docs import (
     API_KEY,
@@ -33,7 +27,6 @@ from quizsession.entrypoints.http.openapi_docs import (
     json_response,
     problem_responses,
 )
-from quizsession.reporting import report_html, results_csv
 
 #: The HTML report needs nothing from outside: no scripts, inline CSS, data: images.
 HTML_CSP = (
@@ -41,23 +34,6 @@ HTML_CSP = (
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9_.-]")
-
-
-class QuizResults(msgspec.Struct, frozen=True, kw_only=True):
-    quiz_id: str
-    title: str
-    versions: list[int]
-    question_ids: list[str]
-    summary: Summary
-    results: list[CandidateResult]
-
-
-class ItemAnalysisReport(msgspec.Struct, frozen=True, kw_only=True):
-    quiz_id: str
-    title: str
-    versions: list[int]
-    scored_attempts: int
-    items: list[ItemAnalysis]
 
 
 def _filename(quiz_id: str, suffix: str) -> str:
@@ -69,7 +45,7 @@ def _filename(quiz_id: str, suffix: str) -> str:
     security=API_KEY,
     responses={
         200: json_response(QuizResults, "The results: JSON (`format=json`) or CSV (`format=csv`)"),
-        **problem_responses(*API_KEY_CODES, *QUERY, "not_found", *SERVICE),
+        **problem_responses(*API_KEY_CODES, *QUERY, ErrorCode.NOT_FOUND, *SERVICE),
     },
     operation_class=CsvVariantOperation,
 )
@@ -81,11 +57,12 @@ async def quiz_results(
     """Every attempt with its score, times and answers (``format=csv``: one row
     per attempt, a points and an answer column per question)."""
     require_admin(request)
-    report = await quiz_report(container(request).store, quiz_id)
+    c = container(request)
+    report = await quiz_report(c.data, quiz_id)
     if format == "csv":
         name = _filename(quiz_id, "results.csv")
         return Response(
-            content=results_csv(report),
+            content=c.reports.results_csv(report),
             media_type="text/csv; charset=utf-8",
             headers={
                 "Content-Disposition": f'attachment; filename="{name}"',
@@ -107,14 +84,14 @@ async def quiz_results(
 @get(
     "/quizzes/{quiz_id:str}/item-analysis",
     security=API_KEY,
-    responses=problem_responses(*API_KEY_CODES, "not_found", *SERVICE),
+    responses=problem_responses(*API_KEY_CODES, ErrorCode.NOT_FOUND, *SERVICE),
     operation_class=ApiOperation,
 )
 async def item_analysis(request: AnyRequest, quiz_id: str) -> ItemAnalysisReport:
     """Per question: delivered, answered, facility, discrimination, answers given
     and time spent (scored attempts only)."""
     require_admin(request)
-    report = await quiz_report(container(request).store, quiz_id)
+    report = await quiz_report(container(request).data, quiz_id)
     return ItemAnalysisReport(
         quiz_id=report.quiz_id,
         title=report.title,
@@ -129,15 +106,16 @@ async def item_analysis(request: AnyRequest, quiz_id: str) -> ItemAnalysisReport
     security=API_KEY,
     responses={
         200: HTML_PAGE,
-        **problem_responses(*API_KEY_CODES, *QUERY, "not_found", *SERVICE),
+        **problem_responses(*API_KEY_CODES, *QUERY, ErrorCode.NOT_FOUND, *SERVICE),
     },
     operation_class=ApiOperation,
 )
 async def html_report(request: AnyRequest, quiz_id: str, timelines: bool = False) -> Response[str]:
     """A self-contained HTML page (inline CSS and plots) to save or print."""
     require_admin(request)
-    report = await quiz_report(container(request).store, quiz_id, timelines=timelines)
-    page = await asyncio.to_thread(report_html, report)  # plotting: off the event loop
+    c = container(request)
+    report = await quiz_report(c.data, quiz_id, timelines=timelines)
+    page = await asyncio.to_thread(c.reports.report_html, report)  # plotting: off the loop
     return Response(
         content=page,
         media_type="text/html; charset=utf-8",
@@ -152,14 +130,14 @@ async def html_report(request: AnyRequest, quiz_id: str, timelines: bool = False
 @get(
     "/attempts/{attempt_id:str}/analytics",
     security=API_KEY,
-    responses=problem_responses(*API_KEY_CODES, "not_found", *SERVICE),
+    responses=problem_responses(*API_KEY_CODES, ErrorCode.NOT_FOUND, *SERVICE),
     operation_class=ApiOperation,
 )
 async def analytics(request: AnyRequest, attempt_id: str) -> AttemptAnalytics:
     """One attempt's result, sessions, disconnects, takeovers, longest quiet gap
     and timeline."""
     require_admin(request)
-    return await attempt_analytics(container(request).store, attempt_id)
+    return await attempt_analytics(container(request).data, attempt_id)
 
 
 reports_router = Router(

@@ -5,15 +5,21 @@ from __future__ import annotations
 from litestar import Response, delete, get, post, put
 from litestar.status_codes import HTTP_201_CREATED
 
-from quizsession.app.sessions import (
+from quizsession.api.models import (
+    AttemptView,
+    CompleteBody,
     CompleteResult,
+    HeartbeatBody,
     HeartbeatResult,
     NextQuestion,
     OpenedSession,
+    OpenSessionBody,
+    ProgressBody,
+    QuestionView,
     SaveResult,
+    StartBody,
 )
-from quizsession.app.views import AttemptView, QuestionView
-from quizsession.domain.errors import DomainError
+from quizsession.domain.errors import DomainError, ErrorCode
 from quizsession.entrypoints.http.context import (
     AnyRequest,
     admin_name,
@@ -38,13 +44,6 @@ from quizsession.entrypoints.http.openapi_docs import (
     problem_responses,
 )
 from quizsession.entrypoints.http.replies import JsonReply
-from quizsession.entrypoints.http.schemas import (
-    CompleteBody,
-    HeartbeatBody,
-    OpenSessionBody,
-    ProgressBody,
-    StartBody,
-)
 
 SID = "/sessions/{session_id:str}"
 
@@ -58,15 +57,15 @@ SID = "/sessions/{session_id:str}"
     responses=problem_responses(
         *JSON_BODY,
         *API_KEY_CODES,
-        "invite_invalid",
-        "invite_expired",
-        "not_found",
-        "quiz_not_open",
-        "quiz_closed",
-        "attempt_voided",
-        "session_active",
-        "rate_limited",
-        "live_state_recovering",
+        ErrorCode.INVITE_INVALID,
+        ErrorCode.INVITE_EXPIRED,
+        ErrorCode.NOT_FOUND,
+        ErrorCode.QUIZ_NOT_OPEN,
+        ErrorCode.QUIZ_CLOSED,
+        ErrorCode.ATTEMPT_VOIDED,
+        ErrorCode.SESSION_ACTIVE,
+        ErrorCode.RATE_LIMITED,
+        ErrorCode.LIVE_RECOVERING,
         *WRITES,
         *SERVICE,
     ),
@@ -79,15 +78,15 @@ async def open_session(request: AnyRequest, data: OpenSessionBody) -> OpenedSess
     if data.invite_token is not None:
         if data.user_id is not None or data.quiz_id is not None:
             raise DomainError(
-                "send either invite_token or user_id + quiz_id", code="validation_error"
+                "send either invite_token or user_id + quiz_id", code=ErrorCode.VALIDATION
             )
         return await c.sessions.open_with_invite(
             data.invite_token, takeover=data.takeover, client=client_address(request)
         )
     if data.user_id is None or data.quiz_id is None:
-        raise DomainError("send invite_token, or user_id and quiz_id", code="validation_error")
+        raise DomainError("send invite_token, or user_id and quiz_id", code=ErrorCode.VALIDATION)
     if admin_name(request) is None:
-        raise DomainError("a backend login needs an API key", code="api_key_required")
+        raise DomainError("a backend login needs an API key", code=ErrorCode.API_KEY_REQUIRED)
     return await c.sessions.open_for_user(
         data.user_id, data.quiz_id, name=data.name, takeover=data.takeover
     )
@@ -114,13 +113,13 @@ async def get_session(request: AnyRequest, session_id: str) -> AttemptView:
     responses=problem_responses(
         *JSON_BODY,
         *SESSION_CODES,
-        "attempt_voided",
-        "attempt_closed",
-        "op_id_conflict",
-        "section_state",
-        "no_such_section",
-        "quiz_not_open",
-        "quiz_closed",
+        ErrorCode.ATTEMPT_VOIDED,
+        ErrorCode.ATTEMPT_CLOSED,
+        ErrorCode.OP_ID_CONFLICT,
+        ErrorCode.SECTION_STATE,
+        ErrorCode.NO_SUCH_SECTION,
+        ErrorCode.QUIZ_NOT_OPEN,
+        ErrorCode.QUIZ_CLOSED,
         *WRITES,
         *SERVICE,
     ),
@@ -137,10 +136,10 @@ async def start_section(request: AnyRequest, session_id: str, data: StartBody) -
     security=SESSION_TOKEN,
     responses=problem_responses(
         *SESSION_CODES,
-        "attempt_voided",
-        "attempt_closed",
-        "section_not_started",
-        "deadline_passed",
+        ErrorCode.ATTEMPT_VOIDED,
+        ErrorCode.ATTEMPT_CLOSED,
+        ErrorCode.SECTION_NOT_STARTED,
+        ErrorCode.DEADLINE_PASSED,
         *WRITES,
         *SERVICE,
     ),
@@ -159,9 +158,9 @@ async def next_question(request: AnyRequest, session_id: str) -> NextQuestion:
     security=SESSION_TOKEN,
     responses=problem_responses(
         *SESSION_CODES,
-        "section_not_started",
-        "question_unknown",
-        "question_not_delivered",
+        ErrorCode.SECTION_NOT_STARTED,
+        ErrorCode.QUESTION_UNKNOWN,
+        ErrorCode.QUESTION_NOT_DELIVERED,
         *SERVICE,
     ),
     operation_class=ApiOperation,
@@ -185,16 +184,16 @@ async def delivered_question(
         **problem_responses(
             *JSON_BODY,
             *SESSION_CODES,
-            "rate_limited",
-            "attempt_voided",
-            "attempt_closed",
-            "op_id_conflict",
-            "version_mismatch",
-            "section_not_started",
-            "deadline_passed",
-            "question_unknown",
-            "question_not_delivered",
-            "answer_invalid",
+            ErrorCode.RATE_LIMITED,
+            ErrorCode.ATTEMPT_VOIDED,
+            ErrorCode.ATTEMPT_CLOSED,
+            ErrorCode.OP_ID_CONFLICT,
+            ErrorCode.VERSION_MISMATCH,
+            ErrorCode.SECTION_NOT_STARTED,
+            ErrorCode.DEADLINE_PASSED,
+            ErrorCode.QUESTION_UNKNOWN,
+            ErrorCode.QUESTION_NOT_DELIVERED,
+            ErrorCode.ANSWER_INVALID,
             *WRITES,
             *SERVICE,
         ),
@@ -216,7 +215,9 @@ async def save_progress(request: AnyRequest, session_id: str, data: ProgressBody
     tags=["sessions"],
     opt={"body": HeartbeatBody, "body_optional": True},
     security=SESSION_TOKEN,
-    responses=problem_responses(*JSON_BODY, *SESSION_CODES, "attempt_voided", *WRITES, *SERVICE),
+    responses=problem_responses(
+        *JSON_BODY, *SESSION_CODES, ErrorCode.ATTEMPT_VOIDED, *WRITES, *SERVICE
+    ),
     operation_class=OptionalBodyOperation,
 )
 async def heartbeat(
@@ -237,12 +238,12 @@ async def heartbeat(
     responses=problem_responses(
         *JSON_BODY,
         *SESSION_CODES,
-        "attempt_voided",
-        "attempt_closed",
-        "op_id_conflict",
-        "section_state",
-        "section_not_started",
-        "deadline_passed",
+        ErrorCode.ATTEMPT_VOIDED,
+        ErrorCode.ATTEMPT_CLOSED,
+        ErrorCode.OP_ID_CONFLICT,
+        ErrorCode.SECTION_STATE,
+        ErrorCode.SECTION_NOT_STARTED,
+        ErrorCode.DEADLINE_PASSED,
         *WRITES,
         *SERVICE,
     ),
@@ -265,7 +266,7 @@ async def complete(
     security=SESSION_TOKEN,
     responses={
         204: NO_CONTENT,
-        **problem_responses(*SESSION_CODES, "attempt_voided", *WRITES, *SERVICE),
+        **problem_responses(*SESSION_CODES, ErrorCode.ATTEMPT_VOIDED, *WRITES, *SERVICE),
     },
     operation_class=ApiOperation,
 )

@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from litestar import MediaType, Response, Router, get
+from litestar import MediaType, Request, Response, Router, get
 from litestar.datastructures import CacheControlHeader
 from litestar.static_files import create_static_files_router
 
@@ -66,18 +66,25 @@ def page(name: str) -> bytes:
     return _ASSET.sub(lambda m: asset_url(m.group(1)), text).encode()
 
 
-def _html(name: str) -> Response[bytes]:
+def with_config(content: bytes, heartbeat_s: float) -> bytes:
+    """The page with the deployment's settings it needs (``{{config:...}}``)."""
+    return content.replace(b"{{config:heartbeat_s}}", f"{heartbeat_s:g}".encode())
+
+
+def _html(name: str, *, heartbeat_s: float = 5.0) -> Response[bytes]:
     return Response(
-        content=page(name),
+        content=with_config(page(name), heartbeat_s),
         media_type=MediaType.HTML,
         headers=PAGE_HEADERS,
     )
 
 
 @get("/take", include_in_schema=False, sync_to_thread=False)
-def take_page() -> Response[bytes]:
-    """The candidate's page; the invite token travels in the URL fragment."""
-    return _html("take.html")
+def take_page(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """The candidate's page; the invite token travels in the URL fragment. It
+    beats at the deployment's heartbeat until it knows the quiz's own."""
+    container = request.app.state.container
+    return _html("take.html", heartbeat_s=container.settings.heartbeat_s)
 
 
 @get("/admin", include_in_schema=False, sync_to_thread=False)

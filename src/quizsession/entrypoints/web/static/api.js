@@ -1,5 +1,6 @@
 // Shared helpers for the quizsession pages: JSON requests with problem+json
-// errors, op ids, and small formatting helpers. Plain ES module, no framework.
+// errors, op ids, elements and answer equality. Plain ES module, no framework
+// (formatting lives in format.js).
 
 /** An HTTP or network failure. `status` is 0 when the server could not be reached;
  * `code` is the problem's stable code ("network" without a response). */
@@ -96,32 +97,6 @@ export function newOpId() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** "1:05:09", "4:09", "0:07" for a number of seconds (never negative). */
-export function formatDuration(seconds) {
-  const s = Math.max(0, Math.ceil(seconds));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = String(s % 60).padStart(2, "0");
-  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`;
-}
-
-/** "5 minutes", "1 minute 30 seconds", "45 seconds" (for screen readers). */
-export function spokenDuration(seconds) {
-  const s = Math.max(0, Math.round(seconds));
-  const m = Math.floor(s / 60);
-  const rest = s % 60;
-  const parts = [];
-  if (m) parts.push(`${m} minute${m === 1 ? "" : "s"}`);
-  if (rest || !m) parts.push(`${rest} second${rest === 1 ? "" : "s"}`);
-  return parts.join(" ");
-}
-
-/** A score without float noise: 7.5, 8, -0.25. */
-export function formatScore(value) {
-  if (value === null || value === undefined) return "–";
-  return String(Math.round(value * 100) / 100);
-}
-
 /** Create an element: el("p", {class: "x", text: "hi"}, child...). */
 export function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
@@ -150,8 +125,4 @@ export function sameAnswer(a, b) {
     return sa.every((v, i) => v === sb[i]);
   }
   return a === b;
-}
-
-export function sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

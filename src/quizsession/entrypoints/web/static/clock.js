@@ -14,8 +14,13 @@
 import { clientNow } from "./api.js";
 
 export class ServerClock {
-  constructor(correctionMs = 1000) {
+  /**
+   * @param {number} correctionMs how far a sample must disagree before it is used
+   * @param {() => number} now the client's monotonic time in ms (injectable in tests)
+   */
+  constructor(correctionMs = 1000, now = clientNow) {
     this.correctionMs = correctionMs;
+    this.clientNow = now;
     this.applied = null; // ms, the offset the timer uses
     this.measured = null; // ms, the latest sample
     this.rtt = null; // ms, the latest measured round trip
@@ -36,6 +41,6 @@ export class ServerClock {
 
   /** The server's time now, in seconds. */
   now() {
-    return (clientNow() + (this.applied || 0)) / 1000;
+    return (this.clientNow() + (this.applied || 0)) / 1000;
   }
 }

@@ -18,16 +18,33 @@ const MAX_RETRY_DELAY_MS = 10000;
 export class Outbox {
   /**
    * @param {object} options
-   * @param {() => string|null} options.key localStorage key of the attempt's entries
+   * @param {() => string|null} options.key storage key of the attempt's entries
    * @param {(questionId: string, entry: object) => Promise<string>} options.send
    * @param {() => void} options.onChange the count or the failed state changed
-   * @param {number} options.debounceMs delay between an edit and its save
+   * @param {number} [options.debounceMs] default delay between an edit and its save
+   * @param {Storage} [options.storage] where entries are kept (localStorage)
+   * @param {{setTimeout: Function, clearTimeout: Function}} [options.timers]
+   * @param {() => string} [options.newId] a fresh op id
+   * @param {() => number} [options.now] ms, orders the entries
    */
-  constructor({ key, send, onChange, debounceMs = 1500 }) {
+  constructor({
+    key,
+    send,
+    onChange = () => {},
+    debounceMs = 1000,
+    storage = globalThis.localStorage,
+    timers = globalThis,
+    newId = newOpId,
+    now = () => Date.now(),
+  }) {
     this.key = key;
     this.send = send;
     this.onChange = onChange;
     this.debounceMs = debounceMs;
+    this.storage = storage;
+    this.timers = timers;
+    this.newId = newId;
+    this.now = now;
     this.failed = false; // the last attempt to send failed: retrying
     this.retryDelay = 1000;
     this.flushing = null;
@@ -40,7 +57,7 @@ export class Outbox {
     const key = this.key();
     if (!key) return {};
     try {
-      return JSON.parse(localStorage.getItem(key) || "{}") || {};
+      return JSON.parse(this.storage.getItem(key) || "{}") || {};
     } catch (err) {
       return {};
     }
@@ -50,8 +67,8 @@ export class Outbox {
     const key = this.key();
     if (!key) return;
     try {
-      if (Object.keys(entries).length) localStorage.setItem(key, JSON.stringify(entries));
-      else localStorage.removeItem(key);
+      if (Object.keys(entries).length) this.storage.setItem(key, JSON.stringify(entries));
+      else this.storage.removeItem(key);
     } catch (err) {
       // Storage full or disabled: the answer is still sent, only not kept.
     }
@@ -71,7 +88,7 @@ export class Outbox {
     const entries = this.all();
     const entry = entries[questionId];
     if (entry && sameAnswer(entry.answer, answer)) return;
-    entries[questionId] = { answer, op_id: newOpId(), section, at: Date.now() };
+    entries[questionId] = { answer, op_id: this.newId(), section, at: this.now() };
     this.store(entries);
     this.onChange();
   }
@@ -92,16 +109,17 @@ export class Outbox {
   }
 
   cancel() {
-    clearTimeout(this.debounce);
-    clearTimeout(this.retry);
+    this.timers.clearTimeout(this.debounce);
+    this.timers.clearTimeout(this.retry);
     this.debounce = null;
     this.retry = null;
   }
 
-  /** Send after the debounce delay (restarted by every edit). */
-  later() {
-    clearTimeout(this.debounce);
-    this.debounce = setTimeout(() => this.flush(), this.debounceMs);
+  /** Send after `delayMs` of quiet (restarted by every edit): typing waits
+   * for a pause, a click saves at once (`flush`). */
+  later(delayMs = this.debounceMs) {
+    this.timers.clearTimeout(this.debounce);
+    this.debounce = this.timers.setTimeout(() => this.flush(), delayMs);
   }
 
   /** Send every entry. Resolves to true when nothing is left unsent. */
@@ -149,9 +167,9 @@ export class Outbox {
   retryLater() {
     this.failed = true;
     this.onChange();
-    clearTimeout(this.retry);
+    this.timers.clearTimeout(this.retry);
     const delay = this.retryDelay;
     this.retryDelay = Math.min(delay * 2, MAX_RETRY_DELAY_MS);
-    this.retry = setTimeout(() => this.flush(), delay);
+    this.retry = this.timers.setTimeout(() => this.flush(), delay);
   }
 }

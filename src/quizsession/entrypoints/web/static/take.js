@@ -38,6 +38,10 @@ const questionKey = (attemptId) => `quizsession.question.${attemptId}`;
 const SAVE_DEBOUNCE_MS = 1500;
 const PERIODIC_SAVE_MS = 30000;
 const CLOCK_CORRECTION_MS = 1000;
+// The deployment's heartbeat (the server writes it into the page), used until
+// the first attempt view gives the quiz's own (view.heartbeat_s).
+const DEPLOYMENT_HEARTBEAT_S =
+  Number(document.querySelector('meta[name="quizsession-heartbeat-s"]')?.content) || 5;
 
 const $ = (id) => document.getElementById(id);
 const clock = new ServerClock(CLOCK_CORRECTION_MS);
@@ -63,7 +67,7 @@ const state = {
   invite: null,
   session: null, // {id, token, attemptId}
   view: null, // the last AttemptView
-  heartbeatS: 5,
+  heartbeatS: DEPLOYMENT_HEARTBEAT_S,
   deadline: null, // server epoch seconds
   graceS: 5,
   question: null, // the QuestionView on screen

@@ -1,0 +1,402 @@
+"""Live state shared by many instances, on Redis (``redis.asyncio``).
+
+Redis is for speed and coordination only: correctness (fencing, durability) never
+depends on it. Every Redis or socket error leaves this module as
+``LiveStateUnavailable`` so that the app layer can fall back to store-only mode.
+
+- Leases: one key per attempt holding the session id, with a millisecond TTL
+  (``PX``). Acquire, renew, take over and release are Lua scripts, so each is
+  atomic: of N concurrent acquirers of a free lease exactly one wins.
+- Session activity: one key per session holding the (Redis server) time until
+  which the session counts as active; the key itself lives ``session_retention_s``
+  longer, so ``session_seen`` answers True (active), False (lapsed, within the
+  retention) or None (no record: never seen, lapsed long ago, or Redis was
+  flushed/restarted). The memory adapter gives the same answers.
+- Notices: Redis pub/sub, one channel per attempt. Each instance holds one
+  PubSub connection; a reader task fans messages out to local subscriptions.
+  Pub/sub is fire-and-forget: a notice published while this instance is
+  disconnected from Redis is lost (notices are advisory; the client learns the
+  truth from its next request). The reader reconnects and resubscribes by itself.
+- Rate limits: the ``limits`` package, moving window, on the same connection pool.
+
+All TTLs are measured by the Redis server's clock (a fake clock cannot move it).
+``open()`` does no I/O: the connection is made on first use, so an instance starts
+even while Redis is down (``ping()`` tells readiness).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+import msgspec
+from limits import RateLimitItemPerSecond
+from limits.aio.storage import RedisStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import StorageError
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import RedisError
+
+from quizsession.adapters.live.inbox import NoticeInbox, NoticeSink
+from quizsession.adapters.live.primary import CheckedGrant
+from quizsession.adapters.live.redis_scripts import Scripts
+from quizsession.app.ports import Clock, LeaseGrant, LiveStateUnavailable, Notice
+
+T = TypeVar("T")
+
+_POLL_S = 1.0
+_CONFIRM_TIMEOUT_S = 5.0
+
+_NOTICE_ENCODER = msgspec.json.Encoder()
+_NOTICE_DECODER = msgspec.json.Decoder(Notice)
+
+
+def _ms(seconds: float) -> int:
+    return max(1, math.ceil(seconds * 1000))
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class RedisSubscription(NoticeInbox):
+    """One subscriber's notices (the shared ``NoticeInbox``)."""
+
+    __slots__ = ("_owner", "attempt_id")
+
+    def __init__(self, owner: RedisLiveState, attempt_id: str) -> None:
+        super().__init__()
+        self._owner = owner
+        self.attempt_id = attempt_id
+
+    async def close(self) -> None:
+        if self.ended:
+            return
+        self.end()
+        await self._owner.detach(self.attempt_id, self)
+
+
+class RedisLiveState:
+    def __init__(
+        self,
+        url: str,
+        clock: Clock,
+        *,
+        key_prefix: str = "quizsession:",
+        session_retention_s: float = 86_400.0,
+        socket_timeout_s: float = 2.0,
+    ) -> None:
+        self._url = url
+        # Kept for symmetry with the memory adapter; TTLs follow the Redis clock.
+        self._clock = clock
+        self._prefix = key_prefix
+        self._retention_ms = _ms(session_retention_s)
+        self._socket_timeout_s = socket_timeout_s
+        self._redis: Redis | None = None
+        self._scripts: Scripts | None = None
+        self._limiter: MovingWindowRateLimiter | None = None
+        self._pubsub: PubSub | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._sub_lock = asyncio.Lock()
+        self._local: dict[str, set[NoticeSink]] = {}
+        self._server_channels: set[str] = set()
+        self._confirm: dict[bytes, asyncio.Future[None]] = {}
+        self._closing = False
+
+    @property
+    def process_local(self) -> bool:
+        """False: every instance on the same Redis shares this state."""
+        return False
+
+    # -- lifecycle -------------------------------------------------------------------
+    async def open(self) -> None:
+        if self._redis is not None:
+            return
+        self._closing = False
+        client = Redis.from_url(
+            self._url,
+            socket_connect_timeout=self._socket_timeout_s,
+            socket_timeout=self._socket_timeout_s,
+            socket_keepalive=True,
+            # Fail fast: a caller (and the circuit breaker above) decides what to
+            # do about an outage, not a long retry loop in the driver.
+            retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 1),
+        )
+        self._redis = client
+        self._scripts = Scripts.register(client)
+        options: dict[str, Any] = {"connection_pool": client.connection_pool}
+        storage = RedisStorage(
+            "async+redis://",
+            implementation="redispy",
+            wrap_exceptions=True,
+            key_prefix=f"{self._prefix}ratelimit",
+            **options,
+        )
+        self._limiter = MovingWindowRateLimiter(storage)
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+            self._reader = None
+        for subs in list(self._local.values()):
+            for sub in list(subs):
+                sub.end()
+        self._local.clear()
+        self._server_channels.clear()
+        for fut in self._confirm.values():
+            fut.cancel()
+        self._confirm.clear()
+        if self._pubsub is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+            self._pubsub = None
+        if self._redis is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await self._redis.aclose()
+            self._redis = None
+        self._scripts = None
+        self._limiter = None
+
+    @property
+    def _client(self) -> Redis:
+        if self._redis is None:
+            raise RuntimeError("RedisLiveState is not open")
+        return self._redis
+
+    @property
+    def _lua(self) -> Scripts:
+        if self._scripts is None:
+            raise RuntimeError("RedisLiveState is not open")
+        return self._scripts
+
+    async def _guard(self, call: Awaitable[T]) -> T:
+        try:
+            return await call
+        except (RedisError, StorageError, OSError, TimeoutError) as exc:
+            raise LiveStateUnavailable(f"redis: {exc!r}") from exc
+        except RuntimeError as exc:
+            # redis-py on uvloop: a connection whose transport closed during its
+            # handshake raises "unable to perform operation on <TCPTransport
+            # closed=True ...>" — a lost connection like any other.
+            if "closed" not in str(exc):
+                raise
+            raise LiveStateUnavailable(f"redis: {exc!r}") from exc
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._guard(self._client.ping()))
+        except LiveStateUnavailable:
+            return False
+
+    # -- leases ----------------------------------------------------------------------
+    def _lease_key(self, attempt_id: str) -> str:
+        return f"{self._prefix}lease:{attempt_id}"
+
+    async def acquire_lease(
+        self, attempt_id: str, session_id: str, ttl_s: float, *, force: bool = False
+    ) -> LeaseGrant:
+        acquired, holder, ttl_ms = await self._guard(
+            self._lua.acquire(
+                keys=[self._lease_key(attempt_id)],
+                args=[session_id, _ms(ttl_s), "1" if force else "0"],
+            )
+        )
+        return LeaseGrant(
+            acquired=bool(acquired), holder=_text(holder), expires_in=max(0, int(ttl_ms)) / 1000
+        )
+
+    async def acquire_lease_checked(
+        self,
+        attempt_id: str,
+        session_id: str,
+        ttl_s: float,
+        *,
+        force: bool,
+        generation_id: str,
+    ) -> CheckedGrant:
+        acquired, holder, ttl_ms, renewal, generation = await self._guard(
+            self._lua.acquire_checked(
+                keys=[self._lease_key(attempt_id), self._lease_key(generation_id)],
+                args=[session_id, _ms(ttl_s), "1" if force else "0"],
+            )
+        )
+        grant = LeaseGrant(
+            acquired=bool(acquired), holder=_text(holder), expires_in=max(0, int(ttl_ms)) / 1000
+        )
+        return CheckedGrant(
+            grant=grant,
+            renewal=bool(renewal),
+            generation=_text(generation) if generation else None,
+        )
+
+    async def release_lease(self, attempt_id: str, session_id: str) -> None:
+        await self._guard(self._lua.release(keys=[self._lease_key(attempt_id)], args=[session_id]))
+
+    async def lease_holder(self, attempt_id: str) -> LeaseGrant:
+        reply = await self._guard(self._lua.holder(keys=[self._lease_key(attempt_id)], args=[]))
+        if not reply:
+            return LeaseGrant(acquired=False, holder=None, expires_in=0.0)
+        holder, ttl_ms = reply
+        return LeaseGrant(
+            acquired=False, holder=_text(holder), expires_in=max(0, int(ttl_ms)) / 1000
+        )
+
+    # -- sessions --------------------------------------------------------------------
+    def _session_key(self, session_id: str) -> str:
+        return f"{self._prefix}seen:{session_id}"
+
+    async def touch_session(self, session_id: str, ttl_s: float) -> None:
+        await self._guard(
+            self._lua.touch(
+                keys=[self._session_key(session_id)], args=[_ms(ttl_s), self._retention_ms]
+            )
+        )
+
+    async def session_seen(self, session_id: str) -> bool | None:
+        answer = int(
+            await self._guard(self._lua.seen(keys=[self._session_key(session_id)], args=[]))
+        )
+        if answer < 0:
+            return None
+        return answer == 1
+
+    # -- notices ---------------------------------------------------------------------
+    def _channel(self, attempt_id: str) -> bytes:
+        return f"{self._prefix}notice:{attempt_id}".encode()
+
+    async def publish(self, notice: Notice) -> None:
+        await self._guard(
+            self._client.publish(self._channel(notice.attempt_id), _NOTICE_ENCODER.encode(notice))
+        )
+
+    async def subscribe(self, attempt_id: str) -> RedisSubscription:
+        sub = RedisSubscription(self, attempt_id)
+        await self.attach(attempt_id, sub)
+        return sub
+
+    async def attach(self, attempt_id: str, sink: NoticeSink) -> None:
+        client = self._client
+        async with self._sub_lock:
+            self._local.setdefault(attempt_id, set()).add(sink)
+            if attempt_id in self._server_channels:
+                return
+            channel = self._channel(attempt_id)
+            confirmed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._confirm[channel] = confirmed
+            try:
+                if self._pubsub is None:
+                    self._pubsub = client.pubsub()
+                await self._guard(self._pubsub.subscribe(channel))
+                self._ensure_reader()
+                # Return only once Redis has registered the subscription, so that
+                # a notice published after subscribe() returns is delivered.
+                try:
+                    await asyncio.wait_for(asyncio.shield(confirmed), _CONFIRM_TIMEOUT_S)
+                except TimeoutError as exc:
+                    raise LiveStateUnavailable(
+                        f"redis: no confirmation of SUBSCRIBE {channel!r}"
+                    ) from exc
+                self._server_channels.add(attempt_id)
+            except BaseException:
+                self._drop_local(attempt_id, sink)
+                if self._pubsub is not None and not self._local.get(attempt_id):
+                    await self._server_unsubscribe(channel)
+                raise
+            finally:
+                self._confirm.pop(channel, None)
+
+    def _drop_local(self, attempt_id: str, sink: NoticeSink) -> bool:
+        """Forget a local sink; True if it was the attempt's last one."""
+        subs = self._local.get(attempt_id)
+        if subs is None or sink not in subs:
+            return False
+        subs.discard(sink)
+        if subs:
+            return False
+        del self._local[attempt_id]
+        return True
+
+    async def _server_unsubscribe(self, channel: bytes) -> None:
+        pubsub = self._pubsub
+        if pubsub is None:
+            return
+        try:
+            await pubsub.unsubscribe(channel)
+        except (RedisError, OSError, TimeoutError):
+            # Not connected: make sure a reconnect does not resubscribe it.
+            pubsub.channels.pop(channel, None)
+
+    async def detach(self, attempt_id: str, sink: NoticeSink) -> None:
+        async with self._sub_lock:
+            if self._drop_local(attempt_id, sink) and attempt_id in self._server_channels:
+                self._server_channels.discard(attempt_id)
+                await self._server_unsubscribe(self._channel(attempt_id))
+
+    def _ensure_reader(self) -> None:
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.get_running_loop().create_task(
+                self._read_loop(), name="quizsession-redis-notices"
+            )
+
+    async def _read_loop(self) -> None:
+        backoff = 0.05
+        while not self._closing:
+            pubsub = self._pubsub
+            if pubsub is None:
+                return
+            try:
+                message = await pubsub.get_message(timeout=_POLL_S)
+            except (RedisError, OSError, TimeoutError):
+                # Redis is away: wait and retry; the next read reconnects and
+                # redis-py resubscribes to every channel (its on_connect hook).
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+                continue
+            backoff = 0.05
+            if message is not None:
+                self._dispatch(message)
+
+    def _dispatch(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        channel = message.get("channel")
+        if not isinstance(channel, bytes):
+            return
+        if kind == "subscribe":
+            fut = self._confirm.get(channel)
+            if fut is not None and not fut.done():
+                fut.set_result(None)
+            return
+        if kind != "message":
+            return
+        data = message.get("data")
+        if not isinstance(data, bytes):
+            return
+        try:
+            notice = _NOTICE_DECODER.decode(data)
+        except msgspec.DecodeError:
+            return  # not ours (or from an incompatible version): ignore
+        for sub in list(self._local.get(notice.attempt_id, ())):
+            sub.deliver(notice)
+
+    # -- rate limits -----------------------------------------------------------------
+    async def hit(self, key: str, limit: int, per_seconds: int) -> bool:
+        if self._limiter is None:
+            raise RuntimeError("RedisLiveState is not open")
+        return await self._guard(self._limiter.hit(RateLimitItemPerSecond(limit, per_seconds), key))
+
+    async def exhausted(self, key: str, limit: int, per_seconds: int) -> bool:
+        if self._limiter is None:
+            raise RuntimeError("RedisLiveState is not open")
+        allowed = await self._guard(
+            self._limiter.test(RateLimitItemPerSecond(limit, per_seconds), key)
+        )
+        return not allowed

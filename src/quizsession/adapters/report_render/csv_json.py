@@ -1,0 +1,126 @@
+"""Reports as CSV and JSON.
+
+- CSV: RFC 4180 (the ``csv`` module, CRLF line ends, fields with commas, quotes or
+  line breaks quoted), one row per attempt with a points and an answer column per
+  question. Text cells that a spreadsheet would run as a formula (starting with
+  ``= + - @``, tab or carriage return) get a leading single quote; numbers the
+  report computed are written as plain numbers.
+- JSON: the msgspec encoding of the report structs.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import msgspec
+
+from quizsession.app.reports_model import AnswerResult, QuizReport
+from quizsession.domain.events import AnswerValue
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+FIXED_COLUMNS = [
+    "attempt_id",
+    "candidate_id",
+    "candidate_name",
+    "quiz_version",
+    "status",
+    "score",
+    "max_score",
+    "percentage",
+    "started_at",
+    "finished_at",
+    "time_used_s",
+    "submit_reason",
+]
+
+# ------------------------------------------------------------------------------- text
+
+
+def neutralise(cell: str) -> str:
+    """``cell`` with a leading ``'`` when a spreadsheet would read it as a formula."""
+    return "'" + cell if cell.startswith(FORMULA_PREFIXES) else cell
+
+
+def number(value: float | None) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def iso_time(at: float | None) -> str:
+    if at is None:
+        return ""
+    return dt.datetime.fromtimestamp(at, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def answer_text(value: AnswerValue) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ";".join(value)
+    if isinstance(value, str):
+        return value
+    return number(value)
+
+
+def _cell(value: str | float | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return neutralise(value)
+    return number(value)
+
+
+def _answer_cell(value: AnswerValue) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return number(value)
+    return neutralise(answer_text(value))
+
+
+# -------------------------------------------------------------------------------- CSV
+
+
+def results_csv(report: QuizReport) -> str:
+    """One row per attempt; per question a ``<id> points`` and ``<id> answer`` column
+    (empty when the question did not count for that attempt)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    header = list(FIXED_COLUMNS)
+    for qid in report.question_ids:
+        header += [f"{qid} points", f"{qid} answer"]
+    writer.writerow([neutralise(h) for h in header])
+    for r in report.results:
+        row = [
+            _cell(r.attempt_id),
+            _cell(r.candidate_id),
+            _cell(r.candidate_name),
+            number(r.quiz_version),
+            _cell(r.status),
+            _cell(r.score),
+            _cell(r.max_score),
+            _cell(r.percentage),
+            iso_time(r.started_at),
+            iso_time(r.finished_at),
+            _cell(r.time_used_s),
+            _cell(r.submit_reason),
+        ]
+        by_id: dict[str, AnswerResult] = {a.question_id: a for a in r.answers}
+        for qid in report.question_ids:
+            found = by_id.get(qid)
+            if found is None:
+                row += ["", ""]
+            else:
+                row += [number(found.points), _answer_cell(found.answer)]
+        writer.writerow(row)
+    return out.getvalue()
+
+
+# ------------------------------------------------------------------------------- JSON
+
+
+def report_json(report: QuizReport | msgspec.Struct) -> bytes:
+    return msgspec.json.encode(report)

@@ -1,0 +1,131 @@
+"""The PostgreSQL schema: versioned migrations (``MIGRATIONS``, applied in
+order), recorded in ``schema_migrations(version, applied_at)``. ``migrate``
+applies the missing ones in one transaction under ``pg_advisory_xact_lock``, so
+instances starting at once do not race.
+
+Event and quiz encodings are stored in ``json`` columns: the msgspec encoding
+verbatim (unlike ``jsonb``, ``json`` keeps the text byte for byte and accepts
+``\\u0000`` escapes, which ``jsonb`` refuses) and still queryable with ``->>``
+(except a record holding a ``\\u0000`` escape, which the JSON operators cannot
+turn into text). Ids are ``COLLATE "C"``: listings are in code point order
+whatever the database's default collation, as in the other stores.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+from quizsession.app.ports import StoreUnavailable
+
+if TYPE_CHECKING:
+    from quizsession.adapters.store.postgres.connections import Conn
+
+#: Migration i + 1 moves the schema from version i to i + 1. Append, never edit.
+MIGRATIONS: Final[tuple[str, ...]] = (
+    """
+    CREATE TABLE attempts (
+        attempt_id   text COLLATE "C" NOT NULL PRIMARY KEY,
+        quiz_id      text COLLATE "C" NOT NULL,
+        candidate_id text COLLATE "C" NOT NULL,
+        status       text NOT NULL,
+        state        text NOT NULL,
+        version      integer NOT NULL CHECK (version > 0),
+        updated_at   double precision NOT NULL,
+        deadline     double precision,
+        due_at       double precision
+    );
+    CREATE TABLE events (
+        attempt_id text COLLATE "C" NOT NULL REFERENCES attempts (attempt_id),
+        seq        integer NOT NULL CHECK (seq > 0),
+        type       text NOT NULL,
+        at         double precision NOT NULL,
+        data       json NOT NULL,
+        PRIMARY KEY (attempt_id, seq)
+    );
+    CREATE TABLE quizzes (
+        quiz_id    text COLLATE "C" NOT NULL,
+        version    integer NOT NULL CHECK (version > 0),
+        title      text NOT NULL,
+        data       json NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (quiz_id, version)
+    );
+    CREATE TABLE invites (
+        token_hash   text COLLATE "C" NOT NULL PRIMARY KEY,
+        quiz_id      text COLLATE "C" NOT NULL,
+        candidate_id text COLLATE "C" NOT NULL,
+        name         text NOT NULL,
+        email        text NOT NULL,
+        valid_until  double precision NOT NULL,
+        created_at   double precision NOT NULL
+    );
+    CREATE INDEX attempts_by_quiz ON attempts (quiz_id, attempt_id);
+    CREATE INDEX attempts_by_status ON attempts (status, attempt_id);
+    CREATE INDEX attempts_due ON attempts (due_at, attempt_id) WHERE status = 'open';
+    CREATE INDEX invites_by_quiz ON invites (quiz_id);
+    """,
+    # 2: the store-only fallback's leases (``LeaseStore``): one row per attempt
+    # that ever had one; a row with expires_at <= now is a free lease.
+    """
+    CREATE TABLE leases (
+        attempt_id text COLLATE "C" NOT NULL PRIMARY KEY,
+        session_id text COLLATE "C" NOT NULL,
+        expires_at double precision NOT NULL
+    );
+    """,
+    # 3: liveness marks (``AliveStore``): one row per instance, its latest mark.
+    """
+    CREATE TABLE alive (
+        instance_id text COLLATE "C" NOT NULL PRIMARY KEY,
+        at          double precision NOT NULL
+    );
+    """,
+    # 4: facts about the data as a whole, e.g. that it holds data encrypted at
+    # rest (``StoreLifecycle.mark_encrypted_data``).
+    """
+    CREATE TABLE meta (
+        key   text COLLATE "C" NOT NULL PRIMARY KEY,
+        value text NOT NULL
+    );
+    """,
+)
+SCHEMA_VERSION: Final = len(MIGRATIONS)
+
+# Advisory lock key (the one-key bigint space; the quiz locks use the two-key one).
+_MIGRATION_LOCK: Final = int.from_bytes(b"qzs:migr", "big")
+
+_CREATE_MIGRATIONS_TABLE = """
+    CREATE TABLE IF NOT EXISTS schema_migrations (
+        version    integer PRIMARY KEY,
+        applied_at timestamptz NOT NULL DEFAULT now()
+    )
+"""
+
+
+async def migrate(conn: Conn) -> None:
+    """Apply the migrations this database lacks (idempotent; safe to run from
+    several instances at once). Raises ``StoreUnavailable`` if the database's
+    schema is newer than this code."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1::bigint)", _MIGRATION_LOCK)
+        await conn.execute(_CREATE_MIGRATIONS_TABLE)
+        applied = {r[0] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+        newest = max(applied, default=0)
+        if newest > SCHEMA_VERSION:
+            raise StoreUnavailable(
+                f"postgres: the database has schema version {newest}, newer than "
+                f"this code ({SCHEMA_VERSION}); upgrade quizsession"
+            )
+        for version, statements in enumerate(MIGRATIONS, 1):
+            if version in applied:
+                continue
+            await conn.execute(statements)
+            await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
+
+
+async def schema_version(conn: Conn) -> int:
+    """The newest migration applied to the database (0 if none)."""
+    exists = await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
+    if not exists:
+        return 0
+    return int(await conn.fetchval("SELECT coalesce(max(version), 0) FROM schema_migrations"))

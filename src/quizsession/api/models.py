@@ -1,0 +1,447 @@
+"""The wire models: every request body and response body of the HTTP API.
+
+The routes decode and encode these very structs (the app layer builds the
+responses), the typed client decodes into them, and the OpenAPI document is
+generated from them. Request bodies refuse unknown fields and bound every size,
+so a hostile body is refused before it reaches a rule; they leave out defaults
+when encoded, so a client sends only what it means.
+
+Only the event log's entries are typed differently on the two sides: the server
+fills ``EventView.data`` with the domain's event structs (``app.admin`` narrows
+``EventView`` and ``AttemptDetail`` to them), a client without the server
+installed reads each event as a mapping (``EventView[dict[str, Any]]``, its
+``type`` naming the event).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Generic, Literal, TypeVar
+
+import msgspec
+
+#: An answer as it travels: a choice id or text, true/false, a number, a list of
+#: choice ids or ordered/matched items, or None (blank). The same union as
+#: ``domain.events.AnswerValue`` (a test keeps them equal).
+AnswerValue = str | bool | float | list[str] | None
+AttemptStatus = Literal["open", "submitted", "voided"]
+Section = Literal["practice", "test"]
+EventData = TypeVar("EventData")
+Entry = TypeVar("Entry")
+
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:@-]+$")]
+OpId = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+Text = Annotated[str, msgspec.Meta(max_length=1000)]
+Token = Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
+WEEK_S = 7 * 24 * 3600
+
+
+# ---------------------------------------------------------------------- request bodies
+
+
+class OpenSessionBody(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+):
+    """``POST /sessions``: a candidate sends ``invite_token``; a backend (with its
+    API key) sends ``user_id`` and ``quiz_id``. ``takeover`` asks to end a live
+    session where the quiz allows it."""
+
+    invite_token: Token | None = None
+    user_id: Id | None = None
+    quiz_id: Id | None = None
+    name: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    takeover: bool = False
+
+
+class StartBody(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+):
+    section: Section = "test"
+    op_id: OpId | None = None
+
+
+class ProgressBody(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+):
+    question_id: Id
+    answer: AnswerValue
+    op_id: OpId
+    expected_version: Annotated[int, msgspec.Meta(ge=0)] | None = None
+
+
+class HeartbeatBody(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+):
+    question_id: Id | None = None
+
+
+class CompleteBody(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+):
+    op_id: OpId | None = None
+
+
+class ExtendBody(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+):
+    seconds: Annotated[float, msgspec.Meta(gt=0, le=WEEK_S)]
+    reason: Text = ""
+
+
+class ReasonBody(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+):
+    reason: Text = ""
+
+
+class ReopenBody(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+):
+    reason: Text = ""
+    extra_seconds: Annotated[float, msgspec.Meta(ge=0, le=WEEK_S)] = 0.0
+
+
+class RosterLine(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+):
+    """One candidate to invite. ``valid_until``: ``YYYY-MM-DD`` (through the end
+    of that UTC day) or an ISO-8601 date-time with an offset."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    email: Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
+    valid_until: Annotated[str, msgspec.Meta(min_length=10, max_length=40)]
+    candidate_id: Id | None = None
+
+
+class InvitesBody(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+):
+    """Either structured ``roster`` lines or ``roster_text`` in the line format
+    ``name email valid-until token``."""
+
+    roster: Annotated[list[RosterLine], msgspec.Meta(max_length=10_000)] = []
+    roster_text: Annotated[str, msgspec.Meta(max_length=2_000_000)] | None = None
+
+
+# ------------------------------------------------------------- the candidate's views
+
+
+class ChoiceView(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    text: str
+
+
+class QuestionView(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    section: str
+    kind: str
+    text: str
+    points: float
+    penalty: float
+    number: int  # 1-based position among the questions delivered in this section
+    total: int  # how many questions this section asks
+    choices: list[ChoiceView] | None = None
+    answer: AnswerValue = None  # the answer saved so far, if any
+
+
+class ResultView(msgspec.Struct, frozen=True, kw_only=True):
+    score: float
+    max_score: float
+    finished_at: float
+    reason: str
+
+
+class AttemptView(msgspec.Struct, frozen=True, kw_only=True):
+    """The attempt as its candidate sees it, with the server's time."""
+
+    attempt_id: str
+    quiz_id: str
+    quiz_version: int
+    quiz_title: str
+    candidate_id: str
+    status: str  # open | submitted | voided
+    state: str  # practice_not_started ... test_finished
+    section: str | None
+    version: int
+    epoch: int
+    server_time: float
+    deadline: float | None
+    time_remaining_s: float | None
+    grace_s: float
+    heartbeat_s: float
+    duration_s: float
+    answers: dict[str, AnswerValue]
+    current_question_id: str | None
+    delivered: int
+    total: int
+    instructions: str = ""  # the quiz's, then the running section's
+    result: ResultView | None = None
+
+
+# -------------------------------------------------------------------- session replies
+
+
+class OpenedSession(msgspec.Struct, frozen=True, kw_only=True):
+    session_id: str
+    session_token: str
+    expires_at: float
+    attempt: AttemptView
+
+
+class SaveResult(msgspec.Struct, frozen=True, kw_only=True):
+    saved: bool
+    question_id: str
+    version: int
+    replayed: bool
+    server_time: float
+    deadline: float | None
+    time_remaining_s: float | None
+
+
+class HeartbeatResult(msgspec.Struct, frozen=True, kw_only=True):
+    session_token: str  # "" when the caller asked for no new token
+    expires_at: float
+    lease_ttl_s: float
+    attempt: AttemptView
+
+
+class NextQuestion(msgspec.Struct, frozen=True, kw_only=True):
+    question: QuestionView | None
+    remaining: int  # questions not yet delivered in this section
+    server_time: float
+    time_remaining_s: float | None
+
+
+class CompleteResult(msgspec.Struct, frozen=True, kw_only=True):
+    attempt: AttemptView
+    score: float | None
+    max_score: float | None
+
+
+# ------------------------------------------------------------------ administration
+
+
+class QuizSummary(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    version: int
+    title: str
+
+
+class QuizStored(msgspec.Struct, frozen=True, kw_only=True):
+    """``PUT /admin/quizzes/{id}``: the version the definition was stored as."""
+
+    id: str
+    version: int
+    title: str
+
+
+class QuizList(msgspec.Struct, frozen=True, kw_only=True):
+    """``GET /admin/quizzes``: the latest version of every quiz."""
+
+    quizzes: list[QuizSummary]
+
+
+class LiveAttempt(msgspec.Struct, frozen=True, kw_only=True):
+    attempt_id: str
+    candidate_id: str
+    candidate_name: str
+    status: str
+    state: str
+    time_remaining_s: float | None
+    deadline: float | None
+    connected: bool
+    last_seen: float | None
+    answered: int
+    total: int
+    score: float | None = None
+    max_score: float | None = None
+
+
+class LiveList(msgspec.Struct, frozen=True, kw_only=True):
+    """``GET /admin/quizzes/{id}/live``: every attempt with its clock and presence."""
+
+    quiz_id: str
+    server_time: float
+    attempts: list[LiveAttempt]
+
+
+class TimingResult(msgspec.Struct, frozen=True, kw_only=True):
+    quiz_id: str
+    quiz_version: int
+    duration_s: float
+    attempts_changed: int
+
+
+class IssuedInvite(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    email: str
+    candidate_id: str
+    valid_until: float
+    token: str
+    link: str
+
+
+class InviteList(msgspec.Struct, frozen=True, kw_only=True):
+    """``POST /admin/quizzes/{id}/invites``: the issued tokens (shown only once)."""
+
+    quiz_id: str
+    invites: list[IssuedInvite]
+
+
+class AttemptIndexRow(msgspec.Struct, frozen=True, kw_only=True):
+    """The queryable projection of one attempt, written in the same transaction as
+    its events (so it can never disagree with the log)."""
+
+    attempt_id: str
+    quiz_id: str
+    candidate_id: str
+    status: AttemptStatus
+    state: str  # candidate-visible section state, e.g. "test_started"
+    version: int
+    updated_at: float
+    deadline: float | None = None
+    due_at: float | None = None  # deadline + grace while the test runs, else None
+
+
+class AttemptList(msgspec.Struct, frozen=True, kw_only=True):
+    """``GET /admin/attempts``: one page of the attempt index."""
+
+    attempts: list[AttemptIndexRow]
+    limit: int
+    offset: int
+
+
+class EventView(msgspec.Struct, Generic[EventData], frozen=True, kw_only=True):
+    """One entry of an attempt's log: ``data`` is the event (the server's event
+    structs; a mapping with its ``type`` on a client)."""
+
+    seq: int
+    type: str
+    at: float
+    data: EventData
+
+
+class AttemptDetail(msgspec.Struct, Generic[Entry], frozen=True, kw_only=True):
+    """One attempt: its view, the candidate's name, its live session and (where
+    asked) its log, each entry an ``EventView``."""
+
+    attempt: AttemptView
+    candidate_name: str
+    live_session: str | None
+    events: list[Entry] | None = None
+
+
+class Readiness(msgspec.Struct, frozen=True, kw_only=True):
+    """``GET /readyz``: 200 ``ready``, or 503 ``unavailable`` when the store or the
+    live state does not answer. ``live`` is ``degraded`` when the live state's
+    breaker is open (store-only mode: still serving)."""
+
+    status: Literal["ready", "unavailable"]
+    store: bool
+    live: bool | Literal["degraded"]
+
+
+# ------------------------------------------------------------------------- reports
+
+
+class AnswerResult(msgspec.Struct, frozen=True, kw_only=True):
+    question_id: str
+    delivered: bool
+    answer: AnswerValue
+    points: float
+    max_points: float
+    correct: bool
+
+
+class CandidateResult(msgspec.Struct, frozen=True, kw_only=True):
+    attempt_id: str
+    candidate_id: str
+    candidate_name: str
+    quiz_version: int
+    status: str  # open | submitted | voided
+    score: float | None
+    max_score: float | None
+    percentage: float | None
+    started_at: float | None
+    finished_at: float | None
+    time_used_s: float | None
+    submit_reason: str | None
+    answers: list[AnswerResult]
+
+
+class OptionCount(msgspec.Struct, frozen=True, kw_only=True):
+    option: str  # a choice id, "true"/"false", a normalised text, or within/outside_tolerance
+    label: str
+    count: int
+    correct: bool
+
+
+class ItemAnalysis(msgspec.Struct, frozen=True, kw_only=True):
+    question_id: str
+    kind: str
+    text: str
+    max_points: float
+    delivered: int
+    answered: int
+    mean_points: float | None
+    facility: float | None  # percent
+    discrimination: float | None  # correlation with the rest of the test, [-1, 1]
+    options: list[OptionCount]
+    time_samples: int
+    median_time_s: float | None
+    mean_time_s: float | None
+
+
+class SessionAnalytics(msgspec.Struct, frozen=True, kw_only=True):
+    attempt_id: str
+    candidate_id: str
+    events: int
+    sessions: int
+    disconnects: int
+    takeovers: int
+    superseded: int
+    closed: dict[str, int]  # session_closed reason -> count
+    longest_gap_s: float | None
+    longest_gap_from: float | None
+    longest_gap_to: float | None
+
+
+class Summary(msgspec.Struct, frozen=True, kw_only=True):
+    attempts: int
+    scored: int
+    in_progress: int
+    voided: int
+    mean_score: float | None
+    median_score: float | None
+    mean_percentage: float | None
+    median_percentage: float | None
+    mean_time_used_s: float | None
+    median_time_used_s: float | None
+
+
+class AttemptAnalytics(msgspec.Struct, frozen=True, kw_only=True):
+    attempt_id: str
+    quiz_id: str
+    result: CandidateResult | None  # None when the attempt's quiz version is missing
+    sessions: SessionAnalytics
+    timeline: list[str]
+
+
+class QuizResults(msgspec.Struct, frozen=True, kw_only=True):
+    """``GET /admin/quizzes/{id}/results``: every attempt with its score."""
+
+    quiz_id: str
+    title: str
+    versions: list[int]
+    question_ids: list[str]
+    summary: Summary
+    results: list[CandidateResult]
+
+
+class ItemAnalysisReport(msgspec.Struct, frozen=True, kw_only=True):
+    """``GET /admin/quizzes/{id}/item-analysis``: statistics per question."""
+
+    quiz_id: str
+    title: str
+    versions: list[int]
+    scored_attempts: int
+    items: list[ItemAnalysis]

@@ -1,0 +1,94 @@
+"""What a live session reads: the attempt view, the clock (the live channel's
+ticks) and a question already delivered. Reads never write the attempt's log;
+an ended session is refused its reads like its writes (the domain's fencing rule,
+``attempt_rules.require_live_session``).
+
+Also the small helpers the other session modules share: loading the attempt of
+a session, and the session's reference for commands."""
+
+from __future__ import annotations
+
+import msgspec
+
+from quizsession.app.attempts import AttemptExecutor, Loaded
+from quizsession.app.ports import Clock, SessionClaims
+from quizsession.app.session_activity import SessionActivity
+from quizsession.app.views import (
+    AttemptView,
+    QuestionView,
+    attempt_view,
+    question_view,
+    time_remaining,
+)
+from quizsession.domain.attempt import deadline
+from quizsession.domain.attempt_rules import require_delivered, require_live_session
+from quizsession.domain.commands import SessionRef
+from quizsession.domain.errors import ErrorCode, refuse
+
+
+class Tick(msgspec.Struct, frozen=True, kw_only=True):
+    type: str = "tick"
+    server_time: float
+    deadline: float | None
+    time_remaining_s: float | None
+    status: str
+    state: str
+    version: int
+
+
+def session_ref(claims: SessionClaims) -> SessionRef:
+    return SessionRef(session_id=claims.session_id, epoch=claims.epoch)
+
+
+async def load_for(executor: AttemptExecutor, claims: SessionClaims) -> Loaded:
+    loaded = await executor.load(claims.attempt_id)
+    if loaded is None:
+        raise refuse(ErrorCode.NOT_FOUND, "no such attempt")
+    return loaded
+
+
+def check_reader(claims: SessionClaims, loaded: Loaded) -> None:
+    """The session of ``claims`` is the attempt's live session."""
+    require_live_session(loaded.state, claims.session_id, claims.epoch)
+
+
+class SessionReads:
+    def __init__(self, executor: AttemptExecutor, clock: Clock, activity: SessionActivity) -> None:
+        self._exec = executor
+        self._clock = clock
+        self._activity = activity
+
+    async def view(self, claims: SessionClaims) -> AttemptView:
+        loaded = await load_for(self._exec, claims)
+        check_reader(claims, loaded)
+        await self._activity.record(claims.session_id, loaded.quiz.policies.idle_timeout_s)
+        return attempt_view(loaded.state, loaded.quiz, self._clock.now())
+
+    async def tick(self, claims: SessionClaims) -> Tick:
+        """The clock as the server sees it, for the live channel's ticks (cheap: no
+        answers; not the candidate's activity)."""
+        loaded = await load_for(self._exec, claims)
+        check_reader(claims, loaded)
+        now = self._clock.now()
+        state, quiz = loaded.state, loaded.quiz
+        return Tick(
+            server_time=now,
+            deadline=deadline(state, quiz),
+            time_remaining_s=time_remaining(state, quiz, now),
+            status=state.status,
+            state=state.section_state(quiz),
+            version=state.version,
+        )
+
+    async def delivered_question(self, claims: SessionClaims, question_id: str) -> QuestionView:
+        """A question already delivered in the running section, with the answer
+        saved so far (to go back to it). Never delivers anything new."""
+        loaded = await load_for(self._exec, claims)
+        check_reader(claims, loaded)
+        state, quiz = loaded.state, loaded.quiz
+        section = state.current_section()
+        if section is None:
+            raise refuse(ErrorCode.SECTION_NOT_STARTED, "no section is running")
+        found = require_delivered(state, quiz, section, question_id)
+        await self._activity.record(claims.session_id, quiz.policies.idle_timeout_s)
+        return question_view(state, quiz, section, found)

@@ -1,0 +1,92 @@
+"""Writing a quiz back as a plain mapping (the export form, ready for YAML/JSON).
+
+``quiz_to_mapping`` omits defaults, writes times as ISO-8601 UTC strings and
+includes the version for information. For any quiz ``q`` that ``parse_quiz`` can
+produce, ``parse_quiz(quiz_to_mapping(q)) == q`` up to ``version`` (which import
+ignores). Fields that do not apply to a question's kind are not exported.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from quizsession.domain.quiz import Choice, Policies, Question, Quiz, Section, Selection
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
+
+
+def _non_default(value: Any, default: Any) -> dict[str, object]:
+    return {
+        name: getattr(value, name)
+        for name in value.__struct_fields__
+        if getattr(value, name) != getattr(default, name)
+    }
+
+
+def quiz_to_mapping(quiz: Quiz) -> dict[str, object]:
+    """The export form of ``quiz`` (plain dicts, lists, strings and numbers)."""
+    out: dict[str, object] = {
+        "id": quiz.id,
+        "title": quiz.title,
+        "version": quiz.version,
+        "duration_s": quiz.duration_s,
+    }
+    if quiz.opens_at is not None:
+        out["opens_at"] = _iso(quiz.opens_at)
+    if quiz.closes_at is not None:
+        out["closes_at"] = _iso(quiz.closes_at)
+    if quiz.instructions:
+        out["instructions"] = quiz.instructions
+    if policies := _non_default(quiz.policies, Policies()):
+        out["policies"] = policies
+    if quiz.practice is not None:
+        out["practice"] = _section_to_mapping(quiz.practice)
+    out["test"] = _section_to_mapping(quiz.test)
+    return out
+
+
+def _section_to_mapping(section: Section) -> dict[str, object]:
+    out: dict[str, object] = {"kind": section.kind}
+    if section.instructions:
+        out["instructions"] = section.instructions
+    if selection := _non_default(section.selection, Selection()):
+        out["selection"] = selection
+    out["questions"] = [_question_to_mapping(q) for q in section.questions]
+    return out
+
+
+def _question_to_mapping(q: Question) -> dict[str, object]:
+    out: dict[str, object] = {"id": q.id, "kind": q.kind, "text": q.text, "points": q.points}
+    if q.penalty:
+        out["penalty"] = q.penalty
+    if q.difficulty != 2:
+        out["difficulty"] = q.difficulty
+    if q.feedback is not None:
+        out["feedback"] = q.feedback
+    if q.kind in ("single", "multiple"):
+        out["choices"] = [_choice_to_mapping(c) for c in q.choices]
+        if q.kind == "multiple" and q.partial != "per_option":
+            out["partial"] = q.partial
+    elif q.kind == "true_false":
+        out["correct"] = q.correct
+    elif q.kind == "short_text":
+        out["accepted"] = list(q.accepted)
+        if q.case_sensitive:
+            out["case_sensitive"] = True
+    else:
+        out["value"] = q.value
+        if q.tolerance:
+            out["tolerance"] = q.tolerance
+    return out
+
+
+def _choice_to_mapping(c: Choice) -> dict[str, object]:
+    out: dict[str, object] = {"id": c.id, "text": c.text}
+    if c.correct:
+        out["correct"] = True
+    if c.feedback is not None:
+        out["feedback"] = c.feedback
+    return out

@@ -1,0 +1,327 @@
+"""A private PostgreSQL server for tests and benchmarks (no Docker).
+
+``start_postgres(tmpdir)`` starts one on 127.0.0.1 at a free port and returns once
+it answers (polled, bounded in time). It is stopped or killed by its pid only.
+
+PostgreSQL refuses to run as root: when this process is root, ``initdb`` and
+``postgres`` run as an unprivileged user (``QUIZSESSION_PG_USER``, default
+``nobody``) and the cluster lives in a fresh directory under the system temp
+directory (pytest's temp dirs are private to root, so that user could not reach
+them); ``destroy()`` removes it. Otherwise the cluster lives in ``tmpdir``.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from testsupport.net import free_port, port_in_use
+from testsupport.processes import (
+    POLL_S,
+    RUNNING,
+    START_TIMEOUT_S,
+    STOP_TIMEOUT_S,
+    BinaryNotFound,
+    ManagedServer,
+    ServerStartError,
+    children,
+    reap_pids,
+    set_child_subreaper,
+    signal_pid,
+    tail,
+    wait_exit,
+)
+
+
+def find_postgres_bindir() -> Path:
+    """The directory holding ``initdb``/``postgres``: from PATH, else the newest
+    ``/usr/lib/postgresql/*/bin``."""
+    found = shutil.which("initdb")
+    if found is not None:
+        bindir = Path(os.path.realpath(found)).parent
+        if (bindir / "postgres").exists():
+            return bindir
+    candidates = [Path(p) for p in glob.glob("/usr/lib/postgresql/*/bin")]
+
+    def major(path: Path) -> float:
+        try:
+            return float(path.parent.name)
+        except ValueError:
+            return 0.0
+
+    for bindir in sorted(candidates, key=major, reverse=True):
+        if (bindir / "initdb").exists() and (bindir / "postgres").exists():
+            return bindir
+    raise BinaryNotFound(
+        "PostgreSQL server binaries (initdb, postgres) not found on PATH or in "
+        "/usr/lib/postgresql/*/bin; install PostgreSQL (e.g. apt-get install postgresql)"
+    )
+
+
+class PostgresServer(ManagedServer):
+    """A private PostgreSQL cluster: fsync on, ``synchronous_commit=on``, TCP on
+    127.0.0.1, its unix socket in its own directory, database ``quizsession``."""
+
+    database = "quizsession"
+    superuser = "postgres"
+
+    def __init__(self, tmpdir: Path, *, run_as: str | None = None) -> None:
+        self.bindir = find_postgres_bindir()
+        self.run_as = run_as
+        self._owned_dir: Path | None = None
+        if run_as is not None:
+            base = Path(tempfile.mkdtemp(prefix="quizsession-pg-"))
+            self._owned_dir = base
+        else:
+            base = Path(tmpdir) / "postgres"
+            base.mkdir(parents=True, exist_ok=True)
+        self.base = base
+        self.data_dir = base / "data"
+        self.socket_dir = base / "sock"
+        self.log_path = Path(tmpdir) / "postgres.log"
+        self.host = "127.0.0.1"
+        self.port = free_port()
+
+    # -- addresses -------------------------------------------------------------
+    def dsn_for(self, database: str) -> str:
+        return f"postgresql://{self.superuser}@{self.host}:{self.port}/{database}"
+
+    @property
+    def dsn(self) -> str:
+        return self.dsn_for(self.database)
+
+    @property
+    def admin_dsn(self) -> str:
+        return self.dsn_for("postgres")
+
+    # -- processes ---------------------------------------------------------------
+    def _ids(self) -> tuple[int, int] | None:
+        if self.run_as is None:
+            return None
+        entry = pwd.getpwnam(self.run_as)
+        return entry.pw_uid, entry.pw_gid
+
+    def _run(self, args: list[str], timeout: float = 120.0) -> None:
+        ids = self._ids()
+        result = subprocess.run(
+            args,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+            cwd=self.base,
+            user=ids[0] if ids else None,
+            group=ids[1] if ids else None,
+            extra_groups=[] if ids else None,
+        )
+        if result.returncode != 0:
+            raise ServerStartError(
+                f"{' '.join(args)} failed ({result.returncode}):\n"
+                + result.stdout.decode(errors="replace")
+                + result.stderr.decode(errors="replace")
+            )
+
+    def initdb(self) -> None:
+        ids = self._ids()
+        self.socket_dir.mkdir(mode=0o700, exist_ok=True)
+        if ids is not None:
+            for path in (self.base, self.socket_dir):
+                os.chown(path, *ids)
+        # --no-sync only skips flushing initdb's own files; the server runs with
+        # fsync and synchronous_commit on.
+        self._run(
+            [
+                str(self.bindir / "initdb"),
+                "-D",
+                str(self.data_dir),
+                "-U",
+                self.superuser,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C",
+                "--no-sync",
+            ]
+        )
+
+    def _start(self) -> None:
+        ids = self._ids()
+        args = [
+            str(self.bindir / "postgres"),
+            "-D",
+            str(self.data_dir),
+            "-p",
+            str(self.port),
+            "-k",
+            str(self.socket_dir),
+            "-c",
+            f"listen_addresses={self.host}",
+            "-c",
+            "fsync=on",
+            "-c",
+            "synchronous_commit=on",
+            "-c",
+            "full_page_writes=on",
+            "-c",
+            "max_connections=200",
+            "-c",
+            "logging_collector=off",
+        ]
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in _reap
+        self._proc = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=self.base,
+            user=ids[0] if ids else None,
+            group=ids[1] if ids else None,
+            extra_groups=[] if ids else None,
+        )
+        RUNNING.add(self)
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        assert self._proc is not None
+        pg_isready = self.bindir / "pg_isready"
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                code = self._proc.returncode
+                self._reap()
+                raise ServerStartError(
+                    f"postgres exited with {code} while starting:\n{tail(self.log_path)}"
+                )
+            probe = subprocess.run(
+                [
+                    str(pg_isready),
+                    "-q",
+                    "-h",
+                    self.host,
+                    "-p",
+                    str(self.port),
+                    "-U",
+                    self.superuser,
+                    "-d",
+                    "postgres",
+                    "-t",
+                    "1",
+                ],
+                capture_output=True,
+                timeout=10,
+                check=False,
+            )
+            if probe.returncode == 0:
+                return
+            time.sleep(POLL_S)
+        self.kill()
+        raise ServerStartError(
+            f"postgres not ready after {START_TIMEOUT_S:.0f}s:\n{tail(self.log_path)}"
+        )
+
+    def create_database(self, name: str) -> None:
+        """Create an empty database (for a test that needs one of its own)."""
+        self._run(
+            [
+                str(self.bindir / "createdb"),
+                "-h",
+                str(self.socket_dir),
+                "-p",
+                str(self.port),
+                "-U",
+                self.superuser,
+                name,
+            ]
+        )
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self._start()
+
+    def stop(self) -> None:
+        """Fast shutdown (SIGINT: abort open transactions, checkpoint, exit)."""
+        proc = self._proc
+        if proc is None:
+            return
+        if proc.poll() is None:
+            signal_pid(proc.pid, signal.SIGINT)
+            if not wait_exit(proc, STOP_TIMEOUT_S):
+                signal_pid(proc.pid, signal.SIGQUIT)  # immediate shutdown
+                if not wait_exit(proc, 10):
+                    self.kill()
+                    return
+        self._reap()
+
+    def kill(self) -> None:
+        """SIGKILL the postmaster and its backends (a crash); ``restart()`` then
+        runs crash recovery.
+
+        The postmaster is frozen first (SIGSTOP) so that it forks no backend we
+        would miss; while it dies this process is made a child subreaper, so its
+        orphaned backends are reparented here and reaped instead of lingering as
+        zombies."""
+        proc = self._proc
+        if proc is None:
+            return
+        signal_pid(proc.pid, signal.SIGSTOP)
+        kids = children(proc.pid)
+        subreaper = set_child_subreaper(True)
+        try:
+            signal_pid(proc.pid, signal.SIGKILL)
+            wait_exit(proc, 10)
+            for kid in kids:
+                signal_pid(kid, signal.SIGKILL)
+            reap_pids(kids, timeout=10)
+        finally:
+            if subreaper:
+                set_child_subreaper(False)
+        self._reap()
+
+    def restart(self) -> None:
+        """Stop (if running) and start again on the same port and data."""
+        self.stop()
+        deadline = time.monotonic() + 10
+        while port_in_use(self.port) and time.monotonic() < deadline:
+            time.sleep(POLL_S)
+        self._start()
+
+    def destroy(self) -> None:
+        """Stop the server and remove the cluster if it lives outside ``tmpdir``."""
+        self.stop()
+        if self._owned_dir is not None:
+            shutil.rmtree(self._owned_dir, ignore_errors=True)
+            self._owned_dir = None
+
+
+def _default_pg_user() -> str | None:
+    if os.geteuid() != 0:
+        return None
+    return os.environ.get("QUIZSESSION_PG_USER", "nobody")
+
+
+def start_postgres(tmpdir: Path | str, *, run_as: str | None = None) -> PostgresServer:
+    """initdb a fresh cluster, start it and create the ``quizsession`` database."""
+    user = run_as if run_as is not None else _default_pg_user()
+    server = PostgresServer(Path(tmpdir), run_as=user)
+    try:
+        server.initdb()
+        for attempt in range(3):
+            try:
+                server._start()
+                break
+            except ServerStartError:
+                # Most likely the port was taken between choosing and binding it.
+                if attempt == 2:
+                    raise
+                server.port = free_port()
+        server.create_database(server.database)
+    except BaseException:
+        server.destroy()
+        raise
+    return server
