@@ -26,8 +26,11 @@ Asserted afterwards (the log read through ``GET /admin/attempts/{id}/events``):
 - no 5xx other than the deliberate 503s (store unavailable, live state
   recovering, busy), and no traceback in the instances' logs.
 
-The seed is printed with the figures and in every failure message; set
-``QUIZSESSION_FAULT_SEED`` to replay a run's sequence of faults.
+The candidates live in ``tests/e2e/cluster_load.py``. The seed is printed first
+and with the figures (and in every failure message); set
+``QUIZSESSION_FAULT_SEED`` to replay a run's sequence of faults. Every login
+answer, heartbeat answered 200 and fault, with its times, is written to
+``cluster-faults.json`` in the test's temporary directory.
 """
 
 from __future__ import annotations
@@ -221,6 +224,7 @@ async def test_faults_across_the_cluster_break_no_promise(
     seed = int(os.environ.get("QUIZSESSION_FAULT_SEED") or random.randrange(2**32))
     rng = random.Random(seed)
     rec = Record(seed)
+    print(f"\ncluster faults: seed {seed}")  # shown with any failure, even mid-run
     began = time.monotonic()
     env = {
         **LOAD_ENV,

@@ -14,7 +14,7 @@ import pytest
 from litestar import Litestar
 from litestar.routes import HTTPRoute
 
-from tests.integration.conftest import DEMO_RIGHT, Api, Session
+from tests.integration.conftest import DEMO_RIGHT, Api, Session, demo_definition
 
 pytestmark = pytest.mark.usefixtures("demo")
 
@@ -238,3 +238,21 @@ async def test_a_huge_integral_number_is_an_integer_too(api: Api) -> None:
         headers={**session.headers, **JSON},
     )
     await api.refused(request, 409, "version_mismatch")
+
+
+def _with_difficulty(value: object) -> dict[str, Any]:
+    raw = demo_definition("whole")
+    raw["test"]["questions"][0]["difficulty"] = value
+    return raw
+
+
+async def test_a_quiz_definition_takes_integral_numbers_for_integers(api: Api) -> None:
+    stored = await api.put_quiz(_with_difficulty(3.0))
+    assert stored["id"] == "whole"
+    r = await api.client.get("/admin/quizzes/whole", headers=api.admin)
+    assert r.json()["test"]["questions"][0]["difficulty"] == 3
+
+
+async def test_a_quiz_definition_refuses_a_fraction_for_an_integer(api: Api) -> None:
+    request = api.client.put("/admin/quizzes/whole", json=_with_difficulty(2.5), headers=api.admin)
+    await api.refused(request, 422, "quiz_invalid")

@@ -10,6 +10,7 @@ from typing import Any
 
 from quizsession.adapters.live.inbox import NoticeSink
 from quizsession.adapters.live.memory import MemoryLiveState
+from quizsession.adapters.live.primary import CheckedGrant
 from quizsession.adapters.live.resilient import ResilientLiveState
 from quizsession.adapters.store.memory import MemoryStore
 from quizsession.app.clock import FakeClock
@@ -21,6 +22,25 @@ RETRY = 2.0
 #: renew leases in Redis alone before they learn that another serves from the
 #: store; the store's blind first period lasts one TTL and this much.
 LEARN = 3.0
+
+
+async def acquire_checked(
+    inner: MemoryLiveState,
+    attempt_id: str,
+    session_id: str,
+    ttl_s: float,
+    *,
+    force: bool,
+    generation_id: str,
+) -> CheckedGrant:
+    """``Primary.acquire_lease_checked`` on a memory live state (no await lets
+    anything in between: atomic, as the Redis script is)."""
+    before = await inner.lease_holder(attempt_id)
+    grant = await inner.acquire_lease(attempt_id, session_id, ttl_s, force=force)
+    generation = await inner.lease_holder(generation_id)
+    return CheckedGrant(
+        grant=grant, renewal=before.holder == session_id, generation=generation.holder
+    )
 
 
 class FakePrimary:
@@ -71,6 +91,20 @@ class FakePrimary:
     ) -> LeaseGrant:
         await self._gate("acquire_lease")
         return await self.inner.acquire_lease(attempt_id, session_id, ttl_s, force=force)
+
+    async def acquire_lease_checked(
+        self,
+        attempt_id: str,
+        session_id: str,
+        ttl_s: float,
+        *,
+        force: bool,
+        generation_id: str,
+    ) -> CheckedGrant:
+        await self._gate("acquire_lease")
+        return await acquire_checked(
+            self.inner, attempt_id, session_id, ttl_s, force=force, generation_id=generation_id
+        )
 
     async def release_lease(self, attempt_id: str, session_id: str) -> None:
         await self._gate("release_lease")

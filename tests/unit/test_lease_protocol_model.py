@@ -35,15 +35,17 @@ from typing import Any
 from quizsession.adapters.live.handover import GENERATION_KEY, GENERATION_RECORD, STORE_MODE_RECORD
 from quizsession.adapters.live.inbox import NoticeSink
 from quizsession.adapters.live.memory import MemoryLiveState
+from quizsession.adapters.live.primary import CheckedGrant
 from quizsession.adapters.live.resilient import ResilientLiveState
 from quizsession.adapters.store.memory import MemoryStore
 from quizsession.app.clock import FakeClock
 from quizsession.app.ports import LeaseGrant, LiveStateUnavailable, Notice
+from tests.unit.live_fakes import acquire_checked
 
-TTL = 3.0
+TTL = 2.0
 RETRY = 1.0
 CHECK = 1.0
-HORIZON = 7
+HORIZON = 5
 REDIS_FAULTS = 2
 RESTARTS = 1
 BLIPS = 1
@@ -101,6 +103,19 @@ class RedisView:
         self, attempt_id: str, session_id: str, ttl_s: float, *, force: bool = False
     ) -> LeaseGrant:
         return await self._gate().acquire_lease(attempt_id, session_id, ttl_s, force=force)
+
+    async def acquire_lease_checked(
+        self,
+        attempt_id: str,
+        session_id: str,
+        ttl_s: float,
+        *,
+        force: bool,
+        generation_id: str,
+    ) -> CheckedGrant:
+        return await acquire_checked(
+            self._gate(), attempt_id, session_id, ttl_s, force=force, generation_id=generation_id
+        )
 
     async def release_lease(self, attempt_id: str, session_id: str) -> None:
         await self._gate().release_lease(attempt_id, session_id)
@@ -206,6 +221,9 @@ async def login(world: World, s: str, i: int) -> None:
     if (await live.acquire_lease(ATTEMPT, s, TTL)).acquired:
         granted(world, s)
         world.log_current = s
+        for other, session in world.sessions.items():  # the log supersedes it
+            if other != s and session.state == "in":
+                session.state = "gone"
 
 
 async def heartbeat(world: World, s: str, i: int) -> None:

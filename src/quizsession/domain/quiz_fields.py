@@ -127,6 +127,8 @@ class Fields:
         value = self.get(key, nullable=default is None)
         if value is ABSENT:
             return default
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # 5.0 is a whole number (as JSON Schema's integer)
         if isinstance(value, bool) or not isinstance(value, int):
             self.add(key, "must be a whole number")
         elif not low <= value <= high:

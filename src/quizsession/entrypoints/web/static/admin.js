@@ -3,7 +3,9 @@
 // The API key is typed in and kept in a variable of this module only: never in
 // the URL, never in any storage. Reloading the page forgets it.
 
-import { ApiError, el, formatDuration, formatScore, request } from "./api.js";
+import { stateText, lastSeenText, timeLeftText } from "./admin_format.js";
+import { ApiError, el, request } from "./api.js";
+import { formatDuration, formatScore } from "./format.js";
 
 const REFRESH_MS = 3000;
 const $ = (id) => document.getElementById(id);
@@ -165,35 +167,6 @@ async function refresh() {
   }
 }
 
-const STATE_TEXT = {
-  practice_not_started: "Logged in",
-  practice_started: "Practice",
-  test_not_started: "Before the test",
-  test_started: "Taking the test",
-  test_finished: "Finished",
-};
-
-function stateText(a) {
-  if (a.status === "voided") return "Voided";
-  if (a.status === "submitted") return "Submitted";
-  return STATE_TEXT[a.state] || a.state;
-}
-
-function lastSeenText(lastSeen, now) {
-  if (!lastSeen) return "–";
-  const ago = Math.max(0, now - lastSeen);
-  if (ago < 5) return "just now";
-  if (ago < 120) return `${Math.round(ago)} s ago`;
-  if (ago < 7200) return `${Math.round(ago / 60)} min ago`;
-  return new Date(lastSeen * 1000).toLocaleString();
-}
-
-function timeLeftText(a) {
-  if (a.status !== "open") return "–";
-  if (a.time_remaining_s === null || a.time_remaining_s === undefined) return "not started";
-  return formatDuration(a.time_remaining_s);
-}
-
 const ATTEMPT_COLUMNS = [
   ["Candidate", ""],
   ["State", ""],
@@ -218,7 +191,7 @@ function renderAttempts(list, now) {
         type: "button",
         class: "button small",
         text: "Manage",
-        onclick: () => select(a.attempt_id),
+        onclick: () => selectAttempt(a.attempt_id),
       });
       tr.append(...cells, el("td", { class: "actions-cell" }, manage));
       rows.set(a.attempt_id, tr);
@@ -300,7 +273,7 @@ function renderResults(list) {
 
 // ------------------------------------------------------------------ one attempt
 
-function select(attemptId) {
+function selectAttempt(attemptId) {
   selected = attemptId;
   for (const [id, tr] of rows) tr.classList.toggle("selected", id === attemptId);
   $("detail-panel").hidden = false;

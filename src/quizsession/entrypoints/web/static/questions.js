@@ -2,9 +2,11 @@
 // its label (fieldset + legend for choices), and reading the answer back.
 //
 // single: radio buttons; multiple: checkboxes; true_false: two radio buttons;
-// short_text: a text field; numeric: a number field.
+// short_text: a text field; numeric: a text field for a number (a decimal comma
+// is understood: "3,14" is 3.14; see parseNumber).
 
-import { el, formatScore } from "./api.js";
+import { el } from "./api.js";
+import { formatScore, parseNumber } from "./format.js";
 
 /** "2 marks · a wrong answer costs 0.5" */
 export function marksText(q) {
@@ -95,13 +97,14 @@ export function answerControl(q, value, onChange) {
         el("p", {
           class: "hint",
           id: hint,
-          text: numeric ? "Enter a number (use a dot for decimals)." : "Type your answer.",
+          text: numeric
+            ? "Enter a number, for example 42 or 3.14 (a decimal comma works too)."
+            : "Type your answer.",
         }),
         el("input", {
-          type: numeric ? "number" : "text",
+          type: "text",
           id,
           name,
-          step: numeric ? "any" : undefined,
           inputmode: numeric ? "decimal" : undefined,
           maxlength: numeric ? undefined : 2000,
           autocomplete: "off",
@@ -136,14 +139,24 @@ export function readAnswer(q, body) {
       return value.trim() === "" ? undefined : value;
     }
     case "numeric": {
-      const input = body.querySelector("input");
-      if (input.value.trim() === "") return undefined;
-      const n = Number(input.value);
-      return Number.isFinite(n) ? n : undefined;
+      const parsed = parseNumber(body.querySelector("input").value);
+      return parsed.value === undefined ? undefined : parsed.value;
     }
     default:
       return undefined;
   }
+}
+
+/** Why the number typed in `body` cannot be read ("" when it can, or when
+ * nothing is typed); marks the field invalid for assistive technology. */
+export function numericProblem(body) {
+  const input = body.querySelector("input");
+  if (!input) return "";
+  const parsed = parseNumber(input.value);
+  const problem = parsed.error || "";
+  if (problem) input.setAttribute("aria-invalid", "true");
+  else input.removeAttribute("aria-invalid");
+  return problem;
 }
 
 export function setInputsDisabled(body, disabled) {
