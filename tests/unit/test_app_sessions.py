@@ -17,7 +17,6 @@ import yaml
 
 import quizsession
 from quizsession.adapters.tokens_jwt import JwtTokens
-from quizsession.app import errors as AE
 from quizsession.app.attempts import AttemptExecutor, QuizCache
 from quizsession.app.catalog import RosterEntry
 from quizsession.app.clock import FakeClock
@@ -26,9 +25,8 @@ from quizsession.app.reaper import Reaper
 from quizsession.app.session_activity import WRITE_EVERY_S
 from quizsession.app.sessions import OpenedSession, SessionService
 from quizsession.bootstrap import Container, build
-from quizsession.domain import errors as E
 from quizsession.domain.attempt import AttemptState, deadline, fold
-from quizsession.domain.errors import DomainError
+from quizsession.domain.errors import DomainError, ErrorCode
 from quizsession.domain.events import (
     AnswerValue,
     AttemptEvent,
@@ -198,15 +196,17 @@ async def test_open_with_an_invite_creates_the_attempt(env: Env) -> None:
 
 async def test_an_unknown_invite_is_refused_and_changes_nothing(env: Env) -> None:
     await env.invite()
-    await refused(AE.INVITE_INVALID, env.sessions.open_with_invite("not-a-real-token-at-all"))
-    await refused(AE.INVITE_INVALID, env.sessions.open_with_invite(""))
+    await refused(
+        ErrorCode.INVITE_INVALID, env.sessions.open_with_invite("not-a-real-token-at-all")
+    )
+    await refused(ErrorCode.INVITE_INVALID, env.sessions.open_with_invite(""))
     assert await env.c.store.list_attempts() == []
 
 
 async def test_an_expired_invite_is_refused(env: Env) -> None:
     token = await env.invite(valid_for=60)
     env.clock.advance(61)
-    await refused(AE.INVITE_EXPIRED, env.sessions.open_with_invite(token))
+    await refused(ErrorCode.INVITE_EXPIRED, env.sessions.open_with_invite(token))
     assert await env.c.store.list_attempts() == []
 
 
@@ -219,11 +219,11 @@ async def test_a_second_login_is_refused_while_the_lease_is_held(env: Env) -> No
     attempt_id = first.attempt.attempt_id
     before = await env.events(attempt_id)
 
-    err = await refused(E.SESSION_ACTIVE, env.sessions.open_with_invite(token))
+    err = await refused(ErrorCode.SESSION_ACTIVE, env.sessions.open_with_invite(token))
     assert err.extra["retry_after"] == 15  # the lease TTL
     assert err.extra["takeover_allowed"] is True  # the demo quiz allows an explicit takeover
     env.clock.advance(5)
-    err = await refused(E.SESSION_ACTIVE, env.sessions.open_with_invite(token))
+    err = await refused(ErrorCode.SESSION_ACTIVE, env.sessions.open_with_invite(token))
     assert err.extra["retry_after"] == 10
     assert await env.events(attempt_id) == before
     assert (await env.state(attempt_id)).live_session == first.session_id
@@ -236,7 +236,7 @@ async def test_heartbeats_keep_the_lease(env: Env) -> None:
         env.clock.advance(5)
         beat = await env.sessions.heartbeat(claims)
         assert beat.attempt.server_time == env.clock.now()
-    await refused(E.SESSION_ACTIVE, env.sessions.open_with_invite(token))
+    await refused(ErrorCode.SESSION_ACTIVE, env.sessions.open_with_invite(token))
     assert (await env.state(first.attempt.attempt_id)).live_session == first.session_id
 
 
@@ -262,11 +262,11 @@ async def test_a_login_after_the_lease_lapsed_supersedes_the_old_session(env: En
     ]
 
     # The old tab is told plainly, and writes nothing.
-    await refused(E.SESSION_SUPERSEDED, env.sessions.save(old, qid, "canberra", "o1"))
-    await refused(E.SESSION_SUPERSEDED, env.sessions.view(old))
-    await refused(E.SESSION_SUPERSEDED, env.sessions.heartbeat(old))
-    await refused(E.SESSION_SUPERSEDED, env.sessions.next_question(old))
-    await refused(E.SESSION_SUPERSEDED, env.sessions.complete(old, op_id="c1"))
+    await refused(ErrorCode.SESSION_SUPERSEDED, env.sessions.save(old, qid, "canberra", "o1"))
+    await refused(ErrorCode.SESSION_SUPERSEDED, env.sessions.view(old))
+    await refused(ErrorCode.SESSION_SUPERSEDED, env.sessions.heartbeat(old))
+    await refused(ErrorCode.SESSION_SUPERSEDED, env.sessions.next_question(old))
+    await refused(ErrorCode.SESSION_SUPERSEDED, env.sessions.complete(old, op_id="c1"))
     assert await env.events(attempt_id) == events
     # The new one carries on with the same question.
     saved = await env.sessions.save(new, qid, "canberra", "o1")
@@ -293,8 +293,8 @@ async def test_takeover_where_the_quiz_allows_it(env: Env) -> None:
     assert opened[-1].takeover is True
 
     await env.sessions.start(new, "test", op_id="st")
-    await refused(E.SESSION_SUPERSEDED, env.sessions.start(old, "practice", op_id="p"))
-    await refused(E.SESSION_SUPERSEDED, env.sessions.heartbeat(old))
+    await refused(ErrorCode.SESSION_SUPERSEDED, env.sessions.start(old, "practice", op_id="p"))
+    await refused(ErrorCode.SESSION_SUPERSEDED, env.sessions.heartbeat(old))
     # The new session holds the lease: its heartbeats succeed.
     env.clock.advance(5)
     await env.sessions.heartbeat(new)
@@ -306,7 +306,9 @@ async def test_takeover_is_refused_where_the_quiz_refuses_second_logins() -> Non
         first, _ = await env.login(token)
         attempt_id = first.attempt.attempt_id
         before = await env.events(attempt_id)
-        err = await refused(E.SESSION_ACTIVE, env.sessions.open_with_invite(token, takeover=True))
+        err = await refused(
+            ErrorCode.SESSION_ACTIVE, env.sessions.open_with_invite(token, takeover=True)
+        )
         assert err.extra["takeover_allowed"] is False
         assert err.extra["retry_after"] == 15
         assert await env.events(attempt_id) == before
@@ -337,7 +339,7 @@ async def test_fifty_simultaneous_logins_leave_exactly_one_live_session(
         assert len(losers) == 49
         for loser in losers:
             assert isinstance(loser, DomainError), repr(loser)
-            assert loser.code == E.SESSION_ACTIVE
+            assert loser.code == ErrorCode.SESSION_ACTIVE
         winner = winners[0]
         attempt_id = winner.attempt.attempt_id
         state = await env.state(attempt_id)
@@ -380,7 +382,7 @@ async def test_fifty_simultaneous_takeovers_leave_exactly_one_writer(
             if other is live[0]:
                 continue
             claims = await env.sessions.authenticate(other.session_token, other.session_id)
-            await refused(E.SESSION_SUPERSEDED, env.sessions.next_question(claims))
+            await refused(ErrorCode.SESSION_SUPERSEDED, env.sessions.next_question(claims))
 
 
 async def test_after_concurrent_takeovers_the_live_session_holds_the_lease(
@@ -441,7 +443,7 @@ async def test_a_second_login_during_a_save_leaves_the_attempt_writable(
         )
         monkeypatch.setattr(env.c.store, "append", original)
         assert saved.saved
-        assert refusal.code == E.SESSION_ACTIVE
+        assert refusal.code == ErrorCode.SESSION_ACTIVE
         # The attempt still takes writes, and the app's fold is the fold of the log.
         nxt = await env.sessions.next_question(claims)
         assert nxt.question is not None
@@ -518,7 +520,7 @@ async def test_an_idle_session_is_closed() -> None:
         env.clock.advance(11)
         env.clock.advance(WRITE_EVERY_S)
         await refused(
-            AE.SESSION_IDLE, env.sessions.authenticate(first.session_token, first.session_id)
+            ErrorCode.SESSION_IDLE, env.sessions.authenticate(first.session_token, first.session_id)
         )
         events = await env.events(attempt_id)
         # Closed by the service's idle timeout, not by the candidate.
@@ -528,11 +530,11 @@ async def test_an_idle_session_is_closed() -> None:
         assert (await env.state(attempt_id)).live_session is None
         # Asking again records nothing more.
         await refused(
-            AE.SESSION_IDLE, env.sessions.authenticate(first.session_token, first.session_id)
+            ErrorCode.SESSION_IDLE, env.sessions.authenticate(first.session_token, first.session_id)
         )
         assert await env.events(attempt_id) == events
         # The lease was released with it: a new login needs no takeover and no wait.
-        await refused(E.SESSION_CLOSED, env.sessions.view(claims))
+        await refused(ErrorCode.SESSION_CLOSED, env.sessions.view(claims))
         second, _ = await env.login(token)
         assert (await env.state(attempt_id)).live_session == second.session_id
 
@@ -542,7 +544,7 @@ async def test_an_expired_token_is_refused(env: Env) -> None:
     opened, _ = await env.login(token)
     env.clock.advance(env.c.settings.token_ttl_s + 1)
     await refused(
-        AE.TOKEN_EXPIRED, env.sessions.authenticate(opened.session_token, opened.session_id)
+        ErrorCode.TOKEN_EXPIRED, env.sessions.authenticate(opened.session_token, opened.session_id)
     )
 
 
@@ -553,7 +555,7 @@ async def test_a_heartbeat_renews_the_token(env: Env) -> None:
     beat = await env.sessions.heartbeat(claims)
     env.clock.advance(20)
     await refused(
-        AE.TOKEN_EXPIRED, env.sessions.authenticate(opened.session_token, opened.session_id)
+        ErrorCode.TOKEN_EXPIRED, env.sessions.authenticate(opened.session_token, opened.session_id)
     )
     renewed = await env.sessions.authenticate(beat.session_token, opened.session_id)
     assert renewed.epoch == claims.epoch
@@ -564,9 +566,11 @@ async def test_a_token_for_another_session_or_a_forged_one_is_refused(env: Env) 
     opened, _ = await env.login(token)
     other = await env.invite(email="bob@example.org")
     bob, _ = await env.login(other)
-    await refused(AE.TOKEN_INVALID, env.sessions.authenticate(opened.session_token, bob.session_id))
-    await refused(AE.TOKEN_INVALID, env.sessions.authenticate(None, opened.session_id))
-    await refused(AE.TOKEN_INVALID, env.sessions.authenticate("garbage", opened.session_id))
+    await refused(
+        ErrorCode.TOKEN_INVALID, env.sessions.authenticate(opened.session_token, bob.session_id)
+    )
+    await refused(ErrorCode.TOKEN_INVALID, env.sessions.authenticate(None, opened.session_id))
+    await refused(ErrorCode.TOKEN_INVALID, env.sessions.authenticate("garbage", opened.session_id))
     forged = JwtTokens("x" * 48, env.clock).issue(
         SessionClaims(
             session_id=opened.session_id,
@@ -576,7 +580,7 @@ async def test_a_token_for_another_session_or_a_forged_one_is_refused(env: Env) 
             expires_at=env.clock.now() + 600,
         )
     )
-    await refused(AE.TOKEN_INVALID, env.sessions.authenticate(forged, opened.session_id))
+    await refused(ErrorCode.TOKEN_INVALID, env.sessions.authenticate(forged, opened.session_id))
 
 
 # --------------------------------------------------------------------------- reaper
@@ -647,7 +651,7 @@ async def test_the_reaper_submits_a_connected_attempt_and_ends_its_writes(env: E
     assert submitted[0].finished_at == end
     assert submitted[0].reason == "deadline"
     # A write after deadline + grace is late, whether or not the reaper got to it.
-    await refused(E.DEADLINE_PASSED, env.sessions.save(claims, "capital-au", "perth", "o2"))
+    await refused(ErrorCode.DEADLINE_PASSED, env.sessions.save(claims, "capital-au", "perth", "o2"))
     view = await env.sessions.view(claims)  # the candidate sees the result
     assert view.result is not None
     assert view.result.finished_at == end
@@ -698,7 +702,7 @@ async def test_logout_and_login_resume_the_same_question(env: Env) -> None:
     assert q2.question is not None
     assert q2.question.id != q1.question.id
     await env.sessions.logout(claims)
-    await refused(E.SESSION_CLOSED, env.sessions.next_question(claims))
+    await refused(ErrorCode.SESSION_CLOSED, env.sessions.next_question(claims))
 
     second, again = await env.login(token)  # no wait: logout released the lease
     assert second.attempt.attempt_id == attempt_id
@@ -723,7 +727,7 @@ async def test_a_save_retry_after_a_relogin_gets_the_first_result(env: Env) -> N
     retry = await env.sessions.save(again, "capital-au", "canberra", "o1")
     assert retry.replayed
     assert retry.version == saved.version
-    await refused(E.OP_ID_CONFLICT, env.sessions.save(again, "capital-au", "perth", "o1"))
+    await refused(ErrorCode.OP_ID_CONFLICT, env.sessions.save(again, "capital-au", "perth", "o1"))
     state = await env.state(first.attempt.attempt_id)
     assert state.test is not None
     assert state.test.answers == {"capital-au": "canberra"}

@@ -17,7 +17,6 @@ import pytest
 import yaml
 
 import quizsession
-from quizsession.domain import errors as E
 from quizsession.domain.attempt import (
     AttemptState,
     apply,
@@ -44,7 +43,7 @@ from quizsession.domain.commands import (
     Unlock,
     Void,
 )
-from quizsession.domain.errors import DomainError
+from quizsession.domain.errors import DomainError, ErrorCode
 from quizsession.domain.events import (
     AnswerSaved,
     AnswerValue,
@@ -246,14 +245,16 @@ def test_a_command_with_an_old_epoch_is_refused_as_superseded() -> None:
     run = Run()
     s1 = run.open("s1", T0)
     s2 = run.open("s2", T0 + 1)
-    run.refuse(StartSection(session=s1, section="test", seed=1), T0 + 2, E.SESSION_SUPERSEDED)
-    run.refuse(DeliverNext(session=s1), T0 + 2, E.SESSION_SUPERSEDED)
-    run.refuse(Submit(reason="candidate", session=s1), T0 + 2, E.SESSION_SUPERSEDED)
+    run.refuse(
+        StartSection(session=s1, section="test", seed=1), T0 + 2, ErrorCode.SESSION_SUPERSEDED
+    )
+    run.refuse(DeliverNext(session=s1), T0 + 2, ErrorCode.SESSION_SUPERSEDED)
+    run.refuse(Submit(reason="candidate", session=s1), T0 + 2, ErrorCode.SESSION_SUPERSEDED)
     # The live session is not affected.
     run.start(s2, "test", T0 + 3)
     run.deliver(s2, T0 + 4)
     qid = run.state.test.delivered[0] if run.state.test else ""
-    run.refuse(run.save_cmd(s1, qid, RIGHT[qid]), T0 + 5, E.SESSION_SUPERSEDED)
+    run.refuse(run.save_cmd(s1, qid, RIGHT[qid]), T0 + 5, ErrorCode.SESSION_SUPERSEDED)
 
 
 def test_the_live_session_id_with_a_forged_epoch_is_refused() -> None:
@@ -262,8 +263,12 @@ def test_the_live_session_id_with_a_forged_epoch_is_refused() -> None:
     run.open("s2", T0 + 1)
     stale = SessionRef(session_id="s2", epoch=1)
     ahead = SessionRef(session_id="s2", epoch=3)
-    run.refuse(StartSection(session=stale, section="test", seed=1), T0 + 2, E.SESSION_SUPERSEDED)
-    run.refuse(StartSection(session=ahead, section="test", seed=1), T0 + 2, E.SESSION_CLOSED)
+    run.refuse(
+        StartSection(session=stale, section="test", seed=1), T0 + 2, ErrorCode.SESSION_SUPERSEDED
+    )
+    run.refuse(
+        StartSection(session=ahead, section="test", seed=1), T0 + 2, ErrorCode.SESSION_CLOSED
+    )
 
 
 def test_after_logout_the_session_is_closed() -> None:
@@ -271,9 +276,9 @@ def test_after_logout_the_session_is_closed() -> None:
     qid = run.deliver(s1, T0 + 1)
     run.do(CloseSession(session=s1, reason="logout"), T0 + 2)
     assert run.state.ended_sessions == {"s1": "logout"}
-    run.refuse(run.save_cmd(s1, qid, RIGHT[qid]), T0 + 3, E.SESSION_CLOSED)
-    run.refuse(DeliverNext(session=s1), T0 + 3, E.SESSION_CLOSED)
-    run.refuse(Submit(reason="candidate", session=s1), T0 + 3, E.SESSION_CLOSED)
+    run.refuse(run.save_cmd(s1, qid, RIGHT[qid]), T0 + 3, ErrorCode.SESSION_CLOSED)
+    run.refuse(DeliverNext(session=s1), T0 + 3, ErrorCode.SESSION_CLOSED)
+    run.refuse(Submit(reason="candidate", session=s1), T0 + 3, ErrorCode.SESSION_CLOSED)
     # Logging out twice changes nothing.
     run.noop(CloseSession(session=s1, reason="logout"), T0 + 4)
 
@@ -325,14 +330,18 @@ def test_the_test_starts_once() -> None:
 
 def test_practice_cannot_start_or_restart_once_the_test_started() -> None:
     run, s1 = in_test()
-    run.refuse(StartSection(session=s1, section="practice", seed=1), T0 + 1, E.SECTION_STATE)
-    run.refuse(FinishPractice(session=s1), T0 + 1, E.SECTION_STATE)
+    run.refuse(
+        StartSection(session=s1, section="practice", seed=1), T0 + 1, ErrorCode.SECTION_STATE
+    )
+    run.refuse(FinishPractice(session=s1), T0 + 1, ErrorCode.SECTION_STATE)
 
     run2 = Run()
     r = run2.open("s1", T0)
     run2.start(r, "practice", T0)
     run2.start(r, "test", T0 + 5)
-    run2.refuse(StartSection(session=r, section="practice", seed=1), T0 + 6, E.SECTION_STATE)
+    run2.refuse(
+        StartSection(session=r, section="practice", seed=1), T0 + 6, ErrorCode.SECTION_STATE
+    )
 
 
 def test_practice_cannot_restart_after_it_finished() -> None:
@@ -342,8 +351,10 @@ def test_practice_cannot_restart_after_it_finished() -> None:
     run.do(FinishPractice(session=s1), T0 + 1)
     assert run.state.section_state(DEMO) == "test_not_started"
     assert run.state.current_section() is None
-    run.refuse(StartSection(session=s1, section="practice", seed=1), T0 + 2, E.SECTION_STATE)
-    run.refuse(DeliverNext(session=s1), T0 + 2, E.SECTION_NOT_STARTED)
+    run.refuse(
+        StartSection(session=s1, section="practice", seed=1), T0 + 2, ErrorCode.SECTION_STATE
+    )
+    run.refuse(DeliverNext(session=s1), T0 + 2, ErrorCode.SECTION_NOT_STARTED)
 
 
 def test_a_quiz_without_practice_refuses_a_practice_start() -> None:
@@ -351,7 +362,7 @@ def test_a_quiz_without_practice_refuses_a_practice_start() -> None:
     run = Run(quiz)
     s1 = run.open("s1", T0)
     assert run.state.section_state(quiz) == "test_not_started"
-    run.refuse(StartSection(session=s1, section="practice", seed=1), T0, E.NO_SUCH_SECTION)
+    run.refuse(StartSection(session=s1, section="practice", seed=1), T0, ErrorCode.NO_SUCH_SECTION)
 
 
 # ------------------------------------------------------------------------- delivery
@@ -405,7 +416,7 @@ def test_a_null_answer_leaves_a_question_blank_and_moves_on() -> None:
 def test_deliver_before_any_section_is_refused() -> None:
     run = Run()
     s1 = run.open("s1", T0)
-    run.refuse(DeliverNext(session=s1), T0, E.SECTION_NOT_STARTED)
+    run.refuse(DeliverNext(session=s1), T0, ErrorCode.SECTION_NOT_STARTED)
 
 
 # -------------------------------------------------------------------------- answers
@@ -414,15 +425,17 @@ def test_deliver_before_any_section_is_refused() -> None:
 def test_an_answer_to_an_undelivered_question_is_refused() -> None:
     run, s1 = in_test()
     run.deliver(s1, T0 + 1)
-    run.refuse(run.save_cmd(s1, TEST_IDS[1], RIGHT[TEST_IDS[1]]), T0 + 2, E.QUESTION_NOT_DELIVERED)
+    run.refuse(
+        run.save_cmd(s1, TEST_IDS[1], RIGHT[TEST_IDS[1]]), T0 + 2, ErrorCode.QUESTION_NOT_DELIVERED
+    )
 
 
 def test_an_answer_to_an_unknown_question_is_refused() -> None:
     run, s1 = in_test()
     run.deliver(s1, T0 + 1)
-    run.refuse(run.save_cmd(s1, "no-such-question", "x"), T0 + 2, E.QUESTION_UNKNOWN)
+    run.refuse(run.save_cmd(s1, "no-such-question", "x"), T0 + 2, ErrorCode.QUESTION_UNKNOWN)
     # A practice question is unknown in the test section.
-    run.refuse(run.save_cmd(s1, PRACTICE_IDS[0], "a"), T0 + 2, E.QUESTION_UNKNOWN)
+    run.refuse(run.save_cmd(s1, PRACTICE_IDS[0], "a"), T0 + 2, ErrorCode.QUESTION_UNKNOWN)
 
 
 @pytest.mark.parametrize(
@@ -454,7 +467,7 @@ def test_an_answer_of_the_wrong_shape_is_refused(qid: str, answer: AnswerValue) 
             break
         run.save(s1, got, RIGHT[got], now)
         now += 1
-    err = run.refuse(run.save_cmd(s1, qid, answer), now, E.ANSWER_INVALID)
+    err = run.refuse(run.save_cmd(s1, qid, answer), now, ErrorCode.ANSWER_INVALID)
     assert err.extra["question_id"] == qid
 
 
@@ -465,7 +478,7 @@ def test_expected_version_must_match() -> None:
     stale = SaveAnswer(
         session=s1, question_id=qid, answer=RIGHT[qid], op_id="v1", expected_version=version - 1
     )
-    err = run.refuse(stale, T0 + 2, E.VERSION_MISMATCH)
+    err = run.refuse(stale, T0 + 2, ErrorCode.VERSION_MISMATCH)
     assert err.extra["version"] == version
     fresh = SaveAnswer(
         session=s1, question_id=qid, answer=RIGHT[qid], op_id="v1", expected_version=version
@@ -511,12 +524,12 @@ def test_the_same_op_id_with_another_payload_is_a_conflict() -> None:
     qid = run.deliver(s1, T0 + 1)
     run.do(SaveAnswer(session=s1, question_id=qid, answer="canberra", op_id="o1"), T0 + 2)
     other_answer = SaveAnswer(session=s1, question_id=qid, answer="sydney", op_id="o1")
-    run.refuse(other_answer, T0 + 3, E.OP_ID_CONFLICT)
+    run.refuse(other_answer, T0 + 3, ErrorCode.OP_ID_CONFLICT)
     q2 = run.deliver(s1, T0 + 4)
     other_question = SaveAnswer(session=s1, question_id=q2, answer=RIGHT[q2], op_id="o1")
-    run.refuse(other_question, T0 + 5, E.OP_ID_CONFLICT)
+    run.refuse(other_question, T0 + 5, ErrorCode.OP_ID_CONFLICT)
     other_kind = Submit(reason="candidate", session=s1, op_id="o1")
-    run.refuse(other_kind, T0 + 6, E.OP_ID_CONFLICT)
+    run.refuse(other_kind, T0 + 6, ErrorCode.OP_ID_CONFLICT)
     assert run.state.test is not None
     assert run.state.test.answers == {qid: "canberra"}
 
@@ -532,7 +545,7 @@ def test_a_retry_from_a_superseded_session_gets_the_first_result() -> None:
     run.refuse(
         SaveAnswer(session=s1, question_id=qid, answer="perth", op_id="o2"),
         T0 + 4,
-        E.SESSION_SUPERSEDED,
+        ErrorCode.SESSION_SUPERSEDED,
     )
 
 
@@ -544,7 +557,9 @@ def test_start_with_an_op_id_is_idempotent() -> None:
     # A retry of the practice start after the test began returns the first result.
     run.noop(StartSection(session=s1, section="practice", seed=1, op_id="st"), T0 + 2)
     run.refuse(
-        StartSection(session=s1, section="test", seed=2, op_id="st"), T0 + 2, E.OP_ID_CONFLICT
+        StartSection(session=s1, section="test", seed=2, op_id="st"),
+        T0 + 2,
+        ErrorCode.OP_ID_CONFLICT,
     )
 
 
@@ -593,10 +608,10 @@ def test_a_write_at_deadline_plus_grace_counts_and_just_after_is_refused() -> No
     q1 = run.deliver(s1, end + GRACE)  # delivery at the last moment still counts
     assert len(run.save(s1, q1, RIGHT[q1], end + GRACE)) == 1
     q2 = TEST_IDS[1]
-    err = run.refuse(DeliverNext(session=s1), end + GRACE + 0.001, E.DEADLINE_PASSED)
+    err = run.refuse(DeliverNext(session=s1), end + GRACE + 0.001, ErrorCode.DEADLINE_PASSED)
     assert err.extra["deadline"] == end
-    run.refuse(run.save_cmd(s1, q1, "sydney"), end + GRACE + 0.001, E.DEADLINE_PASSED)
-    run.refuse(run.save_cmd(s1, q2, RIGHT[q2]), end + 3600, E.DEADLINE_PASSED)
+    run.refuse(run.save_cmd(s1, q1, "sydney"), end + GRACE + 0.001, ErrorCode.DEADLINE_PASSED)
+    run.refuse(run.save_cmd(s1, q2, RIGHT[q2]), end + 3600, ErrorCode.DEADLINE_PASSED)
     assert run.state.test is not None
     assert run.state.test.answers == {q1: RIGHT[q1]}
 
@@ -604,8 +619,8 @@ def test_a_write_at_deadline_plus_grace_counts_and_just_after_is_refused() -> No
 def test_deadline_submit_is_refused_before_deadline_plus_grace() -> None:
     run, _ = in_test()
     end = T0 + DURATION
-    run.refuse(Submit(reason="deadline", by="deadline"), end, E.NOT_ALLOWED)
-    run.refuse(Submit(reason="deadline", by="deadline"), end + GRACE - 0.001, E.NOT_ALLOWED)
+    run.refuse(Submit(reason="deadline", by="deadline"), end, ErrorCode.NOT_ALLOWED)
+    run.refuse(Submit(reason="deadline", by="deadline"), end + GRACE - 0.001, ErrorCode.NOT_ALLOWED)
     # (At deadline + grace exactly a write still counts; the server submits after it.)
     events = run.do(Submit(reason="deadline", by="deadline"), end + GRACE + 0.001)
     assert isinstance(events[0], Submitted)
@@ -636,9 +651,9 @@ def test_deadline_submit_finishes_at_the_deadline_and_ends_all_writes() -> None:
     assert due_at(run.state, DEMO) is None
     # The session may still read (the result); every write is refused, and
     # refused as late (deadline_passed), as it was before the server submitted.
-    run.refuse(run.save_cmd(s1, q1, "perth"), end + 48, E.DEADLINE_PASSED)
-    run.refuse(DeliverNext(session=s1), end + 48, E.DEADLINE_PASSED)
-    run.refuse(Submit(reason="candidate", session=s1), end + 48, E.DEADLINE_PASSED)
+    run.refuse(run.save_cmd(s1, q1, "perth"), end + 48, ErrorCode.DEADLINE_PASSED)
+    run.refuse(DeliverNext(session=s1), end + 48, ErrorCode.DEADLINE_PASSED)
+    run.refuse(Submit(reason="candidate", session=s1), end + 48, ErrorCode.DEADLINE_PASSED)
 
 
 def test_candidate_submit_finishes_now_and_scores_the_answers() -> None:
@@ -683,23 +698,23 @@ def test_writes_after_submit_are_refused() -> None:
     run, s1 = in_test()
     q1 = run.deliver(s1, T0 + 1)
     run.do(Submit(reason="candidate", session=s1), T0 + 2)
-    run.refuse(run.save_cmd(s1, q1, RIGHT[q1]), T0 + 3, E.ATTEMPT_CLOSED)
-    run.refuse(DeliverNext(session=s1), T0 + 3, E.ATTEMPT_CLOSED)
-    run.refuse(Extend(seconds=60, by="admin:ops"), T0 + 3, E.ATTEMPT_CLOSED)
+    run.refuse(run.save_cmd(s1, q1, RIGHT[q1]), T0 + 3, ErrorCode.ATTEMPT_CLOSED)
+    run.refuse(DeliverNext(session=s1), T0 + 3, ErrorCode.ATTEMPT_CLOSED)
+    run.refuse(Extend(seconds=60, by="admin:ops"), T0 + 3, ErrorCode.ATTEMPT_CLOSED)
 
 
 def test_submit_before_the_test_is_refused() -> None:
     run = Run()
     s1 = run.open("s1", T0)
-    run.refuse(Submit(reason="candidate", session=s1), T0, E.SECTION_NOT_STARTED)
-    run.refuse(Submit(reason="deadline", by="deadline"), T0 + 10**6, E.SECTION_NOT_STARTED)
+    run.refuse(Submit(reason="candidate", session=s1), T0, ErrorCode.SECTION_NOT_STARTED)
+    run.refuse(Submit(reason="deadline", by="deadline"), T0 + 10**6, ErrorCode.SECTION_NOT_STARTED)
 
 
 def test_a_candidate_submit_counts_until_deadline_plus_grace_and_is_refused_after() -> None:
     run, s1 = in_test()
     end = T0 + DURATION
     late = Submit(reason="candidate", session=s1, op_id="late")
-    err = run.refuse(late, end + GRACE + 0.001, E.DEADLINE_PASSED)
+    err = run.refuse(late, end + GRACE + 0.001, ErrorCode.DEADLINE_PASSED)
     assert err.extra["deadline"] == end
     # The server's own submit then records the deadline as the finish time.
     events = run.do(Submit(reason="deadline", by="deadline"), end + GRACE + 1)
@@ -719,7 +734,7 @@ def test_extend_moves_the_deadline_and_revives_late_writes() -> None:
     run, s1 = in_test()
     q1 = run.deliver(s1, T0 + 1)
     end = T0 + DURATION
-    run.refuse(run.save_cmd(s1, q1, RIGHT[q1]), end + GRACE + 1, E.DEADLINE_PASSED)
+    run.refuse(run.save_cmd(s1, q1, RIGHT[q1]), end + GRACE + 1, ErrorCode.DEADLINE_PASSED)
     events = run.do(Extend(seconds=120, by="admin:ops", reason="fire alarm"), end + GRACE + 1)
     assert events == [
         TimeExtended(at=end + GRACE + 1, seconds=120, by="admin:ops", reason="fire alarm")
@@ -752,7 +767,7 @@ def test_unlock_ends_the_live_session() -> None:
     events = run.do(Unlock(by="admin:ops"), T0 + 5)
     assert events == [SessionClosed(at=T0 + 5, session_id="s1", reason="unlock", by="admin:ops")]
     assert run.state.live_session is None
-    run.refuse(DeliverNext(session=s1), T0 + 6, E.SESSION_CLOSED)
+    run.refuse(DeliverNext(session=s1), T0 + 6, ErrorCode.SESSION_CLOSED)
     run.noop(Unlock(by="admin:ops"), T0 + 7)
     s2 = run.open("s2", T0 + 8)
     run.deliver(s2, T0 + 9)
@@ -768,13 +783,17 @@ def test_void_closes_the_session_and_refuses_everything_after() -> None:
     ]
     assert run.state.status == "voided"
     assert due_at(run.state, DEMO) is None
-    run.refuse(OpenSession(session_id="s2"), T0 + 11, E.ATTEMPT_VOIDED)
-    run.refuse(Extend(seconds=60, by="admin:ops"), T0 + 11, E.ATTEMPT_VOIDED)
+    run.refuse(OpenSession(session_id="s2"), T0 + 11, ErrorCode.ATTEMPT_VOIDED)
+    run.refuse(Extend(seconds=60, by="admin:ops"), T0 + 11, ErrorCode.ATTEMPT_VOIDED)
     run.refuse(
-        ChangeDuration(duration_s=900, quiz_version=2, by="admin:ops"), T0 + 11, E.ATTEMPT_VOIDED
+        ChangeDuration(duration_s=900, quiz_version=2, by="admin:ops"),
+        T0 + 11,
+        ErrorCode.ATTEMPT_VOIDED,
     )
-    run.refuse(Submit(reason="deadline", by="deadline"), T0 + DURATION + GRACE, E.ATTEMPT_VOIDED)
-    run.refuse(Submit(reason="admin", by="admin:ops"), T0 + 12, E.ATTEMPT_VOIDED)
+    run.refuse(
+        Submit(reason="deadline", by="deadline"), T0 + DURATION + GRACE, ErrorCode.ATTEMPT_VOIDED
+    )
+    run.refuse(Submit(reason="admin", by="admin:ops"), T0 + 12, ErrorCode.ATTEMPT_VOIDED)
     # The stale session is refused too (whatever the code, it writes nothing).
     with pytest.raises(DomainError):
         decide(run.state, DEMO, run.save_cmd(s1, q1, RIGHT[q1]), T0 + 12)
@@ -785,7 +804,7 @@ def test_a_write_from_the_session_live_at_void_says_attempt_voided() -> None:
     run, s1 = in_test()
     q1 = run.deliver(s1, T0 + 1)
     run.do(Void(by="admin:ops"), T0 + 10)
-    run.refuse(run.save_cmd(s1, q1, RIGHT[q1]), T0 + 11, E.ATTEMPT_VOIDED)
+    run.refuse(run.save_cmd(s1, q1, RIGHT[q1]), T0 + 11, ErrorCode.ATTEMPT_VOIDED)
 
 
 def test_reopen_needs_extra_seconds_after_the_deadline() -> None:
@@ -793,7 +812,7 @@ def test_reopen_needs_extra_seconds_after_the_deadline() -> None:
     q1 = run.deliver(s1, T0 + 1)
     end = T0 + DURATION
     run.do(Submit(reason="deadline", by="deadline"), end + GRACE + 1)
-    run.refuse(Reopen(by="admin:ops"), end + 100, E.NOT_ALLOWED)
+    run.refuse(Reopen(by="admin:ops"), end + 100, ErrorCode.NOT_ALLOWED)
     run.refuse(Reopen(by="admin:ops", extra_seconds=-5), end + 100, "validation_error")
     events = run.do(Reopen(by="admin:ops", reason="outage", extra_seconds=300), end + 100)
     assert events == [Reopened(at=end + 100, by="admin:ops", reason="outage", extra_seconds=300)]
@@ -804,14 +823,14 @@ def test_reopen_needs_extra_seconds_after_the_deadline() -> None:
     assert due_at(run.state, DEMO) == end + 400 + GRACE
     # The candidate carries on (here from another device).
     s2 = run.open("s2", end + 101, takeover=True)
-    run.refuse(DeliverNext(session=s1), end + 101, E.SESSION_SUPERSEDED)
+    run.refuse(DeliverNext(session=s1), end + 101, ErrorCode.SESSION_SUPERSEDED)
     run.noop(DeliverNext(session=s2), end + 102)  # q1 is still the current question
     assert len(run.save(s2, q1, RIGHT[q1], end + 103)) == 1
-    run.refuse(run.save_cmd(s2, q1, "perth"), end + 400 + GRACE + 0.001, E.DEADLINE_PASSED)
+    run.refuse(run.save_cmd(s2, q1, "perth"), end + 400 + GRACE + 0.001, ErrorCode.DEADLINE_PASSED)
     # Already open: nothing to reopen.
-    run.refuse(Reopen(by="admin:ops", extra_seconds=60), end + 104, E.NOT_ALLOWED)
+    run.refuse(Reopen(by="admin:ops", extra_seconds=60), end + 104, ErrorCode.NOT_ALLOWED)
     # Scored again at the new deadline, with the answer given after the reopen.
-    run.refuse(Submit(reason="deadline", by="deadline"), end + 400, E.NOT_ALLOWED)
+    run.refuse(Submit(reason="deadline", by="deadline"), end + 400, ErrorCode.NOT_ALLOWED)
     events = run.do(Submit(reason="deadline", by="deadline"), end + 400 + GRACE + 1)
     resubmitted = events[0]
     assert isinstance(resubmitted, Submitted)
@@ -832,7 +851,7 @@ def test_reopen_of_an_attempt_whose_test_never_started_is_refused() -> None:
     run = Run()
     run.open("s1", T0)
     run.do(Void(by="admin:ops"), T0 + 1)
-    run.refuse(Reopen(by="admin:ops", extra_seconds=60), T0 + 2, E.NOT_ALLOWED)
+    run.refuse(Reopen(by="admin:ops", extra_seconds=60), T0 + 2, ErrorCode.NOT_ALLOWED)
 
 
 # -------------------------------------------------------------------------- window
@@ -841,7 +860,7 @@ def test_reopen_of_an_attempt_whose_test_never_started_is_refused() -> None:
 def test_open_before_the_window_opens_is_refused() -> None:
     quiz = with_window(T0 + 100, T0 + 10_000)
     run = Run(quiz)
-    err = run.refuse(OpenSession(session_id="s1"), T0 + 99.999, E.QUIZ_NOT_OPEN)
+    err = run.refuse(OpenSession(session_id="s1"), T0 + 99.999, ErrorCode.QUIZ_NOT_OPEN)
     assert err.extra["opens_at"] == T0 + 100
     s1 = run.open("s1", T0 + 100)
     run.start(s1, "test", T0 + 100)
@@ -852,9 +871,11 @@ def test_start_at_or_after_the_window_close_is_refused() -> None:
     run = Run(quiz)
     s1 = run.open("s1", T0 + 500)
     run.start(s1, "practice", T0 + 500)
-    err = run.refuse(StartSection(session=s1, section="test", seed=1), T0 + 1000, E.QUIZ_CLOSED)
+    err = run.refuse(
+        StartSection(session=s1, section="test", seed=1), T0 + 1000, ErrorCode.QUIZ_CLOSED
+    )
     assert err.extra["closes_at"] == T0 + 1000
-    run.refuse(StartSection(session=s1, section="test", seed=1), T0 + 5000, E.QUIZ_CLOSED)
+    run.refuse(StartSection(session=s1, section="test", seed=1), T0 + 5000, ErrorCode.QUIZ_CLOSED)
     # Just before the close the test starts, with its deadline at the close.
     run.start(s1, "test", T0 + 999)
     assert deadline(run.state, quiz) == T0 + 1000

@@ -34,7 +34,6 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from quizsession.domain import errors as E
 from quizsession.domain.attempt import AttemptState, apply, deadline, decide, fold
 from quizsession.domain.commands import (
     AttemptCommand,
@@ -54,7 +53,7 @@ from quizsession.domain.commands import (
     Unlock,
     Void,
 )
-from quizsession.domain.errors import DomainError
+from quizsession.domain.errors import DomainError, ErrorCode
 from quizsession.domain.events import (
     AnswerSaved,
     AnswerValue,
@@ -199,21 +198,21 @@ class Model:
         if ref.epoch == self.epoch and ref.session_id == self.live:
             return None
         if self.ended.get(ref.session_id) == "superseded" or ref.epoch < self.epoch:
-            return E.SESSION_SUPERSEDED
-        return E.SESSION_CLOSED
+            return ErrorCode.SESSION_SUPERSEDED
+        return ErrorCode.SESSION_CLOSED
 
     def open_problem(self) -> str | None:
         if self.status == "voided":
-            return E.ATTEMPT_VOIDED
+            return ErrorCode.ATTEMPT_VOIDED
         if self.submitted:
-            return E.ATTEMPT_CLOSED
+            return ErrorCode.ATTEMPT_CLOSED
         return None
 
     def write_problem(self) -> str | None:
         """A session's write: late (deadline_passed) once the server submitted at
         the deadline, closed once the candidate or an administrator did."""
         if self.status != "voided" and self.submitted and self.submitted_by_deadline:
-            return E.DEADLINE_PASSED
+            return ErrorCode.DEADLINE_PASSED
         return self.open_problem()
 
     def pending(self, section: SectionName) -> str | None:
@@ -328,7 +327,7 @@ class AttemptMachine(RuleBasedStateMachine):
         sid = f"s{self.n_sessions}"
         result = self.run(OpenSession(session_id=sid, takeover=takeover))
         if self.m.status == "voided":
-            self.check(result, {E.ATTEMPT_VOIDED}, None)
+            self.check(result, {ErrorCode.ATTEMPT_VOIDED}, None)
             return
         expected: list[AttemptEvent] = []
         if self.m.live is not None:
@@ -380,7 +379,7 @@ class AttemptMachine(RuleBasedStateMachine):
         prior = m.ops.get(op)
         if prior is not None:
             replay = prior == ("start", fingerprint(name))
-            self.check(result, set() if replay else {E.OP_ID_CONFLICT}, [])
+            self.check(result, set() if replay else {ErrorCode.OP_ID_CONFLICT}, [])
             return
         reasons = {p for p in (m.writer_problem(ref), m.write_problem()) if p}
         if reasons:
@@ -388,16 +387,16 @@ class AttemptMachine(RuleBasedStateMachine):
             return
         if name == "practice" and m.practice_started:
             running = not m.practice_finished and m.test_started_at is None
-            self.check(result, set() if running else {E.SECTION_STATE}, [])
+            self.check(result, set() if running else {ErrorCode.SECTION_STATE}, [])
             return
         if name == "practice" and m.test_started_at is not None:
-            self.check(result, {E.SECTION_STATE}, None)
+            self.check(result, {ErrorCode.SECTION_STATE}, None)
             return
         if name == "test" and m.test_started_at is not None:
             self.check(result, set(), [])
             return
         if self.now >= CLOSES_AT:
-            self.check(result, {E.QUIZ_CLOSED}, None)
+            self.check(result, {ErrorCode.QUIZ_CLOSED}, None)
             return
         assert isinstance(result, list), result
         assert len(result) == 1
@@ -425,11 +424,11 @@ class AttemptMachine(RuleBasedStateMachine):
         prior = m.ops.get(op)
         if prior is not None:
             replay = prior == ("finish_practice", fingerprint())
-            self.check(result, set() if replay else {E.OP_ID_CONFLICT}, [])
+            self.check(result, set() if replay else {ErrorCode.OP_ID_CONFLICT}, [])
             return
         reasons = {p for p in (m.writer_problem(ref), m.write_problem()) if p}
         if not reasons and m.section() != "practice":
-            reasons.add(E.SECTION_STATE)
+            reasons.add(ErrorCode.SECTION_STATE)
         self.check(result, reasons, [PracticeFinished(at=self.now, op_id=op)])
         if not reasons:
             m.practice_finished = True
@@ -449,9 +448,9 @@ class AttemptMachine(RuleBasedStateMachine):
         section = m.section()
         reasons = {p for p in (m.writer_problem(ref), m.write_problem()) if p}
         if section is None:
-            reasons.add(E.SECTION_NOT_STARTED)
+            reasons.add(ErrorCode.SECTION_NOT_STARTED)
         elif section == "test" and m.late(self.now):
-            reasons.add(E.DEADLINE_PASSED)
+            reasons.add(ErrorCode.DEADLINE_PASSED)
         if reasons:
             self.check(result, reasons, None)
             return
@@ -533,27 +532,27 @@ class AttemptMachine(RuleBasedStateMachine):
         if prior is not None:
             # A retry gets the first result (no events), from whichever session.
             replay = prior == ("save", fp)
-            self.check(result, set() if replay else {E.OP_ID_CONFLICT}, [])
+            self.check(result, set() if replay else {ErrorCode.OP_ID_CONFLICT}, [])
             return
         reasons = {p for p in (m.writer_problem(ref), m.write_problem()) if p}
         if expected_version is not None and expected_version != version_before:
-            reasons.add(E.VERSION_MISMATCH)
+            reasons.add(ErrorCode.VERSION_MISMATCH)
         section = m.section()
         if section is None:
-            reasons.add(E.SECTION_NOT_STARTED)
+            reasons.add(ErrorCode.SECTION_NOT_STARTED)
         else:
             if section == "test" and m.late(self.now):
-                reasons.add(E.DEADLINE_PASSED)
+                reasons.add(ErrorCode.DEADLINE_PASSED)
             definition = QUIZ.section(section)
             assert definition is not None
             question = definition.question(qid)
             if question is None:
-                reasons.add(E.QUESTION_UNKNOWN)
+                reasons.add(ErrorCode.QUESTION_UNKNOWN)
             else:
                 if qid not in m.delivered[section]:
-                    reasons.add(E.QUESTION_NOT_DELIVERED)
+                    reasons.add(ErrorCode.QUESTION_NOT_DELIVERED)
                 if answer_problem(question, answer) is not None:
-                    reasons.add(E.ANSWER_INVALID)
+                    reasons.add(ErrorCode.ANSWER_INVALID)
         if reasons:
             self.check(result, reasons, None)
             return
@@ -589,26 +588,26 @@ class AttemptMachine(RuleBasedStateMachine):
         prior = m.ops.get(op)
         if prior is not None:
             replay = prior == ("submit", fingerprint())
-            self.check(result, set() if replay else {E.OP_ID_CONFLICT}, [])
+            self.check(result, set() if replay else {ErrorCode.OP_ID_CONFLICT}, [])
             return
         reasons = {p for p in (m.writer_problem(ref),) if p}
         if m.status == "voided":
-            reasons.add(E.ATTEMPT_VOIDED)
+            reasons.add(ErrorCode.ATTEMPT_VOIDED)
         if reasons:
             self.check(result, reasons, None)
             return
         if m.submitted and m.submitted_by_deadline:
-            self.check(result, {E.DEADLINE_PASSED}, None)  # late, as before the reap
+            self.check(result, {ErrorCode.DEADLINE_PASSED}, None)  # late, as before the reap
             return
         if m.submitted:
             self.check(result, set(), [])  # submitting twice: the first score stands
             return
         end = m.deadline()
         if end is None:
-            self.check(result, {E.SECTION_NOT_STARTED}, None)
+            self.check(result, {ErrorCode.SECTION_NOT_STARTED}, None)
             return
         if m.late(self.now):  # a submit is a write: after deadline + grace the server's
-            self.check(result, {E.DEADLINE_PASSED}, None)
+            self.check(result, {ErrorCode.DEADLINE_PASSED}, None)
             return
         assert isinstance(result, list), result
         assert len(result) == 1
@@ -626,16 +625,16 @@ class AttemptMachine(RuleBasedStateMachine):
         m = self.m
         end = m.deadline()
         if m.status == "voided":
-            self.check(result, {E.ATTEMPT_VOIDED}, None)
+            self.check(result, {ErrorCode.ATTEMPT_VOIDED}, None)
             return
         if m.submitted:
             self.check(result, set(), [])
             return
         if end is None:
-            self.check(result, {E.SECTION_NOT_STARTED}, None)
+            self.check(result, {ErrorCode.SECTION_NOT_STARTED}, None)
             return
         if not m.late(self.now):  # at deadline + grace exactly, a write still counts
-            self.check(result, {E.NOT_ALLOWED}, None)
+            self.check(result, {ErrorCode.NOT_ALLOWED}, None)
             return
         assert isinstance(result, list), result
         assert len(result) == 1  # the session stays open for reading the result
@@ -744,10 +743,10 @@ class AttemptMachine(RuleBasedStateMachine):
         m = self.m
         end = m.deadline()
         if m.status == "open" or end is None:
-            self.check(result, {E.NOT_ALLOWED}, None)
+            self.check(result, {ErrorCode.NOT_ALLOWED}, None)
             return
         if extra <= 0 and end + GRACE <= self.now:
-            self.check(result, {E.NOT_ALLOWED}, None)
+            self.check(result, {ErrorCode.NOT_ALLOWED}, None)
             return
         expected: list[AttemptEvent] = [
             Reopened(at=self.now, by="admin:ops", reason="r", extra_seconds=extra)

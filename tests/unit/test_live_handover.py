@@ -14,8 +14,7 @@ from quizsession.adapters.live.resilient import ResilientLiveState
 from quizsession.adapters.tokens_jwt import JwtTokens
 from quizsession.app.attempts import AttemptExecutor, QuizCache
 from quizsession.app.sessions import SessionService
-from quizsession.domain import errors as E
-from quizsession.domain.errors import DomainError
+from quizsession.domain.errors import DomainError, ErrorCode
 from quizsession.domain.events import SessionSuperseded
 from quizsession.domain.quiz import Policies, Question, Quiz, Section
 from tests.unit.live_fakes import RETRY, TTL, FakePrimary, Rig
@@ -196,7 +195,7 @@ async def test_a_login_through_an_instance_started_after_the_outage_is_refused(
     for via in (a, b):
         with pytest.raises(DomainError) as info:
             await via.open_for_user("u1", "quiz-r")
-        assert info.value.code in (E.SESSION_ACTIVE, "live_state_recovering")
+        assert info.value.code in (ErrorCode.SESSION_ACTIVE, "live_state_recovering")
     for i in range(8):
         rig.advance(2.5)
         await (a if i % 2 else b).heartbeat(c1)

@@ -53,6 +53,7 @@ HTTP_STATUS: Final[Mapping[ErrorCode, int]] = MappingProxyType(
         _C.ANSWER_INVALID: 422,
         _C.QUESTION_UNKNOWN: 422,
         _C.NO_SUCH_SECTION: 422,
+        _C.ACCOMMODATION_INVALID: 422,
         # who you are
         _C.TOKEN_INVALID: 401,
         _C.TOKEN_EXPIRED: 401,

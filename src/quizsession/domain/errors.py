@@ -49,6 +49,7 @@ class ErrorCode(StrEnum):
     ANSWER_INVALID = "answer_invalid"
     QUESTION_UNKNOWN = "question_unknown"
     NO_SUCH_SECTION = "no_such_section"
+    ACCOMMODATION_INVALID = "accommodation_invalid"
     # who you are
     TOKEN_INVALID = "token_invalid"
     TOKEN_EXPIRED = "token_expired"
@@ -101,6 +102,7 @@ def _categories() -> dict[ErrorCode, Refusal]:
             ErrorCode.ANSWER_INVALID,
             ErrorCode.QUESTION_UNKNOWN,
             ErrorCode.NO_SUCH_SECTION,
+            ErrorCode.ACCOMMODATION_INVALID,
         ),
         Refusal.AUTH: (
             ErrorCode.TOKEN_INVALID,
@@ -186,26 +188,3 @@ class InvalidDefinition(DomainError):
             problems=[p.as_dict() for p in problems],
         )
         self.problems = problems
-
-
-# -- transitional ------------------------------------------------------------------
-# The module-level names from before ``ErrorCode``, kept as aliases of its members
-# while the last modules move to ``ErrorCode.X``. Do not use them in new code.
-ATTEMPT_CLOSED = ErrorCode.ATTEMPT_CLOSED
-ATTEMPT_VOIDED = ErrorCode.ATTEMPT_VOIDED
-DEADLINE_PASSED = ErrorCode.DEADLINE_PASSED
-SECTION_NOT_STARTED = ErrorCode.SECTION_NOT_STARTED
-SECTION_STATE = ErrorCode.SECTION_STATE
-NO_SUCH_SECTION = ErrorCode.NO_SUCH_SECTION
-QUESTION_NOT_DELIVERED = ErrorCode.QUESTION_NOT_DELIVERED
-QUESTION_UNKNOWN = ErrorCode.QUESTION_UNKNOWN
-ANSWER_INVALID = ErrorCode.ANSWER_INVALID
-VERSION_MISMATCH = ErrorCode.VERSION_MISMATCH
-OP_ID_CONFLICT = ErrorCode.OP_ID_CONFLICT
-SESSION_ACTIVE = ErrorCode.SESSION_ACTIVE
-SESSION_SUPERSEDED = ErrorCode.SESSION_SUPERSEDED
-SESSION_CLOSED = ErrorCode.SESSION_CLOSED
-QUIZ_NOT_OPEN = ErrorCode.QUIZ_NOT_OPEN
-QUIZ_CLOSED = ErrorCode.QUIZ_CLOSED
-NOT_ALLOWED = ErrorCode.NOT_ALLOWED
-VALIDATION = ErrorCode.VALIDATION
