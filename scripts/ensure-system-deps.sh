@@ -14,6 +14,12 @@ if [ "${QUIZSESSION_BROWSER_TESTS:-1}" = "1" ] && ! command -v chromium >/dev/nu
   need+=(chromium)
 fi
 
+# The pages' JavaScript checks (make js): Node.js and npm.
+if [ "${QUIZSESSION_JS_CHECKS:-1}" = "1" ]; then
+  if ! command -v node >/dev/null 2>&1; then need+=(nodejs); fi
+  if ! command -v npm >/dev/null 2>&1; then need+=(npm); fi
+fi
+
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

@@ -27,6 +27,7 @@ from quizsession.adapters.store.encrypted import (
 from quizsession.adapters.store.memory import MemoryStore
 from quizsession.adapters.store.sqlite import SqliteStore
 from quizsession.adapters.tokens_jwt import JwtTokens
+from quizsession.app.accommodations import Accommodations
 from quizsession.app.admin import AdminService
 from quizsession.app.attempts import AttemptExecutor, QuizCache
 from quizsession.app.catalog import Catalog
@@ -55,12 +56,14 @@ def sqlite_path(url: str) -> str:
     return path
 
 
-def make_store(url: str) -> Store:
+def make_store(url: str, *, create: bool = True) -> Store:
+    """The store adapter for ``url``; ``create=False``: an embedded store must
+    exist already (``StoreMissing`` on open), for the commands that only read."""
     scheme = urlsplit(url).scheme
     if scheme == "memory":
         return MemoryStore()
     if scheme == "sqlite":
-        return SqliteStore(sqlite_path(url))
+        return SqliteStore(sqlite_path(url), create=create)
     if scheme in ("postgres", "postgresql"):
         from quizsession.adapters.store.postgres import PostgresStore
 
@@ -104,14 +107,18 @@ def kept_secret(path: Path, nbytes: int) -> str:
     return value
 
 
-def token_secret(settings: Settings, store: Store) -> str:
+def token_secret(settings: Settings, store: Store, *, create: bool = True) -> str:
     """The configured secret; else, as the store declares: one kept beside its
     data (``secret_file``, the SQLite file's) so sessions survive a restart; a
     shared or otherwise durable store without such a place needs it configured
-    (instances must agree on it); a store in memory gets one for this process."""
+    (instances must agree on it); a store in memory gets one for this process.
+    ``create=False`` (a command that creates no store) creates no secret file
+    either: without one, a secret for this process (it issues no session)."""
     if settings.secret_key:
         return settings.secret_key
     if store.secret_file is not None and not store.shared:
+        if not create and not Path(store.secret_file).exists():
+            return secrets.token_urlsafe(48)
         return kept_secret(Path(store.secret_file), 48)
     if store.shared:
         raise ValueError("QUIZSESSION_SECRET_KEY is required with a shared store")
@@ -148,6 +155,7 @@ class Container:
     reaper: Reaper
     admin_keys: dict[str, str]
     reports: ReportRenderer
+    accommodations: Accommodations
     hub: LiveHub = field(default_factory=LiveHub)
     #: Counters and timings (``/metrics``): a Prometheus registry of this
     #: container's own, never the process-wide default one.
@@ -209,14 +217,19 @@ class Container:
         await self.store.close()
 
 
-def build(settings: Settings, *, clock: Clock | None = None) -> Container:
+def build(
+    settings: Settings, *, clock: Clock | None = None, create_store: bool = True
+) -> Container:
+    """Every part, from ``settings``. ``create_store=False`` for the commands that
+    read a store: an embedded store that does not exist is not created
+    (``StoreMissing`` on ``start``)."""
     clock = clock or SystemClock()
-    adapter = make_store(settings.store_url)
+    adapter = make_store(settings.store_url, create=create_store)
     store = with_encryption(adapter, settings.encryption_keys)
     live = make_live(settings, clock, adapter)
     hub = LiveHub()
     metrics = PrometheusMetrics(live_sessions=lambda: len(hub), breaker=live)
-    tokens = JwtTokens(token_secret(settings, adapter), clock)
+    tokens = JwtTokens(token_secret(settings, adapter, create=create_store), clock)
     quizzes = QuizCache(store)
     # Several instances on one store: no instance's cache can be the truth.
     shared = adapter.shared
@@ -228,6 +241,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
         authoritative_cache=not shared,
         metrics=metrics,
     )
+    accommodations = Accommodations(store, executor, live, clock)
     sessions = SessionService(
         store,
         live,
@@ -244,6 +258,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
         ),
         local=live if live.process_local else MemoryLiveState(clock),
         metrics=metrics,
+        accommodations=accommodations,
     )
     catalog = Catalog(store, clock)
     admin = AdminService(store, live, executor, sessions, clock)
@@ -269,6 +284,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
         reaper=reaper,
         admin_keys=settings.admin_keys(),
         reports=make_report_renderer(),
+        accommodations=accommodations,
         hub=hub,
         metrics=metrics,
     )

@@ -59,11 +59,13 @@ from quizsession.domain.events import (
     SessionOpened,
     SessionSuperseded,
     Submitted,
+    TimeAccommodated,
     TimeExtended,
     Voided,
 )
 from quizsession.domain.quiz import Choice, Policies, Question, Quiz, Section, Selection
 from quizsession.settings import load_settings
+from tests.contract.store_accommodations import AccommodationContract
 
 T0 = 1_700_000_000.0
 
@@ -151,6 +153,9 @@ def every_event() -> list[AttemptEvent]:
             at=T0 + 12, section="test", question_id="q5", answer=None, op_id="o5", session_id="s"
         ),
         TimeExtended(at=T0 + 13, seconds=90.5, by="admin:ops", reason="fire alarm"),
+        TimeAccommodated(
+            at=T0 + 13.5, seconds=450.25, multiplier=1.75, extra_seconds=0.25, by="admin:dean"
+        ),
         DurationChanged(at=T0 + 14, duration_s=1800.0, quiz_version=4, by="admin:ops"),
         Submitted(
             at=T0 + 15,
@@ -211,8 +216,9 @@ async def create(store: Store, attempt_id: str, n_events: int = 1, **fields: Any
     return await store.append(attempt_id, 0, events, row(attempt_id, **fields))
 
 
-class StoreContract:
-    """The behaviour every ``Store`` adapter shares. Override ``store``."""
+class StoreContract(AccommodationContract):
+    """The behaviour every ``Store`` adapter shares. Override ``store``. (The
+    accommodations' part: ``store_accommodations.py``.)"""
 
     @pytest.fixture
     async def store(self) -> AsyncIterator[Store]:
@@ -969,7 +975,7 @@ class TestSqliteStore(StoreContract):
             await again.close()
         raw = _raw(old)
         try:
-            assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+            assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
         finally:
             raw.close()
 

@@ -39,10 +39,16 @@ __all__ = [
     "BrowserRun",
     "admin_api",
     "answer",
+    "answer_and_next",
     "browser",
     "browser_run",
     "chromium_path",
+    "expect_header_one_line",
+    "expect_question",
+    "expect_saved",
+    "next_question",
     "shot",
+    "start_test",
     "web_server",
 ]
 
@@ -172,6 +178,16 @@ class AdminApi:
         token: str = found["invites"][0]["token"]
         return token
 
+    async def extend(self, attempt_id: str, seconds: float, reason: str = "") -> JSON:
+        found: JSON = await self._call(
+            "POST", f"/admin/attempts/{attempt_id}/extend", {"seconds": seconds, "reason": reason}
+        )
+        return found
+
+    async def unlock(self, attempt_id: str) -> JSON:
+        found: JSON = await self._call("POST", f"/admin/attempts/{attempt_id}/unlock")
+        return found
+
     async def live(self, quiz_id: str) -> list[JSON]:
         found = await self._call("GET", f"/admin/quizzes/{quiz_id}/live")
         rows: list[JSON] = found["attempts"]
@@ -299,3 +315,51 @@ async def answer(page: Page, value: Any) -> None:
         await body.locator("input").fill(str(value))
     else:
         raise AssertionError(f"unknown question kind {kind!r}")
+
+
+async def expect_question(page: Page, question_id: str, within_ms: float = 15_000) -> None:
+    await expect(page.locator("#screen-question")).to_be_visible(timeout=within_ms)
+    await expect(page.locator("#q-body")).to_have_attribute(
+        "data-question", question_id, timeout=within_ms
+    )
+
+
+async def expect_saved(page: Page, within_ms: float = 15_000) -> None:
+    await expect(page.locator("#save-state")).to_have_text("All answers saved", timeout=within_ms)
+
+
+async def next_question(page: Page) -> None:
+    await page.locator("#q-next").click()
+
+
+async def start_test(page: Page) -> None:
+    try:
+        await expect(page.locator("#screen-test-intro")).to_be_visible()
+    except AssertionError as exc:
+        last = await page.evaluate("document.body.dataset.lastError || 'none'")
+        raise AssertionError(f"no test instructions (last error: {last})") from exc
+    await page.get_by_role("button", name="Start the test").click()
+    await expect_question(page, TEST_ORDER[0])
+
+
+async def answer_and_next(page: Page, question_id: str) -> None:
+    await expect_question(page, question_id)
+    await answer(page, RIGHT[question_id])
+    await next_question(page)
+
+
+async def expect_header_one_line(page: Page) -> None:
+    """The header's title, timer and save state sit on one line."""
+    boxes = await page.evaluate(
+        """() => ['quiz-title', 'timer-box', 'save-state'].map((id) => {
+            const r = document.getElementById(id).getBoundingClientRect();
+            return {id, top: r.top, bottom: r.bottom, height: r.height, width: r.width};
+        })"""
+    )
+    shown = [b for b in boxes if b["width"] > 0]
+    assert len(shown) == 3, boxes
+    tops = [b["top"] for b in shown]
+    bottoms = [b["bottom"] for b in shown]
+    # Every item overlaps every other vertically: one row.
+    assert max(tops) < min(bottoms), boxes
+    assert all(b["height"] < 48 for b in shown), boxes

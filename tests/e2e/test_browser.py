@@ -13,7 +13,7 @@ import time
 
 import httpx
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 
 from tests.e2e.browser_conftest import *  # noqa: F403 - the fixtures
 from tests.e2e.browser_conftest import (
@@ -23,42 +23,17 @@ from tests.e2e.browser_conftest import (
     AdminApi,
     BrowserRun,
     answer,
+    answer_and_next,
+    expect_header_one_line,
+    expect_question,
+    expect_saved,
+    next_question,
     shot,
+    start_test,
 )
 from testsupport.service import ServerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
-
-
-async def expect_question(page: Page, question_id: str, within_ms: float = 15_000) -> None:
-    await expect(page.locator("#screen-question")).to_be_visible(timeout=within_ms)
-    await expect(page.locator("#q-body")).to_have_attribute(
-        "data-question", question_id, timeout=within_ms
-    )
-
-
-async def expect_saved(page: Page, within_ms: float = 15_000) -> None:
-    await expect(page.locator("#save-state")).to_have_text("All answers saved", timeout=within_ms)
-
-
-async def next_question(page: Page) -> None:
-    await page.locator("#q-next").click()
-
-
-async def start_test(page: Page) -> None:
-    try:
-        await expect(page.locator("#screen-test-intro")).to_be_visible()
-    except AssertionError as exc:
-        last = await page.evaluate("document.body.dataset.lastError || 'none'")
-        raise AssertionError(f"no test instructions (last error: {last})") from exc
-    await page.get_by_role("button", name="Start the test").click()
-    await expect_question(page, TEST_ORDER[0])
-
-
-async def answer_and_next(page: Page, question_id: str) -> None:
-    await expect_question(page, question_id)
-    await answer(page, RIGHT[question_id])
-    await next_question(page)
 
 
 # ------------------------------------------------------------------------------ tests
@@ -230,6 +205,8 @@ async def test_second_tab(browser_run: BrowserRun, admin_api: AdminApi) -> None:
     second = await browser_run.candidate(token, context)
     await expect(second.locator("#screen-busy")).to_be_visible()
     await expect(second.locator("#busy-title")).to_have_text("This quiz is open in another window")
+    # The quiz's title shows before this tab has a session of its own.
+    await expect(second.locator("#quiz-title")).to_have_text("Demo: general knowledge")
     takeover = second.get_by_role("button", name="Take over in this window")
     await expect(takeover).to_be_visible()
     await shot(second, "take-second-tab-busy")
@@ -241,12 +218,23 @@ async def test_second_tab(browser_run: BrowserRun, admin_api: AdminApi) -> None:
     await expect(first.locator("#stopped-title")).to_contain_text("taken over")
     await shot(first, "take-first-tab-taken-over")
 
+    # The taken-over tab says so visibly, not only on its stopped screen.
+    await expect(first.locator("#notice")).to_be_visible()
+    await expect(first.locator("#notice-text")).to_contain_text("Taken over")
+
     # The new tab writes; the old one cannot.
     await answer(second, ["n2", "n11", "n17"])
     await expect_saved(second)
     row = await admin_api.only_attempt(quiz)
     saved = await admin_api.saved_answers(row["attempt_id"])
     assert sorted(saved["primes"]) == ["n11", "n17", "n2"]
+
+    # "Continue in this window" takes the quiz back in one click.
+    await first.get_by_role("button", name="Continue in this window").click()
+    await expect_question(first, "primes")
+    await expect(first.locator('#q-body input[value="n17"]')).to_be_checked()
+    await expect(first.locator("#notice-text")).to_contain_text("You took over")
+    await expect(second.locator("#screen-stopped")).to_be_visible(timeout=20_000)
 
     strict = await admin_api.put_quiz("tabs-refuse", second_login="refuse")
     token = await admin_api.invite(strict, name="Bo Candidate")
@@ -280,11 +268,19 @@ async def test_network_cut(browser_run: BrowserRun, admin_api: AdminApi) -> None
     await expect(page.locator("#banner")).to_be_visible(timeout=20_000)
     await expect(page.locator("#banner")).to_contain_text("Connection lost")
     await shot(page, "take-offline-banner")
+    # The header stays on one line offline, on a desktop and on a phone.
+    await expect_header_one_line(page)
+    await page.set_viewport_size({"width": 360, "height": 780})
+    await expect_header_one_line(page)
+    await shot(page, "take-offline-banner-360px")
+    await page.set_viewport_size({"width": 1100, "height": 850})
     await asyncio.sleep(max(0.0, 20.0 - (time.monotonic() - cut_at)))
     await context.set_offline(False)
 
     await expect(page.locator("#banner")).to_be_hidden(timeout=20_000)
     await expect_saved(page, within_ms=20_000)
+    # Nothing on the page still says the answer is not saved.
+    await expect(page.locator("#q-message")).not_to_contain_text("not saved")
     await shot(page, "take-offline-recovered")
     await next_question(page)
     await expect_question(page, "noble-gases")
@@ -475,14 +471,22 @@ async def test_keyboard_only(browser_run: BrowserRun, admin_api: AdminApi) -> No
     await expect(page.locator('#q-body input[value="n11"]')).to_be_checked()
     await expect_saved(page)
 
-    # Enter in a text field goes to the next question.
     await next_question(page)
     for question_id in ("noble-gases", "great-wall", "water-boils"):
         await answer_and_next(page, question_id)
     await expect_question(page, "red-planet")
     await page.keyboard.press("Tab")
-    await expect(page.get_by_label("Which planet is known as the Red Planet?")).to_be_focused()
+    field = page.get_by_label("Which planet is known as the Red Planet?")
+    await expect(field).to_be_focused()
     await page.keyboard.type("Mars")
+    # Enter in a text answer saves it but stays on the question (no accidental
+    # "next"); the button moves on.
+    await page.keyboard.press("Enter")
+    await expect_saved(page)
+    await expect_question(page, "red-planet")
+    await expect(field).to_be_focused()
+    await page.keyboard.press("Tab")
+    await expect(page.locator("#q-next")).to_be_focused()
     await page.keyboard.press("Enter")
     await expect_question(page, "hamlet-author")
 
@@ -513,11 +517,14 @@ async def test_pages_and_headers(web_server: ServerProcess) -> None:
                 assert re.search(r"\?v=[0-9a-f]{12}$", asset), asset
                 a = await client.get(asset)
                 assert a.status_code == 200, asset
-                assert "max-age=86400" in a.headers["cache-control"]
+                assert a.headers["cache-control"] == "no-cache"
                 assert a.headers["x-content-type-options"] == "nosniff"
         r = await client.get("/static/api.js")
         assert r.status_code == 200
         assert r.headers["content-type"].startswith("text/javascript")
+        # Imported modules are fetched by plain name: always revalidated, so a
+        # deploy never mixes a new entry module with old imported ones.
+        assert r.headers["cache-control"] == "no-cache"
         r = await client.get("/static/../web/take.html")
         assert r.status_code == 404
         r = await client.get("/static/nope.js")

@@ -40,6 +40,7 @@ def body_routes(app: Litestar, session: Session) -> list[tuple[str, str]]:
         "attempt_id": session.attempt_id,
         "quiz_id": "demo",
         "question_id": "capital-au",
+        "candidate_id": "cand-1",
     }
     found: list[tuple[str, str]] = []
     for route in app.routes:

@@ -1279,6 +1279,9 @@ WALK: list[tuple[str, str]] = [
     ("GET", "/admin/quizzes/{quiz_id}/item-analysis"),
     ("GET", "/admin/quizzes/{quiz_id}/report.html"),
     ("POST", "/admin/attempts/{attempt_id}/extend"),
+    ("PUT", "/admin/candidates/{candidate_id}/accommodation"),
+    ("GET", "/admin/candidates/{candidate_id}/accommodation"),
+    ("GET", "/admin/accommodations"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/schema/openapi.json"),
@@ -1287,12 +1290,18 @@ WALK: list[tuple[str, str]] = [
     ("POST", "/admin/attempts/{attempt_id}/reopen"),
     ("POST", "/admin/attempts/{attempt_id}/unlock"),
     ("POST", "/admin/attempts/{attempt_id}/void"),
+    ("DELETE", "/admin/candidates/{candidate_id}/accommodation"),
     ("DELETE", "/sessions/{session_id}"),
 ]
 
 
 def walk(session: Session, attempt_id: str) -> list[tuple[str, str]]:
-    ids = {"session_id": session.session_id, "attempt_id": attempt_id, "quiz_id": "demo"}
+    ids = {
+        "session_id": session.session_id,
+        "attempt_id": attempt_id,
+        "quiz_id": "demo",
+        "candidate_id": "cand-1",
+    }
     return [(method, template.format(**ids)) for method, template in WALK]
 
 

@@ -16,9 +16,13 @@ from typing import Any
 import pytest
 from litestar import Litestar
 
+from quizsession.adapters.store.encrypted import new_key
+from quizsession.adapters.store.memory import MemoryStore
 from quizsession.bootstrap import Container
+from quizsession.domain.events import AttemptCreated
 from quizsession.entrypoints.http.app import create_app
 from quizsession.entrypoints.http.routes_reports import reports_router
+from quizsession.settings import Settings
 from tests.integration.conftest import (
     DEMO_MAX_SCORE,
     DEMO_RIGHT,
@@ -26,6 +30,7 @@ from tests.integration.conftest import (
     START,
     Api,
     Session,
+    make_settings,
 )
 
 REPORT_PATHS = {
@@ -143,7 +148,15 @@ async def test_item_analysis(api: Api) -> None:
     assert list(items) == DEMO_TEST_ORDER
     capital = items["capital-au"]
     assert (capital["delivered"], capital["answered"]) == (2, 2)
-    assert capital["facility"] == pytest.approx(100 * (1 - 0.25) / 2)
+    # Ann right (1), Bob wrong (-0.25): the facility index is Moodle's, over the
+    # range [-0.25, 1], so half right reads 50 % (not (1 - 0.25) / 2 = 37.5 %).
+    assert capital["facility"] == 50.0
+    assert (capital["mean_points"], capital["min_points"], capital["max_points"]) == (
+        0.375,
+        -0.25,
+        1.0,
+    )
+    assert (capital["right"], capital["right_percentage"]) == (1, 50.0)
     # Ann 13 (rest 12), Bob 10.75 (rest 11): item up, rest up -> r = 1
     assert capital["discrimination"] == 1.0
     assert items["primes"]["discrimination"] is None  # both right: no variance
@@ -179,6 +192,49 @@ async def test_html_report(api: Api) -> None:
     assert len(images) == 3
     assert all(src.startswith("data:image/png;base64,") for src in images)
     assert "<details>" in page  # the timelines
+    assert "Bob &quot;=cmd&quot;, Jr" in page  # names, not only ids
+    assert page.count('<meta charset="utf-8">') == 1
+
+
+REPORT_TEXT_URLS = [
+    "/admin/quizzes/demo/report.html",
+    "/admin/quizzes/demo/report.html?timelines=true",
+    "/admin/quizzes/demo/results?format=csv",
+]
+
+
+@pytest.mark.usefixtures("demo")
+@pytest.mark.parametrize("url", REPORT_TEXT_URLS)
+async def test_report_pages_send_one_charset(api: Api, url: str) -> None:
+    await scenario(api)
+    r = await api.client.get(url, headers=api.admin)
+    assert r.status_code == 200, r.text
+    [content_type] = r.headers.get_list("content-type")
+    assert content_type.lower().replace(" ", "").count("charset=") == 1, content_type
+    media, *params = [part.strip() for part in content_type.split(";")]
+    assert media in ("text/html", "text/csv")
+    assert params == ["charset=utf-8"]
+    assert r.content.decode("utf-8") == r.text
+
+
+@pytest.mark.usefixtures("demo")
+@pytest.mark.parametrize("settings", [make_settings(encryption_keys=f"k1:{new_key()}")])
+async def test_names_encrypted_at_rest_show_in_the_report(api: Api, settings: Settings) -> None:
+    """The report reads through the decrypting store the container gives: names
+    sealed in the log come out in clear on the page, in the CSV and in the JSON."""
+    assert settings.encryption_keys
+    people = await scenario(api)
+    store = api.container.store
+    assert isinstance(store, MemoryStore)
+    [created, *_] = await store.read(people["bob"].attempt_id)
+    assert isinstance(created.event, AttemptCreated)
+    assert created.event.candidate_name.startswith("enc:v1:")  # sealed at rest
+    page = (await api.client.get("/admin/quizzes/demo/report.html", headers=api.admin)).text
+    assert "Bob &quot;=cmd&quot;, Jr" in page
+    assert "enc:v1:" not in page
+    r = await api.client.get("/admin/quizzes/demo/results", headers=api.admin)
+    names = {row["candidate_name"] for row in r.json()["results"]}
+    assert names == {SCRIPT, 'Bob "=cmd", Jr', "Eve"}
 
 
 @pytest.mark.usefixtures("demo")

@@ -668,7 +668,9 @@ def test_cli_dry_run_prints_yaml_and_stores_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "q.db").exists()  # a dry run opens no store at all
     missing = runner.invoke(app, ["quiz", "export", "week-1-quiz", "--store-url", store])
     assert missing.exit_code == 1
-    assert "not found" in missing.stderr
+    # A command that only reads says there is no store, and leaves none behind.
+    assert "no store at" in missing.stderr
+    assert not (tmp_path / "q.db").exists()
 
 
 def test_cli_refusals(tmp_path: Path) -> None:

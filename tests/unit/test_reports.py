@@ -19,13 +19,11 @@ from typing import Any
 import msgspec
 import pytest
 
-from quizsession.adapters.store.memory import MemoryStore
-from quizsession.app.attempts import index_row
 from quizsession.app.ports import RecordedEvent
-from quizsession.app.reports import attempt_analytics, build_report, quiz_report
+from quizsession.app.reports import build_report
 from quizsession.app.reports_attempt import session_analytics
-from quizsession.app.reports_items import pearson
-from quizsession.app.reports_model import AttemptAnalytics, OptionCount, QuizReport
+from quizsession.app.reports_items import facility_index, pearson
+from quizsession.app.reports_model import OptionCount, QuizReport
 from quizsession.domain.attempt import AttemptState, apply, decide
 from quizsession.domain.commands import (
     AttemptCommand,
@@ -39,7 +37,6 @@ from quizsession.domain.commands import (
     Submit,
     Void,
 )
-from quizsession.domain.errors import DomainError
 from quizsession.domain.events import (
     AnswerValue,
     AttemptCreated,
@@ -293,6 +290,16 @@ def test_facility_and_answered(report: QuizReport) -> None:
         "q4": (4, 4, 1.0, 100.0),
         "q5": (4, 3, 0.25, 25.0),  # D saw q5 and left it blank
     }
+    # Without negative marks the facility index is the share of full marks, and
+    # with all-or-nothing questions the share of candidates right.
+    right = {i.question_id: (i.right, i.right_percentage, i.min_points) for i in report.items}
+    assert right == {
+        "q1": (2, 50.0, 0.0),
+        "q2": (2, 50.0, 0.0),
+        "q3": (2, 50.0, 0.0),
+        "q4": (4, 100.0, 0.0),
+        "q5": (1, 25.0, 0.0),  # C's exact set; A's ["x"] and B's ["y"] are wrong
+    }
 
 
 def test_discrimination_by_hand(report: QuizReport) -> None:
@@ -370,7 +377,8 @@ def test_time_spent(report: QuizReport) -> None:
     }
 
 
-def test_negative_marks_give_negative_facility() -> None:
+def test_negative_marks_keep_the_facility_index_within_0_to_100() -> None:
+    """Moodle's facility index: (mean points - min) / (max - min), min = -penalty."""
     raw = quiz_raw()
     raw["test"]["questions"][2]["penalty"] = 0.5
     quiz = parse_quiz(raw)
@@ -381,11 +389,42 @@ def test_negative_marks_give_negative_facility() -> None:
         run.submit(end)
         runs.append(run)
     report = build_report(quiz, [r.records for r in runs], {1: quiz})
-    # (-0.5 - 0.5 + 1) / 3 = 0 ; then two wrong out of two is -50 %
-    assert item(report, "q3").facility == 0.0
+    q3 = item(report, "q3")
+    # points -0.5, -0.5, 1 in [-0.5, 1]: (0 + 0 + 1.5) / (3 * 1.5) = 1/3
+    assert (q3.mean_points, q3.facility, q3.min_points) == (0.0, 33.333333, -0.5)
+    assert (q3.right, q3.right_percentage) == (1, 33.333333)
     report = build_report(quiz, [r.records for r in runs[:2]], {1: quiz})
-    assert item(report, "q3").facility == -50.0
-    assert item(report, "q3").mean_points == -0.5
+    q3 = item(report, "q3")
+    assert (q3.mean_points, q3.facility, q3.right_percentage) == (-0.5, 0.0, 0.0)
+
+
+def test_half_right_with_a_full_penalty_reads_50_not_0() -> None:
+    """The teacher's case: a wrong answer costs as much as a right one earns, half
+    the candidates are right. The mean points are 0; the facility index is 50 %."""
+    raw = quiz_raw()
+    raw["test"]["questions"][0]["penalty"] = 1
+    quiz = parse_quiz(raw)
+    runs = []
+    for n, answer in enumerate(["a", "b", "a", "c"]):
+        run = Run(f"h{n}", "H", quiz)
+        run.submit(run.take([(answer, 1)]))
+        runs.append(run)
+    q1 = item(build_report(quiz, [r.records for r in runs], {1: quiz}), "q1")
+    assert (q1.mean_points, q1.min_points, q1.max_points) == (0.0, -1.0, 1.0)
+    assert (q1.facility, q1.right, q1.right_percentage) == (50.0, 2, 50.0)
+    # Everyone wrong is 0 %, everyone right 100 %: never outside 0-100.
+    wrong = [Run(f"w{n}", "W", quiz) for n in range(2)]
+    for run in wrong:
+        run.submit(run.take([("b", 1)]))
+    q1 = item(build_report(quiz, [r.records for r in wrong], {1: quiz}), "q1")
+    assert (q1.mean_points, q1.facility) == (-1.0, 0.0)
+
+
+def test_facility_index_edge_cases() -> None:
+    assert facility_index([], [], []) is None
+    assert facility_index([0.0], [0.0], [0.0]) is None  # a question worth nothing
+    assert facility_index([1.0, -1.0], [-1.0, -1.0], [1.0, 1.0]) == 50.0
+    assert facility_index([2.0, 1.0], [0.0, 0.0], [2.0, 1.0]) == 100.0  # two versions
 
 
 # --------------------------------------------------------------------- session analytics
@@ -401,6 +440,10 @@ def test_session_analytics(report: QuizReport) -> None:
     assert (d.longest_gap_s, d.longest_gap_from, d.longest_gap_to) == (540.0, S + 60, S + 600)
     a = by_id["a"]
     assert (a.sessions, a.takeovers, a.disconnects, a.closed) == (1, 0, 0, {})
+    assert [(s.candidate_id, s.candidate_name) for s in report.sessions][:2] == [
+        ("c-a", "Ann"),
+        ("c-b", "Bob"),
+    ]
     assert (a.longest_gap_s, a.longest_gap_from) == (50.0, S + 100)  # q5's 50 s
     assert by_id["e"].longest_gap_s == 1.0  # the void came after the submit: not counted
     assert by_id["f"].longest_gap_s == 7.0  # still running: up to the last event
@@ -462,79 +505,3 @@ def test_the_report_encodes_to_json(report: QuizReport) -> None:
     back = msgspec.json.decode(msgspec.json.encode(report), type=QuizReport)
     assert back == report
     assert isinstance(report.items[0].options[0], OptionCount)
-
-
-# ----------------------------------------------------------------------- through a store
-
-
-async def stored(runs: list[Run], *quizzes: Quiz) -> MemoryStore:
-    store = MemoryStore()
-    await store.open()
-    for quiz in quizzes:
-        await store.put_quiz(quiz)
-    for run in runs:
-        await store.append(
-            run.attempt_id,
-            0,
-            [r.event for r in run.records],
-            index_row(run.state, run.quiz, run.records[-1].event.at),
-        )
-    return store
-
-
-async def test_quiz_report_reads_every_version_through_the_store() -> None:
-    v2_raw = quiz_raw(title="Report quiz, v2")
-    questions = v2_raw["test"]["questions"]
-    questions[0] = {**questions[0], "points": 2}
-    questions[4] = {"id": "q6", "kind": "true_false", "text": "New", "correct": False}
-    v2 = msgspec.structs.replace(parse_quiz(v2_raw), version=2)
-    runs = dataset()[:2]
-    new = Run("n", "Nia", v2)
-    end = new.take([("a", 1), (True, 1), (10.0, 1), ("Mars", 1), (False, 1)])
-    new.submit(end)
-    store = await stored([*runs, new], QUIZ, v2)
-
-    report = await quiz_report(store, "rq")
-    assert report.title == "Report quiz, v2"
-    assert report.versions == [1, 2]
-    assert report.question_ids == ["q1", "q2", "q3", "q4", "q6", "q5"]  # latest first
-    assert [(r.attempt_id, r.quiz_version, r.score, r.max_score) for r in report.results] == [
-        ("a", 1, 4.0, 5.0),
-        ("b", 1, 2.0, 5.0),
-        ("n", 2, 6.0, 6.0),
-    ]
-    # q1 is worth 1 in v1 and 2 in v2: facility = (1 + 1 + 2) / (1 + 1 + 2)
-    assert (item(report, "q1").delivered, item(report, "q1").facility) == (3, 100.0)
-    assert item(report, "q1").max_points == 2.0  # the latest definition's
-    assert item(report, "q5").delivered == 2
-    assert item(report, "q6").delivered == 1
-    assert report.timelines is None
-    expected = build_report(v2, [r.records for r in [*runs, new]], {1: QUIZ, 2: v2})
-    assert report == expected
-
-
-async def test_unknown_quiz_and_attempt_are_not_found() -> None:
-    store = await stored([], QUIZ)
-    with pytest.raises(DomainError) as info:
-        await quiz_report(store, "nope")
-    assert info.value.code == "not_found"
-    with pytest.raises(DomainError) as info:
-        await attempt_analytics(store, "nope")
-    assert info.value.code == "not_found"
-    empty = await quiz_report(store, "rq")
-    assert (empty.summary.attempts, empty.results, empty.versions) == (0, [], [])
-    assert [i.facility for i in empty.items] == [None] * 5
-
-
-async def test_attempt_analytics_through_the_store() -> None:
-    runs = dataset()
-    store = await stored(runs, QUIZ)
-    got = await attempt_analytics(store, "d")
-    assert isinstance(got, AttemptAnalytics)
-    assert (got.attempt_id, got.quiz_id) == ("d", "rq")
-    assert got.result is not None
-    assert got.result.score == 1.0
-    assert got.sessions.disconnects == 2
-    assert got.sessions.longest_gap_s == 540.0
-    assert len(got.timeline) == len(runs[3].records)
-    assert "login d-s2 epoch 2 takeover" in got.timeline[5]

@@ -175,6 +175,20 @@ class AttemptView(msgspec.Struct, frozen=True, kw_only=True):
     total: int
     instructions: str = ""  # the quiz's, then the running section's
     result: ResultView | None = None
+    #: The test's duration with the candidate's accommodation applied (before
+    #: the test starts: the accommodation set now; once started: what the log
+    #: recorded), and the accommodation's share of it.
+    test_duration_s: float = 0.0
+    extra_time_s: float = 0.0
+    #: The quiz window's close (None: no close). Before the test starts,
+    #: ``cut_by_close`` is true when the close comes before the test's time is
+    #: up if started now, and ``effective_time_s`` is the time the candidate
+    #: would have (the close caps every deadline); once started, ``cut_by_close``
+    #: tells whether the close capped the deadline and ``effective_time_s`` is
+    #: the test's whole time, start to deadline.
+    closes_at: float | None = None
+    cut_by_close: bool = False
+    effective_time_s: float | None = None
 
 
 # -------------------------------------------------------------------- session replies
@@ -383,17 +397,24 @@ class ItemAnalysis(msgspec.Struct, frozen=True, kw_only=True):
     delivered: int
     answered: int
     mean_points: float | None
-    facility: float | None  # percent
+    # Moodle's facility index, in percent: the mean points as a share of the range
+    # from the lowest possible points (-penalty) to the highest, so 0-100 even with
+    # negative marks.
+    facility: float | None
     discrimination: float | None  # correlation with the rest of the test, [-1, 1]
     options: list[OptionCount]
     time_samples: int
     median_time_s: float | None
     mean_time_s: float | None
+    min_points: float = 0.0  # the lowest a wrong answer earns: -penalty (latest definition)
+    right: int = 0  # counted attempts whose final answer is fully right
+    right_percentage: float | None = None  # 100 * right / delivered
 
 
 class SessionAnalytics(msgspec.Struct, frozen=True, kw_only=True):
     attempt_id: str
     candidate_id: str
+    candidate_name: str = ""  # from the attempt's log (decrypted when encrypted at rest)
     events: int
     sessions: int
     disconnects: int

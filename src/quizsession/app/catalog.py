@@ -45,26 +45,42 @@ def parse_valid_until(text: str) -> float:
     return moment.timestamp()
 
 
-def parse_roster_lines(text: str) -> list[RosterEntry]:
-    """Roster lines ``name email valid-until token`` (the name may hold spaces:
-    fields are read from the right). Blank lines and ``#`` comments are skipped."""
+def parse_roster_lines(text: str, *, token_optional: bool = False) -> list[RosterEntry]:
+    """Roster lines ``name email valid-until token``, read from the right, so the
+    name may hold spaces (``Ada King Lovelace ada@example.org 2026-12-31 TOKEN``).
+    With ``token_optional`` (the command line's roster files) a line whose last
+    field is a date (``YYYY-MM-DD`` or ISO-8601 with offset) has no token, and one
+    is generated. Blank lines and ``#`` comments are skipped."""
     entries: list[RosterEntry] = []
     problems: list[dict[str, object]] = []
+    shape = "name email valid-until [token]" if token_optional else "name email valid-until token"
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         parts = line.split()
-        if len(parts) < 4:
-            problems.append({"line": number, "message": "expected: name email valid-until token"})
+        token: str | None = None
+        if len(parts) >= 4 and not (token_optional and _is_date(parts[-1])):
+            token = parts.pop()
+        if len(parts) < 3 or (token is None and not token_optional):
+            problems.append({"line": number, "message": f"expected: {shape}"})
             continue
-        name = " ".join(parts[:-3])
         entries.append(
-            RosterEntry(name=name, email=parts[-3], valid_until=parts[-2], token=parts[-1])
+            RosterEntry(
+                name=" ".join(parts[:-2]), email=parts[-2], valid_until=parts[-1], token=token
+            )
         )
     if problems:
         raise refuse(ErrorCode.VALIDATION, "the roster has errors", problems=problems)
     return entries
+
+
+def _is_date(text: str) -> bool:
+    try:
+        parse_valid_until(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_entry(index: int, entry: RosterEntry) -> list[dict[str, object]]:

@@ -12,6 +12,7 @@ from typing import Literal, Protocol
 
 import msgspec
 
+from quizsession.api.accommodations import Accommodation as Accommodation
 from quizsession.api.models import AttemptIndexRow as AttemptIndexRow
 from quizsession.api.models import AttemptStatus as AttemptStatus
 from quizsession.api.models import QuizSummary as QuizSummary
@@ -37,6 +38,11 @@ class VersionConflict(StoreError):
 class StoreUnavailable(StoreError):
     """The durable store cannot be reached or refused the write (disk full, server
     down). Nothing was acknowledged."""
+
+
+class StoreMissing(StoreUnavailable):
+    """The store was opened for a command that must not create one, and there is
+    none at the configured place (``quizsession log`` in an empty directory)."""
 
 
 class UnreadableData(StoreUnavailable):
@@ -191,6 +197,36 @@ class AliveStore(Protocol):
         ...
 
 
+class AccommodationStore(Protocol):
+    """Candidates' accommodations (extra time set once, applied to every attempt
+    of the candidate): one record per candidate id, and the candidate's open
+    attempts that a change applies to."""
+
+    async def put_accommodation(self, accommodation: Accommodation) -> None:
+        """Store ``accommodation``, replacing the candidate's previous one.
+        Durable once it returns."""
+        ...
+
+    async def get_accommodation(self, candidate_id: str) -> Accommodation | None: ...
+
+    async def delete_accommodation(self, candidate_id: str) -> bool:
+        """Forget the candidate's accommodation; False when there was none."""
+        ...
+
+    async def list_accommodations(
+        self, *, limit: int = 100, offset: int = 0
+    ) -> list[Accommodation]:
+        """Accommodations ordered by candidate id in plain code-point order."""
+        ...
+
+    async def candidate_attempts(
+        self, candidate_id: str, *, status: AttemptStatus | None = "open"
+    ) -> list[AttemptIndexRow]:
+        """The index rows of the candidate's attempts (every quiz) with
+        ``status`` (None: any), ordered by attempt id."""
+        ...
+
+
 class StoreLifecycle(Protocol):
     """What the composition root needs of a store: opening, closing, a health
     check, and the store's declared capabilities. Every adapter declares each
@@ -251,6 +287,7 @@ class Store(
     InviteRepository,
     LeaseStore,
     AliveStore,
+    AccommodationStore,
     Protocol,
 ):
     """Everything durable, as one adapter provides it: the composition root

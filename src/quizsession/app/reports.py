@@ -21,9 +21,15 @@ Rules (also in docs):
   score, with the points its final answer earns.
 - **Item analysis.** An attempt counts for a question when the question was
   delivered to it in the test section (``delivered``). ``answered``: the final
-  answer is not empty (None, ``[]`` and a blank text are empty). ``facility`` =
-  100 * mean points / mean max points (the max of the attempt's version; with
-  negative marks it can go below 0). ``discrimination`` (Moodle's discrimination
+  answer is not empty (None, ``[]`` and a blank text are empty). ``right``: the
+  final answer is fully right (``is_correct``; partial credit is not right);
+  ``right_percentage`` = 100 * right / delivered. ``facility`` is Moodle's
+  facility index: 100 * (mean points - mean min points) / (mean max points -
+  mean min points), where a question's min is ``-penalty`` and its max its
+  ``points`` (those of the attempt's version). It stays within 0-100 with
+  negative marks: half right (1 point) and half wrong (-1) is 50, where the
+  plain mean points / max points would read 0. ``mean_points`` is the plain
+  mean. ``discrimination`` (Moodle's discrimination
   index, as a coefficient in [-1, 1] rather than Moodle's percentage): the Pearson
   correlation, across the counted attempts, of the question's points with the
   *rest of the test* (the attempt's total minus this question's points); None when

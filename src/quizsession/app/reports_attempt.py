@@ -155,6 +155,7 @@ def session_analytics(records: Sequence[RecordedEvent]) -> SessionAnalytics:
     return SessionAnalytics(
         attempt_id=state.attempt_id,
         candidate_id=state.candidate_id,
+        candidate_name=state.candidate_name,
         events=len(events),
         sessions=len(opened),
         disconnects=superseded + sum(closed[r] for r in DISCONNECT_REASONS),

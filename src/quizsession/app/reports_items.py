@@ -1,5 +1,5 @@
 """Item analysis: per question of a quiz, over the scored attempts: delivered,
-answered, facility, discrimination, the answers given and the time spent. The rules
+answered, right, facility, discrimination, the answers given and the time spent. The rules
 are in ``app/reports.py``."""
 
 from __future__ import annotations
@@ -86,9 +86,25 @@ def _options(
     ]
 
 
+def facility_index(
+    points: Sequence[float], lows: Sequence[float], highs: Sequence[float]
+) -> float | None:
+    """Moodle's facility index in percent: the points earned as a share of the range
+    from the lowest possible (``lows``: -penalty) to the highest (``highs``), summed
+    over the counted attempts. Always within 0-100, negative marks or not: half the
+    candidates right and half wrong is 50 % whatever the penalty. None when nothing
+    counts or the range is empty."""
+    span = math.fsum(highs) - math.fsum(lows)
+    if not points or span <= 0:
+        return None
+    earned = math.fsum(points) - math.fsum(lows)
+    return rounded(max(0.0, min(100.0, 100.0 * earned / span)))
+
+
 def item_analysis(qid: str, reference: Question, scored: Sequence[Examined]) -> ItemAnalysis:
     points: list[float] = []
     maxima: list[float] = []
+    minima: list[float] = []
     rest: list[float] = []
     given: list[tuple[Question, AnswerValue]] = []
     times: list[float] = []
@@ -101,22 +117,25 @@ def item_analysis(qid: str, reference: Question, scored: Sequence[Examined]) -> 
         earned = a.per_question.get(qid, 0.0)
         points.append(earned)
         maxima.append(question.points)
+        minima.append(-question.penalty)
         rest.append(math.fsum(a.per_question.values()) - earned)
         given.append((question, a.state.test.answers.get(qid)))
         if qid in a.time_spent:
             times.append(a.time_spent[qid])
     n = len(points)
-    mean = rounded(math.fsum(points) / n) if n else None
-    top = math.fsum(maxima)
+    right = sum(1 for q, ans in given if is_correct(q, ans))
     return ItemAnalysis(
         question_id=qid,
         kind=reference.kind,
         text=reference.text,
         max_points=reference.points,
+        min_points=-reference.penalty + 0.0,
         delivered=n,
         answered=sum(1 for _q, ans in given if _answered(ans)),
-        mean_points=mean,
-        facility=rounded(100.0 * math.fsum(points) / top) if n and top > 0 else None,
+        right=right,
+        right_percentage=rounded(100.0 * right / n) if n else None,
+        mean_points=rounded(math.fsum(points) / n) if n else None,
+        facility=facility_index(points, minima, maxima),
         discrimination=pearson(points, rest),
         options=_options(reference, given),
         time_samples=len(times),

@@ -9,13 +9,13 @@ domain's fencing rule)."""
 from __future__ import annotations
 
 from quizsession.api.models import HeartbeatResult
+from quizsession.app.accommodations import NO_ACCOMMODATIONS, AccommodationLookup
 from quizsession.app.attempts import AttemptExecutor
 from quizsession.app.metrics import HeartbeatGaps, Metrics
 from quizsession.app.ports import Clock, LiveState, SessionClaims
 from quizsession.app.session_activity import SessionActivity
 from quizsession.app.session_reads import check_reader, load_for, session_ref
 from quizsession.app.session_tokens import SessionTokens
-from quizsession.app.views import attempt_view
 from quizsession.domain.attempt_rules import require_live_session
 from quizsession.domain.commands import CloseSession, ViewQuestion
 
@@ -30,7 +30,9 @@ class SessionLeases:
         activity: SessionActivity,
         beats: HeartbeatGaps,
         metrics: Metrics,
+        accommodations: AccommodationLookup = NO_ACCOMMODATIONS,
     ) -> None:
+        self._accommodations = accommodations
         self._exec = executor
         self._live = live
         self._clock = clock
@@ -75,7 +77,7 @@ class SessionLeases:
             session_token=token,
             expires_at=expires,
             lease_ttl_s=ttl,
-            attempt=attempt_view(state, quiz, now),
+            attempt=await self._accommodations.view(state, quiz, now),
         )
 
     async def logout(self, claims: SessionClaims) -> None:

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from quizsession.api.models import OpenedSession
+from quizsession.app.accommodations import NO_ACCOMMODATIONS, AccommodationLookup
 from quizsession.app.attempts import AttemptExecutor, QuizCache
 from quizsession.app.ports import Clock, InviteRepository, LiveState, Notice, QuizRepository
 from quizsession.app.session_activity import SessionActivity
 from quizsession.app.session_tokens import SessionTokens
-from quizsession.app.views import attempt_view
 from quizsession.domain.attempt_rules import require_in_window, require_not_voided
 from quizsession.domain.commands import CreateAttempt, OpenSession
 from quizsession.domain.errors import ErrorCode, refuse
@@ -67,7 +67,9 @@ class SessionLogins:
         tokens: SessionTokens,
         activity: SessionActivity,
         limits: LoginLimits,
+        accommodations: AccommodationLookup = NO_ACCOMMODATIONS,
     ) -> None:
+        self._accommodations = accommodations
         self._store = store
         self._live = live
         self._exec = executor
@@ -202,5 +204,5 @@ class SessionLogins:
             session_id=session_id,
             session_token=token,
             expires_at=expires,
-            attempt=attempt_view(outcome.state, outcome.quiz, outcome.now),
+            attempt=await self._accommodations.view(outcome.state, outcome.quiz, outcome.now),
         )

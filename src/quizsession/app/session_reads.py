@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import msgspec
 
+from quizsession.app.accommodations import NO_ACCOMMODATIONS, AccommodationLookup
 from quizsession.app.attempts import AttemptExecutor, Loaded
 from quizsession.app.ports import Clock, SessionClaims
 from quizsession.app.session_activity import SessionActivity
 from quizsession.app.views import (
     AttemptView,
     QuestionView,
-    attempt_view,
     question_view,
     time_remaining,
 )
@@ -53,16 +53,23 @@ def check_reader(claims: SessionClaims, loaded: Loaded) -> None:
 
 
 class SessionReads:
-    def __init__(self, executor: AttemptExecutor, clock: Clock, activity: SessionActivity) -> None:
+    def __init__(
+        self,
+        executor: AttemptExecutor,
+        clock: Clock,
+        activity: SessionActivity,
+        accommodations: AccommodationLookup = NO_ACCOMMODATIONS,
+    ) -> None:
         self._exec = executor
         self._clock = clock
         self._activity = activity
+        self._accommodations = accommodations
 
     async def view(self, claims: SessionClaims) -> AttemptView:
         loaded = await load_for(self._exec, claims)
         check_reader(claims, loaded)
         await self._activity.record(claims.session_id, loaded.quiz.policies.idle_timeout_s)
-        return attempt_view(loaded.state, loaded.quiz, self._clock.now())
+        return await self._accommodations.view(loaded.state, loaded.quiz, self._clock.now())
 
     async def tick(self, claims: SessionClaims) -> Tick:
         """The clock as the server sees it, for the live channel's ticks (cheap: no

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from quizsession.api.models import CompleteResult, NextQuestion, SaveResult
+from quizsession.app.accommodations import NO_ACCOMMODATIONS, AccommodationLookup
 from quizsession.app.attempts import AttemptExecutor, Loaded, Outcome
 from quizsession.app.metrics import Metrics
 from quizsession.app.ports import Clock, LiveState, Notice, SessionClaims
@@ -54,7 +55,9 @@ class SessionWrites:
         *,
         local: LiveState,
         limits: WriteLimits,
+        accommodations: AccommodationLookup = NO_ACCOMMODATIONS,
     ) -> None:
+        self._accommodations = accommodations
         self._exec = executor
         self._live = live
         self._clock = clock
@@ -84,9 +87,30 @@ class SessionWrites:
     ) -> AttemptView:
         ref = session_ref(claims)
         seed = secrets.randbits(31)
+        # The test starts with the candidate's accommodation as set now; its
+        # share is written into the log with the start.
+        given = None
+        if section == "test":
+            loaded = await load_for(self._exec, claims)
+            if loaded.state.test is None:
+                given = await self._accommodations.current(loaded.state.candidate_id)
         outcome = await self._run(
-            claims, lambda _l: StartSection(session=ref, section=section, seed=seed, op_id=op_id)
+            claims,
+            lambda _l: StartSection(
+                session=ref, section=section, seed=seed, op_id=op_id, accommodation=given
+            ),
         )
+        if (
+            section == "test"
+            and outcome.events
+            and await self._accommodations.settle(
+                claims.attempt_id, outcome.state.candidate_id, given
+            )
+        ):
+            loaded = await load_for(self._exec, claims)
+            outcome = Outcome(
+                state=loaded.state, quiz=loaded.quiz, events=outcome.events, now=outcome.now
+            )
         await self._record(claims, outcome)
         return attempt_view(outcome.state, outcome.quiz, outcome.now)
 

@@ -26,6 +26,7 @@ from quizsession.api.models import HeartbeatResult as HeartbeatResult
 from quizsession.api.models import NextQuestion as NextQuestion
 from quizsession.api.models import OpenedSession as OpenedSession
 from quizsession.api.models import SaveResult as SaveResult
+from quizsession.app.accommodations import NO_ACCOMMODATIONS, AccommodationLookup
 from quizsession.app.attempts import AttemptExecutor, Outcome, QuizCache
 from quizsession.app.metrics import NO_METRICS, HeartbeatGaps, Metrics
 from quizsession.app.ports import Clock, LiveState, SessionClaims, TokenCodec
@@ -74,6 +75,7 @@ class SessionService:
         *,
         local: LiveState | None = None,
         metrics: Metrics = NO_METRICS,
+        accommodations: AccommodationLookup = NO_ACCOMMODATIONS,
     ) -> None:
         settings = settings or SessionSettings()
         self.settings = settings
@@ -100,8 +102,9 @@ class SessionService:
                 login_limit_per_minute=settings.login_limit_per_minute,
                 failed_login_limit_per_minute=settings.failed_login_limit_per_minute,
             ),
+            accommodations,
         )
-        self.reads = SessionReads(executor, clock, self.activity)
+        self.reads = SessionReads(executor, clock, self.activity, accommodations)
         self.writes = SessionWrites(
             executor,
             live,
@@ -110,9 +113,10 @@ class SessionService:
             metrics,
             local=local or live,
             limits=WriteLimits(write_limit_per_second=settings.write_limit_per_second),
+            accommodations=accommodations,
         )
         self.leases = SessionLeases(
-            executor, live, clock, self.tokens, self.activity, beats, metrics
+            executor, live, clock, self.tokens, self.activity, beats, metrics, accommodations
         )
 
     @property

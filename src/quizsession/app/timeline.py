@@ -23,6 +23,7 @@ from quizsession.domain.events import (
     SessionOpened,
     SessionSuperseded,
     Submitted,
+    TimeAccommodated,
     TimeExtended,
     Voided,
 )
@@ -79,6 +80,11 @@ def describe(event: object, quiz: Quiz | None) -> str:
             return f"response {event.question_id} {_answer(event.answer)}{points}"
         case TimeExtended():
             return f"extend {_num(event.seconds)}s by {event.by} {event.reason}".rstrip()
+        case TimeAccommodated():
+            return (
+                f"accommodate {_num(event.seconds)}s (x{_num(event.multiplier)}"
+                f" +{_num(event.extra_seconds)}s) by {event.by}"
+            )
         case DurationChanged():
             return f"duration {_num(event.duration_s)}s (v{event.quiz_version}) by {event.by}"
         case Submitted():

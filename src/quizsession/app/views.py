@@ -8,7 +8,9 @@ from quizsession.api.models import AttemptView as AttemptView
 from quizsession.api.models import ChoiceView as ChoiceView
 from quizsession.api.models import QuestionView as QuestionView
 from quizsession.api.models import ResultView as ResultView
+from quizsession.domain.accommodation import Accommodation, extra_time
 from quizsession.domain.attempt import AttemptState, deadline
+from quizsession.domain.attempt_state import base_duration
 from quizsession.domain.quiz import Question, Quiz
 
 
@@ -32,7 +34,44 @@ def time_remaining(state: AttemptState, quiz: Quiz, now: float) -> float | None:
     return max(0.0, round(end - now, 3))
 
 
-def attempt_view(state: AttemptState, quiz: Quiz, now: float) -> AttemptView:
+class CandidateTime:
+    """The test's time as the candidate is told it (``AttemptView``'s
+    ``test_duration_s`` ... ``effective_time_s``)."""
+
+    __slots__ = ("cut_by_close", "effective_s", "extra_s", "total_s")
+
+    def __init__(
+        self, state: AttemptState, quiz: Quiz, now: float, accommodation: Accommodation | None
+    ) -> None:
+        base = base_duration(state, quiz)
+        closes = quiz.closes_at
+        test = state.test
+        if test is None:
+            # Before the start: the accommodation set now, and the close if the
+            # test started now.
+            self.extra_s = extra_time(base, accommodation) if accommodation is not None else 0.0
+            self.total_s = base + self.extra_s
+            self.cut_by_close = closes is not None and now + self.total_s > closes
+            effective = self.total_s if closes is None else min(self.total_s, closes - now)
+        else:
+            self.extra_s = state.accommodation_s
+            self.total_s = base + self.extra_s
+            end = deadline(state, quiz)
+            assert end is not None
+            uncapped = test.started_at + self.total_s + state.extensions_s
+            self.cut_by_close = (
+                closes is not None and state.reopened_base is None and uncapped > closes
+            )
+            effective = end - test.started_at
+        self.effective_s = max(0.0, round(effective, 3))
+
+
+def attempt_view(
+    state: AttemptState, quiz: Quiz, now: float, accommodation: Accommodation | None = None
+) -> AttemptView:
+    """The attempt as its candidate sees it at ``now``. ``accommodation``: the
+    candidate's, as set now (it counts only before the test starts; afterwards
+    the log has what was applied)."""
     section = state.current_section()
     progress = state.progress(section) if section else (state.test or state.practice)
     shown = section or "test"
@@ -44,7 +83,8 @@ def attempt_view(state: AttemptState, quiz: Quiz, now: float) -> AttemptView:
             finished_at=state.submitted.finished_at,
             reason=state.submitted.reason,
         )
-    duration = state.duration_override if state.duration_override is not None else quiz.duration_s
+    duration = base_duration(state, quiz)
+    timing = CandidateTime(state, quiz, now, accommodation)
     return AttemptView(
         attempt_id=state.attempt_id,
         quiz_id=state.quiz_id,
@@ -68,6 +108,11 @@ def attempt_view(state: AttemptState, quiz: Quiz, now: float) -> AttemptView:
         total=section_total(state, quiz, shown),
         instructions=_instructions(quiz, section),
         result=result,
+        test_duration_s=round(timing.total_s, 3),
+        extra_time_s=round(timing.extra_s, 3),
+        closes_at=quiz.closes_at,
+        cut_by_close=timing.cut_by_close,
+        effective_time_s=timing.effective_s,
     )
 
 

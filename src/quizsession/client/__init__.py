@@ -25,6 +25,7 @@ reports), ``service`` (``AsyncQuizClient`` and the health checks).
 
 from __future__ import annotations
 
+from quizsession.api.accommodations import Accommodation, AccommodationList
 from quizsession.api.models import (
     AnswerValue,
     AttemptAnalytics,
@@ -80,6 +81,8 @@ from quizsession.client.sessions import SessionHandle
 from quizsession.client.transport import AsyncTransport, new_op_id
 
 __all__ = [
+    "Accommodation",
+    "AccommodationList",
     "AnswerValue",
     "AsyncQuizClient",
     "AsyncTransport",

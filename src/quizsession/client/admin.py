@@ -1,10 +1,12 @@
-"""Administration (``api_key`` needed): quizzes, invites, attempts and reports."""
+"""Administration (``api_key`` needed): quizzes, invites, attempts, candidates'
+accommodations and reports."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, overload
 
+from quizsession.api.accommodations import Accommodation, AccommodationBody, AccommodationList
 from quizsession.api.models import (
     AttemptAnalytics,
     AttemptDetail,
@@ -162,3 +164,42 @@ class ReportsApi(HttpCore):
         """The self-contained HTML report."""
         params: Params | None = {"timelines": "true"} if timelines else None
         return await self._admin_text(f"/quizzes/{seg(quiz_id)}/report.html", params)
+
+
+class AccommodationsApi(HttpCore):
+    async def accommodate(
+        self,
+        candidate_id: str,
+        *,
+        multiplier: float | None = None,
+        extra_seconds: float | None = None,
+        note: str = "",
+    ) -> Accommodation:
+        """Set the candidate's accommodation (a time multiplier from 1.0 to 4.0,
+        extra seconds up to 86400, or both; audited). Tests starting from now get
+        ``duration * multiplier + extra_seconds``; a running test gets the extra
+        time it now gives at once. A lower one applies to future attempts only."""
+        body = AccommodationBody(multiplier=multiplier, extra_seconds=extra_seconds, note=note)
+        return await self._admin(
+            "PUT", f"/candidates/{seg(candidate_id)}/accommodation", Accommodation, json=body
+        )
+
+    async def accommodation(self, candidate_id: str) -> Accommodation:
+        """The candidate's accommodation (``NotFound`` without one)."""
+        return await self._admin(
+            "GET", f"/candidates/{seg(candidate_id)}/accommodation", Accommodation
+        )
+
+    async def clear_accommodation(self, candidate_id: str) -> None:
+        """Clear the candidate's accommodation for future attempts (audited)."""
+        await self.request(
+            "DELETE",
+            f"/admin/candidates/{seg(candidate_id)}/accommodation",
+            idempotent=False,
+            headers=self._admin_headers(),
+        )
+
+    async def list_accommodations(self, *, limit: int = 100, offset: int = 0) -> AccommodationList:
+        """One page of the accommodations, ordered by candidate id."""
+        params: dict[str, str | int | bool] = {"limit": limit, "offset": offset}
+        return await self._admin("GET", "/accommodations", AccommodationList, params=params)

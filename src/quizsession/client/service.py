@@ -6,12 +6,12 @@ from __future__ import annotations
 import msgspec
 
 from quizsession.api.models import Readiness
-from quizsession.client.admin import AttemptAdminApi, QuizAdminApi, ReportsApi
+from quizsession.client.admin import AccommodationsApi, AttemptAdminApi, QuizAdminApi, ReportsApi
 from quizsession.client.errors import QuizSessionError
 from quizsession.client.sessions import SessionsApi
 
 
-class AsyncQuizClient(SessionsApi, QuizAdminApi, AttemptAdminApi, ReportsApi):
+class AsyncQuizClient(SessionsApi, QuizAdminApi, AttemptAdminApi, AccommodationsApi, ReportsApi):
     """An asyncio client for one quizsession service.
 
     ``base_url``: the service's root (``http://host:8002``). ``api_key``: sent as

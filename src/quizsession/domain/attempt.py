@@ -16,6 +16,7 @@ administrators and the service itself decide is in ``attempt_admin``.
 from __future__ import annotations
 
 from quizsession.domain import attempt_admin as admin
+from quizsession.domain.accommodation import extra_time
 from quizsession.domain.attempt_rules import (
     replayed,
     require_delivered,
@@ -33,6 +34,7 @@ from quizsession.domain.attempt_state import (
     OpRecord,
     SectionProgress,
     apply,
+    base_duration,
     deadline,
     due_at,
     fingerprint,
@@ -40,6 +42,7 @@ from quizsession.domain.attempt_state import (
     score,
 )
 from quizsession.domain.commands import (
+    Accommodate,
     AttemptCommand,
     ChangeDuration,
     CloseSession,
@@ -70,6 +73,7 @@ from quizsession.domain.events import (
     SessionOpened,
     SessionSuperseded,
     Submitted,
+    TimeAccommodated,
 )
 from quizsession.domain.quiz import Quiz
 from quizsession.domain.scoring import answer_problem
@@ -151,6 +155,8 @@ def decide(
             return _submit(state, quiz, command, now)
         case Extend():
             return admin.extend(state, command, now)
+        case Accommodate():
+            return admin.accommodate(state, quiz, command, now)
         case CreditOutage():
             return admin.credit_outage(state, quiz, command, now)
         case ChangeDuration():
@@ -210,11 +216,25 @@ def _start_section(
         return []  # the test runs once; starting it again changes nothing
     require_in_window(quiz, now)
     plan = strategy_for(section).plan(section, command.seed)
-    return [
+    events: list[AttemptEvent] = [
         SectionStarted(
             at=now, section=command.section, seed=command.seed, plan=plan, op_id=command.op_id
         )
     ]
+    given = command.accommodation
+    if command.section == "test" and given is not None:
+        seconds = extra_time(base_duration(state, quiz), given)
+        if seconds > 0:
+            events.append(
+                TimeAccommodated(
+                    at=now,
+                    seconds=seconds,
+                    multiplier=given.multiplier,
+                    extra_seconds=given.extra_seconds,
+                    by=given.by,
+                )
+            )
+    return events
 
 
 def _deliver_next(

@@ -1,15 +1,17 @@
 """``decide`` for what administrators and the service itself do to an attempt:
-extend, change the duration, unlock, void, reopen, credit an outage. Each
-function returns the events that record the change or raises ``DomainError``.
-Time is an argument; nothing here reads a clock."""
+extend, change the duration, apply an accommodation, unlock, void, reopen,
+credit an outage. Each function returns the events that record the change or
+raises ``DomainError``. Time is an argument; nothing here reads a clock."""
 
 from __future__ import annotations
 
 import math
 
+from quizsession.domain.accommodation import Accommodation, extra_time
 from quizsession.domain.attempt_rules import require_exists, require_open
-from quizsession.domain.attempt_state import AttemptState, deadline
+from quizsession.domain.attempt_state import AttemptState, base_duration, deadline
 from quizsession.domain.commands import (
+    Accommodate,
     ChangeDuration,
     CreditOutage,
     Extend,
@@ -24,6 +26,7 @@ from quizsession.domain.events import (
     DurationChanged,
     Reopened,
     SessionClosed,
+    TimeAccommodated,
     TimeExtended,
     Voided,
     outage_credit_reason,
@@ -49,11 +52,72 @@ def change_duration(
     current = state.duration_override or quiz.duration_s
     if command.duration_s <= current:
         return []  # only longer durations are applied to attempts in progress
-    return [
+    events: list[AttemptEvent] = [
         DurationChanged(
             at=now,
             duration_s=command.duration_s,
             quiz_version=command.quiz_version,
+            by=command.by,
+        )
+    ]
+    applied = state.accommodation
+    if applied is not None and _accommodated_test_runs(state):
+        # The accommodation's multiplier scales the longer duration too.
+        multiplier, extra_seconds = applied
+        seconds = (command.duration_s - current) * (multiplier - 1.0)
+        if seconds > 0:
+            events.append(
+                TimeAccommodated(
+                    at=now,
+                    seconds=seconds,
+                    multiplier=multiplier,
+                    extra_seconds=extra_seconds,
+                    by=command.by,
+                )
+            )
+    return events
+
+
+def _accommodated_test_runs(state: AttemptState) -> bool:
+    """The test runs on its own clock (not reopened with a fixed time), so an
+    accommodation's share still counts on its deadline."""
+    test = state.test
+    return (
+        state.status == "open"
+        and state.submitted is None
+        and test is not None
+        and not test.finished
+        and state.reopened_base is None
+    )
+
+
+def accommodate(
+    state: AttemptState, quiz: Quiz, command: Accommodate, now: float
+) -> list[AttemptEvent]:
+    """Apply an accommodation set or changed while the test runs: the running
+    test gets the difference between the new accommodation's share (on its
+    current duration) and what it already got, as one event by the
+    administrator. Never less time than already granted: a decrease, or a
+    removal, applies to future attempts only (no event). Nothing for an attempt
+    whose test has not started (the start applies the accommodation then), is
+    over (submitted, voided, or its deadline + grace passed) or was reopened
+    with a fixed time."""
+    require_exists(state)
+    if not _accommodated_test_runs(state):
+        return []
+    end = deadline(state, quiz)
+    if end is None or now > end + quiz.policies.grace_s:
+        return []
+    given: Accommodation = command.accommodation
+    seconds = extra_time(base_duration(state, quiz), given) - state.accommodation_s
+    if seconds <= 1e-9:
+        return []
+    return [
+        TimeAccommodated(
+            at=now,
+            seconds=seconds,
+            multiplier=given.multiplier,
+            extra_seconds=given.extra_seconds,
             by=command.by,
         )
     ]

@@ -26,6 +26,7 @@ from quizsession.domain.events import (
     SessionOpened,
     SessionSuperseded,
     Submitted,
+    TimeAccommodated,
     TimeExtended,
     Voided,
     outage_window,
@@ -79,6 +80,10 @@ class AttemptState:
     test: SectionProgress | None = None
     duration_override: float | None = None
     extensions_s: float = 0.0
+    # The candidate's accommodation: the seconds it added to the test and the
+    # (multiplier, extra seconds) last applied (None: none was applied).
+    accommodation_s: float = 0.0
+    accommodation: tuple[float, float] | None = None
     # Outage windows (start, end) already credited to this attempt.
     outage_windows: list[tuple[float, float]] = field(default_factory=list)
     reopened_base: float | None = None  # a reopen's new base deadline
@@ -111,15 +116,21 @@ class AttemptState:
         return self.test if section == "test" else self.practice
 
 
+def base_duration(state: AttemptState, quiz: Quiz) -> float:
+    """The test's duration before any accommodation: the quiz's, or the longer one
+    an administrator applied to this attempt."""
+    return state.duration_override if state.duration_override is not None else quiz.duration_s
+
+
 def deadline(state: AttemptState, quiz: Quiz) -> float | None:
-    """Test start + duration + extensions (an administrator's and outage credits),
-    capped by the window's close. After an admin reopen the base is the reopen
-    time + its extra seconds (not capped)."""
+    """Test start + duration + the accommodation's share + extensions (an
+    administrator's and outage credits), capped by the window's close. After an
+    admin reopen the base is the reopen time + its extra seconds (not capped)."""
     if state.test is None:
         return None
     if state.reopened_base is not None:
         return state.reopened_base + state.extensions_s
-    duration = state.duration_override if state.duration_override is not None else quiz.duration_s
+    duration = base_duration(state, quiz) + state.accommodation_s
     end = state.test.started_at + duration + state.extensions_s
     if quiz.closes_at is not None:
         end = min(end, quiz.closes_at)
@@ -211,6 +222,9 @@ def apply(state: AttemptState, event: AttemptEvent) -> AttemptState:
             window = outage_window(event)
             if window is not None:
                 state.outage_windows.append(window)
+        case TimeAccommodated():
+            state.accommodation_s += event.seconds
+            state.accommodation = (event.multiplier, event.extra_seconds)
         case DurationChanged():
             state.duration_override = event.duration_s
         case Submitted():

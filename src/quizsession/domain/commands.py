@@ -9,6 +9,7 @@ from typing import Literal
 
 import msgspec
 
+from quizsession.domain.accommodation import Accommodation
 from quizsession.domain.events import Actor, AnswerValue, SessionEndReason, SubmitReason
 
 SectionName = Literal["practice", "test"]
@@ -45,10 +46,14 @@ class CloseSession(Command, kw_only=True, frozen=True):
 
 
 class StartSection(Command, kw_only=True, frozen=True):
+    """Start a section. ``accommodation``: the candidate's, read by the app when
+    the test starts (its share is written into the log with the start)."""
+
     session: SessionRef
     section: SectionName
     seed: int
     op_id: str | None = None
+    accommodation: Accommodation | None = None
 
 
 class FinishPractice(Command, kw_only=True, frozen=True):
@@ -87,6 +92,15 @@ class Extend(Command, kw_only=True, frozen=True):
     seconds: float
     by: Actor
     reason: str = ""
+
+
+class Accommodate(Command, kw_only=True, frozen=True):
+    """Apply the candidate's accommodation, set or changed by an administrator,
+    to a test already running: the difference to what the test already got, if
+    it gives more (a decrease applies to future attempts only)."""
+
+    accommodation: Accommodation
+    by: Actor
 
 
 class CreditOutage(Command, kw_only=True, frozen=True):
@@ -134,6 +148,7 @@ AttemptCommand = (
     | SaveAnswer
     | Submit
     | Extend
+    | Accommodate
     | CreditOutage
     | ChangeDuration
     | Unlock

@@ -86,6 +86,20 @@ class TimeExtended(Event, tag="time_extended", frozen=True, kw_only=True):
     reason: str = ""
 
 
+class TimeAccommodated(Event, tag="time_accommodated", frozen=True, kw_only=True):
+    """The candidate's accommodation (``domain.accommodation``) applied to the
+    test: ``seconds`` more on its deadline. Written when the test starts (the
+    accommodation's share), and for the difference when an administrator raises
+    the accommodation while the test runs or the test's duration grows.
+    ``multiplier`` and ``extra_seconds`` are the accommodation applied; ``by``
+    who set it."""
+
+    seconds: float
+    multiplier: float
+    extra_seconds: float
+    by: Actor
+
+
 class DurationChanged(Event, tag="duration_changed", frozen=True, kw_only=True):
     """An admin applied a quiz timing change to this attempt in progress."""
 
@@ -127,6 +141,7 @@ AttemptEvent = (
     | QuestionViewed
     | AnswerSaved
     | TimeExtended
+    | TimeAccommodated
     | DurationChanged
     | Submitted
     | Voided

@@ -4,15 +4,17 @@ is ``""``).
 
 ``Fields`` checks one mapping: it refuses unknown keys and reads each field as a
 text, an id, a number, a whole number, a boolean, one of some literals or a time,
-recording a ``Problem`` for every value it cannot accept. ``quiz_validation`` builds
+recording a ``Problem`` for every value it cannot accept; an unknown key gets a
+did-you-mean when it is close to an allowed one (``unknown_key``). ``quiz_validation`` builds
 a whole quiz from these readers.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +29,15 @@ ABSENT: Any = object()
 def ptr(path: str, key: str | int) -> str:
     """The JSON pointer of ``key`` under ``path``."""
     return f"{path}/{str(key).replace('~', '~0').replace('/', '~1')}"
+
+
+def unknown_key(key: str, allowed: Sequence[str]) -> str:
+    """The problem of an unknown ``key``: the allowed key it most likely
+    misspells, or the allowed keys."""
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    if close:
+        return f"unknown key: did you mean {close[0]!r}?"
+    return f"unknown key (allowed: {', '.join(allowed)})"
 
 
 def is_list(value: object) -> bool:
@@ -51,10 +62,10 @@ class Fields:
         self, problems: list[Problem], raw: Mapping[Any, Any], path: str, keys: Iterable[str]
     ) -> None:
         self.problems, self.raw, self.path = problems, raw, path
-        allowed = tuple(keys)
+        allowed = tuple(dict.fromkeys(keys))
         for key in raw:
             if not isinstance(key, str) or key not in allowed:
-                self.add(str(key), f"unknown key (allowed: {', '.join(allowed)})")
+                self.add(str(key), unknown_key(str(key), allowed))
 
     def add(self, key: str, message: str) -> None:
         self.problems.append(Problem(ptr(self.path, key), message))

@@ -100,7 +100,9 @@ def parse_quiz(raw: object) -> Quiz:
     problems: list[Problem] = []
     quiz = _quiz(problems, raw)
     if problems or quiz is None:
-        raise InvalidDefinition(problems or [Problem("", "invalid quiz definition")])
+        # Each problem once (a path and its message), in the order found.
+        unique = {(p.path, p.message): p for p in problems}
+        raise InvalidDefinition(list(unique.values()) or [Problem("", "invalid quiz definition")])
     return quiz
 
 

@@ -1,204 +1,112 @@
-"""The command line: ``quizsession serve|migrate|quiz|invite|log``."""
+"""The command line: ``quizsession serve|migrate|quiz|invite|log|report|accommodate``.
+
+Each command is a function registered on ``app``; ``serve`` and ``migrate`` live
+in ``cli_serve``, ``invite`` in ``cli_invite``, what they share (options, one-line
+failures and exit codes, running against the store) in ``cli_common``. Only
+``serve``, ``migrate``, ``quiz load``, ``quiz import`` and a setting
+``accommodate`` create a store that does not exist yet; the commands that only
+read one say there is none.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
 import json
-import os
-import secrets
-from collections.abc import Awaitable, Callable
-from importlib import resources
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
-from urllib.parse import urlsplit
+from typing import Annotated, Any
 
 import typer
 import yaml
 
-from quizsession.app.catalog import RosterEntry, parse_roster_lines
-from quizsession.app.ports import StoreError
 from quizsession.app.quiz_import import DEFAULT_DURATION_S, MAX_INPUT_BYTES, Format, slugify
 from quizsession.app.timeline import timeline
-from quizsession.bootstrap import (
-    Container,
-    build,
-    kept_secret,
-    make_importer,
-    make_store,
-    sqlite_path,
-)
+from quizsession.bootstrap import Container, make_importer
 from quizsession.domain.errors import DomainError, ErrorCode
 from quizsession.domain.quiz_export import quiz_to_mapping
 from quizsession.domain.quiz_validation import parse_quiz
-from quizsession.entrypoints.serving import DRAIN_TIMEOUT_S, serve_forever
-from quizsession.observability import configure_logging
-from quizsession.settings import Settings, load_settings
+from quizsession.entrypoints.cli_common import (
+    FileArg,
+    QuizArg,
+    StoreOpt,
+    cli_settings,
+    domain_failure,
+    fail,
+    run_command,
+)
+from quizsession.entrypoints.cli_invite import invite
+from quizsession.entrypoints.cli_serve import migrate, serve
+from quizsession.entrypoints.definition_files import (
+    DefinitionFileError,
+    describe_problems,
+    read_definition,
+)
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
-quiz_app = typer.Typer(no_args_is_help=True, help="Quiz definitions.")
+HELP = """Timed quiz and exam sessions: run the service, load quizzes, invite
+candidates, read logs and reports.
+
+A failure is one line on stderr and an exit code: 1 when a command is refused
+or fails (an invalid definition, something not found, the store not available),
+2 for bad usage or a file that cannot be read or parsed, 3 when the server
+cannot start. Commands that only read a store refuse to create one."""
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help=HELP,
+    rich_markup_mode=None,  # plain help: no markup to break, same in a pipe
+    pretty_exceptions_enable=False,
+)
+quiz_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Quiz definitions.")
 app.add_typer(quiz_app, name="quiz")
-
-T = TypeVar("T")
-
-StoreOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--store-url", help="Overrides QUIZSESSION_STORE_URL (default sqlite:///quizsession.db)."
-    ),
-]
+app.command()(serve)
+app.command()(migrate)
+app.command()(invite)
 
 
-def _settings(**overrides: Any) -> Settings:
-    try:
-        return load_settings(os.environ, **overrides)
-    except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-
-
-def _run(settings: Settings, work: Callable[[Container], Awaitable[T]]) -> T:
-    async def main() -> T:
-        container = build(settings)
-        await container.start(reaper=False)
+def _version(value: bool) -> None:
+    if value:
         try:
-            return await work(container)
-        finally:
-            await container.stop()
-
-    try:
-        return asyncio.run(main())
-    except DomainError as exc:
-        typer.echo(f"error [{exc.code}]: {exc.detail}", err=True)
-        for item in exc.extra.get("problems", []):
-            typer.echo(f"  {item}", err=True)
-        raise typer.Exit(1) from exc
+            typer.echo(f"quizsession {version('quizsession')}")
+        except PackageNotFoundError:  # run from a source tree that is not installed
+            typer.echo("quizsession (version unknown: not installed)")
+        raise typer.Exit()
 
 
-def read_definition(path: Path) -> object:
-    text = path.read_text(encoding="utf-8")
-    if path.suffix.lower() == ".json":
-        return json.loads(text)
-    return yaml.safe_load(text)
-
-
-def demo_admin_key(store_url: str) -> str:
-    """The demo's admin key: kept next to the SQLite file (mode 0600) so that it
-    survives restarts like the data does; for another store, one per process."""
-    if not store_url.startswith("sqlite:///"):
-        return secrets.token_urlsafe(24)
-    return kept_secret(Path(sqlite_path(store_url) + ".admin-key"), 24)
-
-
-def demo_definition() -> object:
-    text = resources.files("quizsession").joinpath("examples/demo.yaml").read_text("utf-8")
-    return yaml.safe_load(text)
-
-
-@app.command()
-def serve(
-    host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default 8002).")] = None,
-    store_url: StoreOpt = None,
-    demo: Annotated[
+@app.callback()
+def root(
+    show_version: Annotated[
         bool,
-        typer.Option(
-            "--demo", help="Load a sample quiz and print an invite link and an admin key."
-        ),
+        typer.Option("--version", is_eager=True, callback=_version, help="Print the version."),
     ] = False,
-    drain_timeout: Annotated[
-        float,
-        typer.Option(
-            min=0.0,
-            help="On SIGTERM: at most this many seconds to let admitted requests finish.",
-        ),
-    ] = DRAIN_TIMEOUT_S,
 ) -> None:
-    """Run the HTTP service. SIGTERM drains it (new work refused with 503
-    ``draining``, live sockets told to reconnect, in-flight writes finished)
-    and exits 0; a second signal exits at once."""
-    from quizsession.entrypoints.http.app import create_app
-
-    overrides: dict[str, Any] = {"host": host, "port": port, "store_url": store_url}
-    settings = _settings(**overrides)
-    configure_logging(settings.log_level)
-    generated_key = None
-    if demo and not settings.api_keys:
-        generated_key = demo_admin_key(settings.store_url)
-        settings = _settings(**overrides, api_keys=f"admin={generated_key}")
-    try:
-        container = build(settings)
-    except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    hooks = []
-    if demo:
-
-        async def load_demo(c: Container) -> None:
-            quiz = await c.catalog.put_quiz(demo_definition())
-            until = (dt.datetime.now(dt.UTC) + dt.timedelta(days=7)).date().isoformat()
-            base = c.settings.base_url or f"http://{c.settings.host}:{c.settings.port}"
-            [invite] = await c.catalog.invite(
-                quiz.id,
-                [RosterEntry(name="Demo Candidate", email="demo@example.org", valid_until=until)],
-                base_url=base,
-            )
-            print(f"demo quiz:   {quiz.id} (version {quiz.version})", flush=True)
-            print(f"invite link: {invite.link}", flush=True)
-            print(f"invite token: {invite.token}", flush=True)
-            if generated_key:
-                print(f"admin key:   {generated_key}  (header X-API-Key)", flush=True)
-
-        hooks.append(load_demo)
-    asgi = create_app(container, on_ready=hooks)
-    code = serve_forever(asgi, settings, container.hub, drain_timeout_s=drain_timeout)
-    if code:
-        raise typer.Exit(code)
-
-
-@app.command()
-def migrate(store_url: StoreOpt = None) -> None:
-    """Apply the store's schema migrations (PostgreSQL: under an advisory lock,
-    safe while instances run) and exit. Instances also migrate when they start;
-    run this first to upgrade the schema once, before a rolling deploy."""
-    settings = _settings(store_url=store_url)
-
-    async def work() -> str:
-        store = make_store(settings.store_url)
-        await store.open()
-        try:
-            version = await store.schema_version()
-            return "schema ready" if version is None else f"schema version {version}"
-        finally:
-            await store.close()
-
-    try:
-        outcome = asyncio.run(work())
-    except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    except StoreError as exc:
-        typer.echo(f"error: the store is not available: {exc}", err=True)
-        raise typer.Exit(1) from exc
-    scheme = urlsplit(settings.store_url).scheme
-    typer.echo(f"{scheme}: migrations applied, {outcome}")
+    """Timed quiz and exam sessions."""
 
 
 @quiz_app.command("load")
-def quiz_load(file: Path, store_url: StoreOpt = None) -> None:
-    """Store a YAML or JSON quiz definition as the quiz's next version."""
-    raw = read_definition(file)
+def quiz_load(file: FileArg, store_url: StoreOpt = None) -> None:
+    """Store a YAML or JSON quiz definition as the quiz's next version.
+
+    Problems are listed as FILE:LINE:COLUMN: path: message, positions in paths
+    counted from 1 (test.questions[2] is the second question). Creates the store
+    if there is none."""
+    try:
+        source = read_definition(file)
+    except DefinitionFileError as exc:
+        fail(str(exc), 2)
 
     async def work(c: Container) -> None:
-        quiz = await c.catalog.put_quiz(raw)
+        quiz = await c.catalog.put_quiz(source.raw)
         typer.echo(f"{quiz.id} version {quiz.version}")
 
-    _run(_settings(store_url=store_url), work)
+    def render(problems: list[Any]) -> list[str]:
+        return describe_problems(source, problems)
+
+    run_command(cli_settings(store_url=store_url), work, create_store=True, render=render)
 
 
 @quiz_app.command("import")
 def quiz_import(
-    file: Path,
+    file: Annotated[Path, typer.Argument(help="A .gift, .txt or .xml file.")],
     quiz_id: Annotated[
         str | None, typer.Option("--id", help="Quiz id (default: from the file name).")
     ] = None,
@@ -216,16 +124,16 @@ def quiz_import(
 ) -> None:
     """Import a Moodle GIFT or Moodle XML file as the quiz's next version.
 
-    Questions that cannot be mapped are skipped and listed; see docs/importing.md."""
+    Questions that cannot be mapped are skipped and listed (see docs/importing.md).
+    Problems of the converted definition are given by JSON pointer into what
+    --dry-run prints. Creates the store if there is none."""
     if fmt not in ("gift", "xml", "auto"):
-        typer.echo(f"error: --format must be gift, xml or auto (not {fmt!r})", err=True)
-        raise typer.Exit(2)
+        fail(f"--format must be gift, xml or auto (not {fmt!r})", 2)
     try:
         with file.open("rb") as handle:
             data = handle.read(MAX_INPUT_BYTES + 1)
     except OSError as exc:
-        typer.echo(f"error: cannot read {file}: {exc.strerror or exc}", err=True)
-        raise typer.Exit(2) from exc
+        fail(f"cannot read {file}: {exc.strerror or exc}", 2)
     importer = make_importer()
     chosen: Format = "gift" if fmt == "gift" else "xml"
     if fmt == "auto":
@@ -236,21 +144,16 @@ def quiz_import(
             data, fmt=chosen, quiz_id=qid, title=title or file.stem, duration_s=duration
         )
     except DomainError as exc:
-        typer.echo(f"error: {file}: {exc.detail}", err=True)
-        raise typer.Exit(1) from exc
+        fail(f"{file}: {exc.detail}", 1)
     for problem in result.problems:
         typer.echo(problem.describe(), err=True)
     count, skipped = len(result.questions), result.skipped
     if not count:
-        typer.echo(f"error: {file}: no question could be imported ({skipped} skipped)", err=True)
-        raise typer.Exit(1)
+        fail(f"{file}: no question could be imported ({skipped} skipped)", 1)
     try:
         parse_quiz(result.definition)
     except DomainError as exc:
-        typer.echo(f"error [{exc.code}]: {exc.detail}", err=True)
-        for item in exc.extra.get("problems", []):
-            typer.echo(f"  {item}", err=True)
-        raise typer.Exit(1) from exc
+        domain_failure(exc, None)
     summary = f"{count} questions, {skipped} skipped"
     if dry_run:
         typer.echo(yaml.safe_dump(result.definition, sort_keys=False, allow_unicode=True), nl=False)
@@ -261,76 +164,35 @@ def quiz_import(
         quiz = await c.catalog.put_quiz(result.definition)
         typer.echo(f"{quiz.id} version {quiz.version} ({summary})")
 
-    _run(_settings(store_url=store_url), work)
+    run_command(cli_settings(store_url=store_url), work, create_store=True)
 
 
 @quiz_app.command("export")
 def quiz_export(
-    quiz_id: str,
+    quiz_id: QuizArg,
     version: Annotated[int | None, typer.Option(help="Version (default: the latest).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="yaml or json.")] = "yaml",
     store_url: StoreOpt = None,
 ) -> None:
-    """Print a quiz in quizsession's format (YAML or JSON), ready for ``quiz load``."""
+    """Print a quiz in quizsession's format (YAML or JSON), ready for quiz load."""
     if fmt not in ("yaml", "json"):
-        typer.echo(f"error: --format must be yaml or json (not {fmt!r})", err=True)
-        raise typer.Exit(2)
+        fail(f"--format must be yaml or json (not {fmt!r})", 2)
 
     async def work(c: Container) -> dict[str, object]:
         return quiz_to_mapping(await c.catalog.get_quiz(quiz_id, version))
 
-    mapping = _run(_settings(store_url=store_url), work)
+    mapping = run_command(cli_settings(store_url=store_url), work)
     if fmt == "json":
         typer.echo(json.dumps(mapping, indent=2, ensure_ascii=False))
     else:
         typer.echo(yaml.safe_dump(mapping, sort_keys=False, allow_unicode=True), nl=False)
 
 
-@app.command()
-def invite(
-    quiz_id: str,
-    roster: Annotated[
-        Path | None, typer.Option(help="Roster file: lines 'name email valid-until [token]'.")
-    ] = None,
-    name: Annotated[str | None, typer.Option()] = None,
-    email: Annotated[str | None, typer.Option()] = None,
-    valid_until: Annotated[
-        str | None, typer.Option(help="YYYY-MM-DD or ISO-8601 with offset.")
-    ] = None,
-    base_url: Annotated[str, typer.Option(help="Prefix for the printed links.")] = "",
+@app.command("log")
+def log_command(
+    attempt_id: Annotated[str, typer.Argument(help="The attempt's id (a_...).")],
     store_url: StoreOpt = None,
 ) -> None:
-    """Create invites; prints one roster line per candidate with its token."""
-    entries: list[RosterEntry] = []
-    if roster is not None:
-        text = roster.read_text(encoding="utf-8")
-        for raw in text.splitlines():
-            parts = raw.split()
-            if len(parts) == 3 and not raw.lstrip().startswith("#"):
-                # A line without a token: one is generated.
-                entries.append(RosterEntry(name=parts[0], email=parts[1], valid_until=parts[2]))
-            elif raw.strip() and not raw.lstrip().startswith("#"):
-                entries.extend(parse_roster_lines(raw))
-    if name or email or valid_until:
-        if not (name and email and valid_until):
-            typer.echo("error: --name, --email and --valid-until go together", err=True)
-            raise typer.Exit(2)
-        entries.append(RosterEntry(name=name, email=email, valid_until=valid_until))
-    if not entries:
-        typer.echo("error: give --roster FILE or --name/--email/--valid-until", err=True)
-        raise typer.Exit(2)
-
-    async def work(c: Container) -> None:
-        issued = await c.catalog.invite(quiz_id, entries, base_url=base_url)
-        for item in issued:
-            until = dt.datetime.fromtimestamp(item.valid_until, dt.UTC).date().isoformat()
-            typer.echo(f"{item.name} {item.email} {until} {item.token}")
-
-    _run(_settings(store_url=store_url), work)
-
-
-@app.command("log")
-def log_command(attempt_id: str, store_url: StoreOpt = None) -> None:
     """Print an attempt's timeline, one event a line."""
 
     async def work(c: Container) -> list[str]:
@@ -340,13 +202,13 @@ def log_command(attempt_id: str, store_url: StoreOpt = None) -> None:
         loaded = await c.executor.load(attempt_id, fresh=True)
         return timeline(records, loaded.quiz if loaded else None)
 
-    for line in _run(_settings(store_url=store_url), work):
+    for line in run_command(cli_settings(store_url=store_url), work):
         typer.echo(line)
 
 
 @app.command("report")
 def report_command(
-    quiz_id: str,
+    quiz_id: QuizArg,
     format: Annotated[
         str, typer.Option("--format", "-f", help="csv (results), json or html (full report).")
     ],
@@ -358,13 +220,15 @@ def report_command(
     ] = False,
     store_url: StoreOpt = None,
 ) -> None:
-    """A quiz's results, item analysis and session analytics, from the event log."""
+    """Report on a quiz: results, item analysis, analytics.
+
+    Computed from the event log: results per candidate (CSV or JSON), item
+    analysis, session analytics and a self-contained HTML report."""
     from quizsession.app.reports import quiz_report
 
     kind = format.lower()
     if kind not in ("csv", "json", "html"):
-        typer.echo("error: --format must be csv, json or html", err=True)
-        raise typer.Exit(2)
+        fail("--format must be csv, json or html", 2)
 
     async def work(c: Container) -> bytes:
         report = await quiz_report(c.data, quiz_id, timelines=timelines)
@@ -374,11 +238,57 @@ def report_command(
             return c.reports.report_json(report) + b"\n"
         return c.reports.report_html(report).encode("utf-8")
 
-    data = _run(_settings(store_url=store_url), work)
+    data = run_command(cli_settings(store_url=store_url), work)
     if output is None:
         typer.echo(data, nl=False)
-    else:
+        return
+    try:
         output.write_bytes(data)
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror or exc}", 1)
+
+
+@app.command()
+def accommodate(
+    candidate_id: str,
+    multiplier: Annotated[
+        float | None, typer.Option(help="Time multiplier, 1.0 to 4.0 (e.g. 1.25, 1.5, 2).")
+    ] = None,
+    extra_minutes: Annotated[
+        float | None, typer.Option(help="Fixed extra time in minutes, 0 to 1440.")
+    ] = None,
+    note: Annotated[
+        str, typer.Option(help="Why, e.g. 'approved by the disability office' (500 characters).")
+    ] = "",
+    clear: Annotated[
+        bool, typer.Option("--clear", help="Clear the accommodation (future attempts).")
+    ] = False,
+    store_url: StoreOpt = None,
+) -> None:
+    """Set a candidate's extra time for all their attempts (duration * multiplier +
+    extra minutes; the quiz window's close still caps it). A running test gets
+    the extra time at once; a lower one applies to future attempts only. Without
+    an option: show it."""
+    if clear and (multiplier is not None or extra_minutes is not None or note):
+        fail("--clear takes no other option", 2)
+    extra = None if extra_minutes is None else extra_minutes * 60.0
+    by = "admin:cli"
+
+    async def work(c: Container) -> str:
+        if clear:
+            await c.accommodations.delete(candidate_id)
+            return f"{candidate_id}: accommodation cleared (future attempts)"
+        if not setting:
+            found = await c.accommodations.get(candidate_id)
+        else:
+            found = await c.accommodations.put(
+                candidate_id, multiplier=multiplier, extra_seconds=extra, note=note, by=by
+            )
+        text = f"x{found.multiplier:g} + {found.extra_seconds / 60:g} min"
+        return f"{candidate_id}: {text}" + (f" ({found.note})" if found.note else "")
+
+    setting = not clear and (multiplier is not None or extra is not None or bool(note))
+    typer.echo(run_command(cli_settings(store_url=store_url), work, create_store=setting))
 
 
 def main() -> None:

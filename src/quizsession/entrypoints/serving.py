@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import gc
 import logging
 import os
@@ -14,6 +15,7 @@ import resource
 import socket
 import sys
 import time
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -115,6 +117,65 @@ def uvicorn_config(asgi: Any, settings: Settings) -> uvicorn.Config:
     )
 
 
+class CannotListen(Exception):
+    """The address to listen on is taken (``in_use``) or not ours to take."""
+
+    def __init__(self, message: str, *, in_use: bool) -> None:
+        super().__init__(message)
+        self.in_use = in_use
+
+
+def listen_socket(
+    host: str, port: int, backlog: int = LIVE_SOCKET_CONFIG["backlog"]
+) -> socket.socket:
+    """Bind and listen on ``host:port`` now, before anything is printed or opened,
+    so that a busy port is one clear error (``CannotListen``) instead of a failure
+    after start-up; connections made before the app is ready wait in the backlog.
+    The socket is handed to uvicorn (``serve_forever(listener=...)``)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(backlog)
+    except OSError as exc:
+        sock.close()
+        in_use = exc.errno == errno.EADDRINUSE
+        raise CannotListen(f"{host}:{port}: {exc.strerror or exc}", in_use=in_use) from exc
+    sock.set_inheritable(True)
+    return sock
+
+
+class HeldLogs(logging.Filter):
+    """Holds the root handlers' records back until ``release()`` (or until a
+    warning or an error, which is shown at once with what was held): the demo's
+    banner is printed as one block before the start-up lines."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held: list[logging.LogRecord] = []
+        self.handlers = list(logging.getLogger().handlers)
+        for handler in self.handlers:
+            handler.addFilter(self)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.handlers and record.levelno < logging.WARNING:
+            self.held.append(record)
+            return False
+        self.release()
+        return True
+
+    def release(self) -> None:
+        handlers, self.handlers = self.handlers, []
+        for handler in handlers:
+            handler.removeFilter(self)
+        held, self.held = self.held, []
+        for record in held:
+            for handler in handlers:
+                if record.levelno >= handler.level:
+                    handler.handle(record)
+
+
 class DrainingServer(uvicorn.Server):
     """uvicorn, with a graceful drain on the first SIGTERM/SIGINT:
 
@@ -131,9 +192,16 @@ class DrainingServer(uvicorn.Server):
     A second signal exits at once (like ``kill -9``: nothing acknowledged is
     lost, requests in flight are cut)."""
 
-    def __init__(self, config: uvicorn.Config, hub: LiveHub, drain_timeout_s: float) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        hub: LiveHub,
+        drain_timeout_s: float,
+        on_listening: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__(config)
         self.hub = hub
+        self.on_listening = on_listening
         self.drain_timeout_s = drain_timeout_s
         self.drain_task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -143,6 +211,16 @@ class DrainingServer(uvicorn.Server):
     async def serve(self, sockets: list[socket.socket] | None = None) -> None:
         self._loop = asyncio.get_running_loop()
         await super().serve(sockets)
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.should_exit:
+            return
+        for sock in sockets or ():  # uvicorn logs its own address only when it binds
+            host, port = sock.getsockname()[:2]
+            log.info("quizsession: listening on http://%s:%d (pid %d)", host, port, os.getpid())
+        if self.on_listening is not None:
+            self.on_listening()
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         loop = self._loop
@@ -194,12 +272,18 @@ def serve_forever(
     hub: LiveHub,
     *,
     drain_timeout_s: float = DRAIN_TIMEOUT_S,
+    listener: socket.socket | None = None,
+    on_listening: Callable[[], None] | None = None,
 ) -> int:
     """Run uvicorn on ``asgi`` until SIGTERM/SIGINT, then drain (see
     ``DrainingServer``). Returns the process's exit code: 0 after a completed
     drain and shutdown, 1 if the shutdown failed, ``STARTUP_FAILURE`` if the
-    server never started."""
-    server = DrainingServer(uvicorn_config(asgi, settings), hub, drain_timeout_s)
+    server never started. ``listener``: a socket from ``listen_socket`` (else
+    uvicorn binds ``settings.host:port`` itself); ``on_listening`` is called
+    once the app is started and the socket accepts."""
+    server = DrainingServer(
+        uvicorn_config(asgi, settings), hub, drain_timeout_s, on_listening=on_listening
+    )
     # A long-lived server holding thousands of sockets: full collections of a
     # large heap paused the loop for a second at a time (bench.live). Objects
     # alive at start-up are frozen out of collection, and the young generation
@@ -207,7 +291,7 @@ def serve_forever(
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 50, 1000)
-    server.run()
+    server.run(sockets=None if listener is None else [listener])
     if not server.started:
         return STARTUP_FAILURE
     if getattr(server.lifespan, "shutdown_failed", False):

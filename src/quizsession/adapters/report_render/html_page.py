@@ -1,292 +1,342 @@
-"""Reports as one self-contained HTML page: inline CSS and three plots (score
-distribution, time used, facility per question) as inline base64 PNG drawn by
-matplotlib's Agg canvas (no pyplot, no GUI, no global state); every string from a
-candidate or a quiz definition is HTML-escaped. matplotlib is imported only when a
-page is drawn.
+"""Reports as one self-contained HTML page (UTF-8, ``lang="en"``): inline CSS,
+three plots as inline PNG (``html_plots.py``) and the tables (``html_text.py``).
+No script, nothing fetched from outside; every string from a candidate or a quiz
+definition is HTML-escaped.
+
+Made to meet WCAG 2.2 AA: one ``main`` landmark, headings in order (h1, h2), every
+table with a caption and header scopes, every plot with a text alternative that
+summarises it and its numbers in a table beside it, correct answers marked by a
+symbol and words (not by colour alone) with a legend, colours of at least 4.5:1.
+
+What the item analysis shows (also said on the page): the **facility index** is
+Moodle's: the mean points as a share of the range from the lowest possible points
+(minus the penalty) to the full points, so 0-100 % even with negative marks; beside
+it the share of candidates whose answer was fully **right** and the plain **mean
+points**.
 """
 
 from __future__ import annotations
 
-import base64
-import io
 from collections.abc import Sequence
-from html import escape
-from typing import TYPE_CHECKING
 
-from quizsession.adapters.report_render.csv_json import iso_time
+from quizsession.adapters.report_render.html_plots import (
+    Plot,
+    facility_plot,
+    score_plot,
+    time_plot,
+)
+from quizsession.adapters.report_render.html_text import (
+    NONE,
+    STATUSES,
+    SUBMITTED_BY,
+    duration,
+    esc,
+    fmt,
+    kind_name,
+    listing,
+    plural,
+    table,
+    utc_time,
+)
 from quizsession.app.reports_model import (
     CandidateResult,
     ItemAnalysis,
+    OptionCount,
     QuizReport,
     SessionAnalytics,
 )
 
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
-NONE = "\u2013"  # an en dash for a missing value
-
-# ------------------------------------------------------------------------------ plots
-
-
-def _png(fig: Figure) -> str:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=96, metadata={"Software": None})
-    return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _histogram(values: Sequence[float], title: str, xlabel: str, bins: list[float]) -> str:
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    fig = Figure(figsize=(6.0, 3.2), layout="constrained")
-    ax = fig.add_subplot()
-    if values:
-        ax.hist(list(values), bins=bins, color="#3b6ea5", edgecolor="white")
-    else:
-        ax.text(0.5, 0.5, "no scored attempts", ha="center", va="center", transform=ax.transAxes)
-    ax.set_title(title)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("attempts")
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    return _png(fig)
-
-
-def _time_bins(minutes: Sequence[float]) -> list[float]:
-    top = max(minutes, default=1.0)
-    top = max(top, 1.0)
-    step = top / 10
-    return [i * step for i in range(11)]
-
-
-def _facility_chart(items: Sequence[ItemAnalysis]) -> str:
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(max(6.0, 0.5 * len(items) + 2), 3.6), layout="constrained")
-    ax = fig.add_subplot()
-    labels = [item.question_id for item in items]
-    values = [item.facility if item.facility is not None else 0.0 for item in items]
-    if items:
-        ax.bar(range(len(items)), values, color="#5a9e6f")
-        ax.set_xticks(range(len(items)), labels, rotation=60, ha="right", fontsize=8)
-    else:
-        ax.text(0.5, 0.5, "no questions", ha="center", va="center", transform=ax.transAxes)
-    ax.set_ylim(min(0.0, *values) if values else 0.0, 100.0)
-    ax.set_title("Facility per question")
-    ax.set_ylabel("facility (%)")
-    return _png(fig)
-
-
-# ------------------------------------------------------------------------------- HTML
+#: The mark of a correct answer in the item analysis (with words for screen readers).
+CORRECT_MARK = "\u2713"
 
 _CSS = """
-body{font-family:system-ui,sans-serif;margin:2rem;color:#222}
-h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem}
-table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}
-th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top}
-th{background:#f0f0f0}td.n{text-align:right;font-variant-numeric:tabular-nums}
-.plots img{max-width:100%;margin:.5rem 1rem .5rem 0}
-.voided{color:#999}.ok{color:#2a7a3a}
-pre{font-size:.8rem;background:#f7f7f7;padding:.5rem}
+body{font-family:system-ui,sans-serif;margin:0;color:#1a1a1a;background:#fff;line-height:1.4}
+main{margin:2rem}
+h1{font-size:1.5rem}h2{font-size:1.25rem;margin-top:2.5rem}
+p.note{max-width:50rem}
+.scroll{overflow-x:auto;max-width:100%}
+.scroll:focus{outline:2px solid #1a4f8a}
+table{border-collapse:collapse;font-size:.875rem;margin:.5rem 0 1rem}
+caption{text-align:left;font-weight:600;padding:.25rem 0}
+th,td{border:1px solid #8a8a8a;padding:.25rem .5rem;text-align:left;vertical-align:top}
+thead th{background:#e8edf2}
+tbody th{font-weight:600}
+.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+figure{margin:1rem 0}
+figure img{max-width:100%;height:auto}
+figcaption{font-size:.875rem;max-width:50rem}
+ul.answers{list-style:none;margin:0;padding:0;min-width:12rem}
+.correct{font-weight:700;color:#1d5e2c}
+.mark{display:inline-block;width:1.1em}
+.status-voided{color:#5c5c5c}
+.vh{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
+pre{font-size:.8rem;background:#f4f4f4;padding:.5rem;overflow-x:auto}
+@media print{.scroll,pre{overflow:visible}main{margin:0}}
 """
 
-
-def _e(value: object) -> str:
-    return escape(str(value), quote=True)
-
-
-def _fmt(value: float | None, digits: int = 2) -> str:
-    if value is None:
-        return NONE
-    return f"{value:.{digits}f}".rstrip("0").rstrip(".") if digits else f"{value:.0f}"
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return NONE
-    total = round(seconds)
-    return f"{total // 60}:{total % 60:02d}"
+FACILITY_NOTE = (
+    "Facility index: the mean points as a share of the range from the lowest points "
+    "a question can give (minus its penalty for a wrong answer) to its full points, "
+    "as Moodle computes it. It runs from 0 % (everyone lost the full penalty) to "
+    "100 % (everyone got full marks), negative marks or not: half the candidates "
+    "right and half wrong gives 50 % whatever the penalty. Without negative marks "
+    "it is the mean points as a percentage of the full points. Right: candidates "
+    "whose final answer earned full marks, and their share of those shown the "
+    "question. Mean points: the plain mean, which negative marks can take below 0. "
+    "Discrimination: the correlation (from \u22121 to 1) of the question's points "
+    "with the rest of the test. Times: from the question's first showing to its "
+    "first saved answer. Only submitted attempts count; voided attempts and "
+    "attempts in progress are left out."
+)
 
 
-def _table(head: Sequence[str], rows: Sequence[Sequence[str]], numeric: set[int]) -> str:
-    """``rows`` hold HTML that is already escaped."""
-    out = ["<table><thead><tr>", *(f"<th>{_e(h)}</th>" for h in head), "</tr></thead><tbody>"]
-    for row in rows:
-        cells = (
-            f'<td class="n">{cell}</td>' if i in numeric else f"<td>{cell}</td>"
-            for i, cell in enumerate(row)
-        )
-        out += ["<tr>", *cells, "</tr>"]
-    out.append("</tbody></table>")
-    return "".join(out)
+def _figure(ident: str, plot: Plot, caption: str) -> str:
+    return (
+        f'<figure id="{ident}"><img src="data:image/png;base64,{plot.png}" '
+        f'width="{plot.width}" height="{plot.height}" alt="{esc(plot.alt)}">'
+        f"<figcaption>{esc(caption)}</figcaption></figure>"
+    )
+
+
+def _band_table(ident: str, caption: str, head: str, plot: Plot) -> str:
+    rows = [[esc(b.label), str(b.count)] for b in plot.bands]
+    return table(ident, caption, [head, "Attempts"], rows, numeric=frozenset({1}))
+
+
+def _candidate(name: str) -> str:
+    return esc(name) if name.strip() else NONE
 
 
 def _results_rows(results: Sequence[CandidateResult]) -> list[list[str]]:
     return [
         [
-            _e(r.attempt_id),
-            _e(r.candidate_name or r.candidate_id),
-            f'<span class="{_e(r.status)}">{_e(r.status)}</span>',
-            _e(r.quiz_version),
-            _e(_fmt(r.score)),
-            _e(_fmt(r.max_score)),
-            _e(_fmt(r.percentage, 1)),
-            _e(iso_time(r.started_at)),
-            _e(iso_time(r.finished_at)),
-            _e(_duration(r.time_used_s)),
-            _e(r.submit_reason or ""),
+            esc(r.attempt_id),
+            _candidate(r.candidate_name),
+            esc(r.candidate_id),
+            f'<span class="status-{esc(r.status)}">{esc(STATUSES.get(r.status, r.status))}</span>',
+            esc(r.quiz_version),
+            esc(fmt(r.score)),
+            esc(fmt(r.max_score)),
+            esc(fmt(r.percentage, 1)),
+            esc(utc_time(r.started_at)),
+            esc(utc_time(r.finished_at)),
+            esc(duration(r.time_used_s)),
+            esc(SUBMITTED_BY.get(r.submit_reason or "", r.submit_reason or NONE)),
         ]
         for r in results
     ]
 
 
+def _answer(option: OptionCount) -> str:
+    if option.correct:
+        return (
+            f'<li class="correct"><span class="mark" aria-hidden="true">{CORRECT_MARK}</span>'
+            f'<span class="vh">correct answer: </span>{esc(option.label)}: {option.count}</li>'
+        )
+    return f'<li><span class="mark"></span>{esc(option.label)}: {option.count}</li>'
+
+
 def _item_rows(items: Sequence[ItemAnalysis]) -> list[list[str]]:
     rows = []
     for item in items:
-        options = "<br>".join(
-            f'<span class="ok">{_e(o.label)}</span>: {o.count}'
-            if o.correct
-            else f"{_e(o.label)}: {o.count}"
-            for o in item.options
+        answers = (
+            '<ul class="answers">' + "".join(_answer(o) for o in item.options) + "</ul>"
+            if item.options
+            else NONE
         )
         rows.append(
             [
-                _e(item.question_id),
-                _e(item.kind),
-                _e(item.text),
-                _e(_fmt(item.max_points)),
+                esc(item.question_id),
+                esc(kind_name(item.kind)),
+                esc(item.text),
+                esc(fmt(item.max_points)),
+                esc(fmt(item.min_points)),
                 str(item.delivered),
                 str(item.answered),
-                _e(_fmt(item.facility, 1)),
-                _e(_fmt(item.discrimination, 2)),
-                _e(_fmt(item.median_time_s, 1)),
-                _e(_fmt(item.mean_time_s, 1)),
-                options,
+                str(item.right),
+                esc(fmt(item.right_percentage, 1)),
+                esc(fmt(item.facility, 1)),
+                esc(fmt(item.mean_points)),
+                esc(fmt(item.discrimination, 2)),
+                esc(duration(item.median_time_s)),
+                esc(duration(item.mean_time_s)),
+                answers,
             ]
         )
     return rows
 
 
-def _session_rows(sessions: Sequence[SessionAnalytics]) -> list[list[str]]:
+def _session_rows(sessions: Sequence[SessionAnalytics], names: dict[str, str]) -> list[list[str]]:
     return [
         [
-            _e(s.attempt_id),
-            _e(s.candidate_id),
+            esc(s.attempt_id),
+            _candidate(s.candidate_name or names.get(s.attempt_id, "")),
+            esc(s.candidate_id),
             str(s.sessions),
             str(s.disconnects),
             str(s.takeovers),
-            _e(_duration(s.longest_gap_s)),
+            esc(duration(s.longest_gap_s)),
             str(s.events),
         ]
         for s in sessions
     ]
 
 
-def report_html(report: QuizReport) -> str:
-    """A self-contained HTML page: summary, three plots and the tables."""
-    scored = [r for r in report.results if r.status == "submitted"]
-    percentages = [r.percentage for r in scored if r.percentage is not None]
-    minutes = [r.time_used_s / 60 for r in scored if r.time_used_s is not None]
-    plots = [
-        (
-            "Score distribution",
-            _histogram(
-                percentages, "Score distribution", "score (%)", [i * 10.0 for i in range(11)]
-            ),
-        ),
-        (
-            "Time used",
-            _histogram(minutes, "Time used", "minutes", _time_bins(minutes)),
-        ),
-        ("Facility per question", _facility_chart(report.items)),
-    ]
+def _summary_rows(report: QuizReport) -> list[list[str]]:
     s = report.summary
-    summary_rows = [
-        ["attempts", str(s.attempts)],
-        ["scored (submitted)", str(s.scored)],
-        ["in progress", str(s.in_progress)],
-        ["voided (left out of statistics)", str(s.voided)],
-        ["mean score", _e(_fmt(s.mean_score))],
-        ["median score", _e(_fmt(s.median_score))],
-        ["mean percentage", _e(_fmt(s.mean_percentage, 1))],
-        ["median time used", _e(_duration(s.median_time_used_s))],
+    return [
+        ["Attempts", str(s.attempts)],
+        ["Scored (submitted)", str(s.scored)],
+        ["In progress", str(s.in_progress)],
+        ["Voided (left out of the statistics)", str(s.voided)],
+        ["Mean score", esc(fmt(s.mean_score))],
+        ["Median score", esc(fmt(s.median_score))],
+        ["Mean percentage", esc(fmt(s.mean_percentage, 1))],
+        ["Median percentage", esc(fmt(s.median_percentage, 1))],
+        ["Mean time used", esc(duration(s.mean_time_used_s))],
+        ["Median time used", esc(duration(s.median_time_used_s))],
     ]
+
+
+def _attempts(attempts: int, versions: Sequence[int]) -> str:
+    """``no attempts yet``, ``1 attempt, on version 1``, ``5 attempts, on versions
+    1 and 2``."""
+    if not attempts:
+        return "no attempts yet"
+    word = "version" if len(versions) == 1 else "versions"
+    return f"{plural(attempts, 'attempt')}, on {word} {listing([str(v) for v in versions])}"
+
+
+def report_html(report: QuizReport) -> str:
+    """The whole report as one self-contained HTML page."""
+    scored = [r for r in report.results if r.status == "submitted"]
+    scores = score_plot([r.percentage for r in scored if r.percentage is not None])
+    times = time_plot([r.time_used_s for r in scored if r.time_used_s is not None])
+    facility = facility_plot(report.items)
+    names = {r.attempt_id: r.candidate_name for r in report.results}
+    s = report.summary
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>Report: {_e(report.title)}</title>",
-        f"<style>{_CSS}</style></head><body>",
-        f"<h1>{_e(report.title)}</h1>",
-        f"<p>Quiz <code>{_e(report.quiz_id)}</code>, versions "
-        f"{_e(', '.join(str(v) for v in report.versions) or NONE)}</p>",
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>Report: {esc(report.title)}</title>",
+        f"<style>{_CSS}</style></head><body><main>",
+        f"<h1>Report: {esc(report.title)}</h1>",
+        f"<p>Quiz <code>{esc(report.quiz_id)}</code>: "
+        f"{esc(_attempts(s.attempts, report.versions))}. Times are in UTC.</p>",
         "<h2>Summary</h2>",
-        _table(["", "value"], summary_rows, {1}),
-        '<div class="plots">',
-        *(f'<img alt="{_e(alt)}" src="data:image/png;base64,{data}">' for alt, data in plots),
-        "</div>",
+        table(
+            "summary",
+            "Attempts and scores",
+            ["Measure", "Value"],
+            _summary_rows(report),
+            numeric=frozenset({1}),
+        ),
+        "<h2>Score distribution</h2>",
+        _figure(
+            "score-plot",
+            scores,
+            "Submitted attempts per band of 10 percentage points "
+            "of the maximum score (the numbers are in the table below).",
+        ),
+        _band_table("score-bands", "Submitted attempts per score band", "Score band", scores),
+        "<h2>Time used</h2>",
+        _figure(
+            "time-plot",
+            times,
+            "Submitted attempts by the time used, from the start of "
+            "the test to its submission (the numbers are in the table below).",
+        ),
+        _band_table("time-bands", "Submitted attempts per band of time used", "Time used", times),
         "<h2>Results</h2>",
-        _table(
+        '<p class="note">One row per attempt, voided and running ones included. '
+        "Percentage: the score as a share of the maximum; negative marks can take it "
+        "below 0.</p>",
+        table(
+            "results",
+            f"Results: {plural(len(report.results), 'attempt')}",
             [
-                "attempt",
-                "candidate",
-                "status",
-                "version",
-                "score",
-                "max",
-                "%",
-                "started",
-                "finished",
-                "time used",
-                "submit",
+                "Attempt",
+                "Candidate",
+                "Candidate id",
+                "Status",
+                "Quiz version",
+                "Score",
+                "Max score",
+                "Percentage",
+                "Started (UTC)",
+                "Finished (UTC)",
+                "Time used",
+                "Submitted by",
             ],
             _results_rows(report.results),
-            {3, 4, 5, 6},
+            numeric=frozenset({4, 5, 6, 7}),
         ),
         "<h2>Item analysis</h2>",
-        "<p>Facility: mean points / max points (%). Discrimination: correlation of the "
-        "question's points with the rest of the test. Time: first delivery to first "
-        "saved answer (seconds). Scored attempts only.</p>",
-        _table(
+        f'<p class="note">{esc(FACILITY_NOTE)}</p>',
+        f'<p class="note" id="answers-legend"><span aria-hidden="true">{CORRECT_MARK}</span> '
+        "and bold type mark a correct answer in the column \u201cAnswers given\u201d; "
+        "the other answers given are wrong.</p>",
+        _figure(
+            "facility-plot",
+            facility,
+            "The facility index of each question, in the "
+            "order of the table below (which gives every value and the full question "
+            "ids).",
+        ),
+        table(
+            "items",
+            f"Item analysis: {plural(len(report.items), 'question')}, over "
+            f"{plural(s.scored, 'submitted attempt')}",
             [
-                "question",
-                "kind",
-                "text",
-                "points",
-                "delivered",
-                "answered",
-                "facility %",
-                "discrimination",
-                "median s",
-                "mean s",
-                "answers given",
+                "Question",
+                "Kind",
+                "Question text",
+                "Full points",
+                "Points when wrong",
+                "Shown to",
+                "Answered",
+                "Right",
+                "Right (%)",
+                "Facility index (%)",
+                "Mean points",
+                "Discrimination",
+                "Median time",
+                "Mean time",
+                "Answers given",
             ],
             _item_rows(report.items),
-            {3, 4, 5, 6, 7, 8, 9},
+            numeric=frozenset(range(3, 14)),
         ),
         "<h2>Sessions</h2>",
-        _table(
+        '<p class="note">Per attempt: logins (sessions), disconnects, takeovers by a '
+        "second login and the longest time with no recorded activity while the test "
+        "ran.</p>",
+        table(
+            "sessions",
+            f"Sessions: {plural(len(report.sessions), 'attempt')}",
             [
-                "attempt",
-                "candidate",
-                "sessions",
-                "disconnects",
-                "takeovers",
-                "longest gap",
-                "events",
+                "Attempt",
+                "Candidate",
+                "Candidate id",
+                "Sessions",
+                "Disconnects",
+                "Takeovers",
+                "Longest gap",
+                "Events",
             ],
-            _session_rows(report.sessions),
-            {2, 3, 4, 5, 6},
+            _session_rows(report.sessions, names),
+            numeric=frozenset({3, 4, 5, 6, 7}),
         ),
     ]
     if report.timelines:
         parts.append("<h2>Timelines</h2>")
         for t in report.timelines:
+            who = names.get(t.attempt_id, "")
+            label = f"Attempt {t.attempt_id}" + (f": {who}" if who.strip() else "")
             parts.append(
-                f"<details><summary>{_e(t.attempt_id)}</summary>"
-                f"<pre>{_e(chr(10).join(t.lines))}</pre></details>"
+                f"<details><summary>{esc(label)}</summary>"
+                f"<pre>{esc(chr(10).join(t.lines))}</pre></details>"
             )
-    parts.append("</body></html>")
+    parts.append("</main></body></html>")
     return "\n".join(parts) + "\n"

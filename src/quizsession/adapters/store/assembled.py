@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from quizsession.app.ports import (
+    Accommodation,
     AttemptIndexRow,
     AttemptStatus,
     EventLog,
@@ -136,3 +137,22 @@ class AssembledStore:
 
     async def prune_alive(self, before: float) -> int:
         return await self.base.prune_alive(before)
+
+    async def put_accommodation(self, accommodation: Accommodation) -> None:
+        await self.base.put_accommodation(accommodation)
+
+    async def get_accommodation(self, candidate_id: str) -> Accommodation | None:
+        return await self.base.get_accommodation(candidate_id)
+
+    async def delete_accommodation(self, candidate_id: str) -> bool:
+        return await self.base.delete_accommodation(candidate_id)
+
+    async def list_accommodations(
+        self, *, limit: int = 100, offset: int = 0
+    ) -> list[Accommodation]:
+        return await self.base.list_accommodations(limit=limit, offset=offset)
+
+    async def candidate_attempts(
+        self, candidate_id: str, *, status: AttemptStatus | None = "open"
+    ) -> list[AttemptIndexRow]:
+        return await self.base.candidate_attempts(candidate_id, status=status)

@@ -23,6 +23,7 @@ from quizsession.adapters.store.common import (
     versioned_quiz,
 )
 from quizsession.app.ports import (
+    Accommodation,
     AttemptIndexRow,
     AttemptStatus,
     Invite,
@@ -45,6 +46,7 @@ class MemoryStore:
         self._invites: dict[str, Invite] = {}
         self._leases: dict[str, tuple[str, float]] = {}  # attempt -> (session, expires_at)
         self._alive: dict[str, float] = {}  # instance -> its latest mark
+        self._accommodations: dict[str, Accommodation] = {}  # candidate -> record
         self._encrypted = False
 
     # -- declared capabilities --------------------------------------------------------
@@ -218,3 +220,32 @@ class MemoryStore:
         for instance in old:
             del self._alive[instance]
         return len(old)
+
+    # -- accommodations -----------------------------------------------------------
+
+    async def put_accommodation(self, accommodation: Accommodation) -> None:
+        self._accommodations[accommodation.candidate_id] = accommodation
+
+    async def get_accommodation(self, candidate_id: str) -> Accommodation | None:
+        return self._accommodations.get(candidate_id)
+
+    async def delete_accommodation(self, candidate_id: str) -> bool:
+        return self._accommodations.pop(candidate_id, None) is not None
+
+    async def list_accommodations(
+        self, *, limit: int = 100, offset: int = 0
+    ) -> list[Accommodation]:
+        check_page(limit, offset)
+        ordered = sorted(self._accommodations)
+        return [self._accommodations[c] for c in ordered[offset : offset + limit]]
+
+    async def candidate_attempts(
+        self, candidate_id: str, *, status: AttemptStatus | None = "open"
+    ) -> list[AttemptIndexRow]:
+        rows = [
+            row
+            for row in self._index.values()
+            if row.candidate_id == candidate_id and (status is None or row.status == status)
+        ]
+        rows.sort(key=lambda row: row.attempt_id)
+        return rows

@@ -43,6 +43,7 @@ from quizsession.entrypoints.http.openapi_docs import (
     problem_responses,
     readiness_responses,
 )
+from quizsession.entrypoints.http.routes_accommodations import ROUTES as ACCOMMODATION_ROUTES
 
 ADMIN_BODY_LIMIT = 8 * 1024 * 1024
 
@@ -304,6 +305,7 @@ admin_router = Router(
         unlock,
         void,
         reopen,
+        *ACCOMMODATION_ROUTES,
     ],
     tags=["admin"],
 )

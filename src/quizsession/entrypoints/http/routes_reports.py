@@ -63,7 +63,7 @@ async def quiz_results(
         name = _filename(quiz_id, "results.csv")
         return Response(
             content=c.reports.results_csv(report),
-            media_type="text/csv; charset=utf-8",
+            media_type="text/csv",  # Litestar adds "; charset=utf-8" to text/*
             headers={
                 "Content-Disposition": f'attachment; filename="{name}"',
                 "X-Content-Type-Options": "nosniff",
@@ -118,7 +118,7 @@ async def html_report(request: AnyRequest, quiz_id: str, timelines: bool = False
     page = await asyncio.to_thread(c.reports.report_html, report)  # plotting: off the loop
     return Response(
         content=page,
-        media_type="text/html; charset=utf-8",
+        media_type="text/html",  # Litestar adds "; charset=utf-8" to text/*
         headers={
             "Content-Security-Policy": HTML_CSP,
             "X-Content-Type-Options": "nosniff",

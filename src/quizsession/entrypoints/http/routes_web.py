@@ -3,9 +3,11 @@ administrator's page) and their assets under ``/static``.
 
 The pages are plain HTML, CSS and JavaScript modules served by the service itself
 (no build step, no third-party origin). Each page is sent with a strict
-Content-Security-Policy and is never cached without revalidation; the assets it
-links carry a content hash in their URL (``/static/take.js?v=<hash>``), so they
-can be cached for a day without a deploy ever mixing old and new files.
+Content-Security-Policy and is never cached without revalidation. The assets
+are never cached without revalidation either (``no-cache``): the page links
+its entry modules with a content hash (``/static/take.js?v=<hash>``), but the
+modules they import are fetched by plain name, and a browser must never run a new
+entry module with old imported ones after a deploy.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ PAGE_HEADERS: dict[str, str] = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
 
-STATIC_CACHE = CacheControlHeader(public=True, max_age=86_400)
+STATIC_CACHE = CacheControlHeader(no_cache=True)
 
 _ASSET = re.compile(r"\{\{static:([A-Za-z0-9_.-]+)\}\}")
 

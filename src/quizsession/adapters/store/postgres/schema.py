@@ -88,6 +88,19 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         value text NOT NULL
     );
     """,
+    # 5: candidates' accommodations (``AccommodationStore``): one row per
+    # candidate, and the index that finds a candidate's attempts.
+    """
+    CREATE TABLE accommodations (
+        candidate_id  text COLLATE "C" NOT NULL PRIMARY KEY,
+        multiplier    double precision NOT NULL,
+        extra_seconds double precision NOT NULL,
+        note          text NOT NULL,
+        set_by        text NOT NULL,
+        set_at        double precision NOT NULL
+    );
+    CREATE INDEX attempts_by_candidate ON attempts (candidate_id, attempt_id);
+    """,
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 

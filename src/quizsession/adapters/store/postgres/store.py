@@ -41,8 +41,8 @@ Schema
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg.exceptions as pgerr
 
@@ -56,6 +56,7 @@ from quizsession.adapters.store.common import (
     versioned_quiz,
 )
 from quizsession.adapters.store.postgres import schema, sql
+from quizsession.adapters.store.postgres.accommodations import PostgresAccommodations
 from quizsession.adapters.store.postgres.appends import AppendBatcher, PendingAppend
 from quizsession.adapters.store.postgres.connections import Connections
 from quizsession.app.ports import (
@@ -74,12 +75,14 @@ from quizsession.domain.quiz import Quiz
 if TYPE_CHECKING:
     from quizsession.adapters.store.postgres.connections import Conn
 
+T = TypeVar("T")
 #: The ``meta`` row recording that the database holds data encrypted at rest.
 ENCRYPTED_KEY = "encrypted_at_rest"
 
 
-class PostgresStore:
-    """The ``Store`` ports on PostgreSQL (asyncpg pool)."""
+class PostgresStore(PostgresAccommodations):
+    """The ``Store`` ports on PostgreSQL (asyncpg pool; accommodations:
+    ``accommodations.py``)."""
 
     def __init__(
         self,
@@ -101,6 +104,9 @@ class PostgresStore:
         )
         # Group commit: concurrent appends written together (appends.py).
         self._appends = AppendBatcher(self._db.run, self._append_alone)
+
+    def _run(self, fn: Callable[[Conn], Awaitable[T]]) -> Awaitable[T]:
+        return self._db.run(fn)
 
     # -- declared capabilities --------------------------------------------------------
 

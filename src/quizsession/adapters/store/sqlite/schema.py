@@ -77,6 +77,19 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
             value TEXT NOT NULL
         ) WITHOUT ROWID""",
     ),
+    (
+        # Candidates' accommodations (``AccommodationStore``): one row per
+        # candidate, and the index that finds a candidate's attempts.
+        """CREATE TABLE accommodations (
+            candidate_id  TEXT NOT NULL PRIMARY KEY,
+            multiplier    REAL NOT NULL,
+            extra_seconds REAL NOT NULL,
+            note          TEXT NOT NULL,
+            set_by        TEXT NOT NULL,
+            set_at        REAL NOT NULL
+        ) WITHOUT ROWID""",
+        "CREATE INDEX attempts_by_candidate ON attempts (candidate_id, attempt_id)",
+    ),
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 

@@ -32,10 +32,12 @@ Schema
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import TypeVar
+from urllib.parse import quote
 
 from quizsession.adapters.store.common import (
     canonical_quiz,
@@ -45,6 +47,7 @@ from quizsession.adapters.store.common import (
     lease_grant,
 )
 from quizsession.adapters.store.sqlite import schema, sql
+from quizsession.adapters.store.sqlite.accommodations import SqliteAccommodations
 from quizsession.adapters.store.sqlite.readers import ReaderPool
 from quizsession.adapters.store.sqlite.writer import GroupCommitWriter
 from quizsession.app.ports import (
@@ -54,6 +57,7 @@ from quizsession.app.ports import (
     LeaseGrant,
     QuizSummary,
     RecordedEvent,
+    StoreMissing,
     StoreUnavailable,
 )
 from quizsession.domain.events import AttemptEvent, decode_event, encode_event, event_type
@@ -64,8 +68,8 @@ T = TypeVar("T")
 ENCRYPTED_KEY = "encrypted_at_rest"
 
 
-class SqliteStore:
-    """The ``Store`` ports on one SQLite file."""
+class SqliteStore(SqliteAccommodations):
+    """The ``Store`` ports on one SQLite file (accommodations: ``accommodations.py``)."""
 
     def __init__(
         self,
@@ -74,12 +78,17 @@ class SqliteStore:
         readers: int = 4,
         max_batch: int = 1024,
         busy_timeout_ms: int = 5000,
+        create: bool = True,
     ) -> None:
+        """``create=False``: open an existing file only (``StoreMissing`` if there
+        is none), for the commands that read a store and must not leave an empty
+        one behind."""
         if path == "" or path == ":memory:" or path.startswith("file::memory:"):
             raise ValueError("SqliteStore needs a file; use MemoryStore for a store in memory")
         if readers < 1 or max_batch < 1 or busy_timeout_ms < 0:
             raise ValueError("readers and max_batch must be >= 1, busy_timeout_ms >= 0")
         self.path = path
+        self._create = create
         self._busy_timeout_ms = busy_timeout_ms
         self._writer = GroupCommitWriter(
             path, self._open_writer, max_batch=max_batch, bulk=sql.bulk_append
@@ -151,8 +160,14 @@ class SqliteStore:
             return False
 
     def _connect(self) -> sqlite3.Connection:
+        # mode=rw: never create the file (the default mode is rwc).
+        target = self.path if self._create else f"file:{quote(self.path)}?mode=rw"
         conn = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, cached_statements=64
+            target,
+            isolation_level=None,
+            check_same_thread=False,
+            cached_statements=64,
+            uri=not self._create,
         )
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
@@ -164,6 +179,8 @@ class SqliteStore:
         return conn
 
     def _open_writer(self) -> sqlite3.Connection:
+        if not self._create and not os.path.exists(self.path):
+            raise StoreMissing(f"no store at {self.path}")
         conn = self._connect()
         try:
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
@@ -178,6 +195,12 @@ class SqliteStore:
 
     def _submit(self, fn: Callable[[sqlite3.Cursor], T], bulk: object = None) -> asyncio.Future[T]:
         return self._writer.submit(fn, bulk)
+
+    def _write(self, fn: Callable[[sqlite3.Cursor], T]) -> asyncio.Future[T]:
+        return self._writer.submit(fn)
+
+    def _read(self, fn: Callable[[sqlite3.Cursor], T]) -> Awaitable[T]:
+        return self._readers.run(fn)
 
     # -- events -----------------------------------------------------------------------
 

@@ -129,6 +129,14 @@ export class AttemptPhase {
   }
 }
 
+/** Whether an answer is no answer: nothing, an empty text, no choice ticked. */
+export function isBlank(answer) {
+  if (answer === null || answer === undefined) return true;
+  if (Array.isArray(answer)) return answer.length === 0;
+  if (typeof answer === "string") return answer.trim() === "";
+  return false;
+}
+
 /**
  * What a submit now would leave unanswered: `unseen` questions never shown and
  * `blank` ones shown without an answer. `answered` holds the ids answered so far

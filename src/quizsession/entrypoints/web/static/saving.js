@@ -4,6 +4,7 @@
 // The indicator in the header tells the state (a status region).
 
 import { ApiError, el, request, sameAnswer } from "./api.js";
+import { isBlank } from "./attempt_flow.js";
 import { waitForResult } from "./ending.js";
 import { heard } from "./live_wiring.js";
 import { DROP, Outbox, RETRY, SENT, STOP } from "./outbox.js";
@@ -91,23 +92,25 @@ export function flush() {
   return outbox.flush();
 }
 
-/** The test's question ids answered so far (saved or waiting to be sent). */
+/** The test's question ids answered so far (saved or waiting to be sent; the
+ * latest answer counts, and an emptied one is blank again). */
 export function answeredTestIds() {
-  const ids = new Set();
+  const latest = new Map();
   if (state.view && state.view.section === "test") {
-    for (const [id, value] of Object.entries(state.view.answers || {})) {
-      if (value !== null && value !== undefined) ids.add(id);
-    }
+    for (const [id, value] of Object.entries(state.view.answers || {})) latest.set(id, value);
   }
   for (const [id, saved] of Object.entries(state.saved)) {
-    if (saved.section === "test") ids.add(id);
+    if (saved.section === "test") latest.set(id, saved.answer);
   }
   for (const [id, entry] of Object.entries(outbox.all())) {
-    if (entry.section === "test") ids.add(id);
+    if (entry.section === "test") latest.set(id, entry.answer);
   }
   const q = state.question;
-  if (q && q.section === "test" && readAnswer(q, $("q-body")) !== undefined) ids.add(q.id);
-  return ids;
+  if (q && q.section === "test") {
+    const shown = readAnswer(q, $("q-body"));
+    if (shown !== undefined) latest.set(q.id, shown);
+  }
+  return new Set([...latest].filter(([, answer]) => !isBlank(answer)).map(([id]) => id));
 }
 
 const NEVER_STORABLE = [
