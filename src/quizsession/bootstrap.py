@@ -15,11 +15,17 @@ from urllib.parse import urlsplit
 
 from quizsession.adapters.importers import MoodleImporter
 from quizsession.adapters.live.memory import MemoryLiveState
+from quizsession.adapters.lti.ags import AgsSink
+from quizsession.adapters.lti.http import LtiHttp
+from quizsession.adapters.lti.id_tokens import IdTokens
+from quizsession.adapters.lti.keys import ToolKeys, generate_pem, kept_pem
+from quizsession.adapters.lti.platform_keys import PlatformKeySets
 from quizsession.adapters.metrics_prometheus import PrometheusMetrics
 from quizsession.adapters.report_render import CsvJsonHtmlRenderer
 from quizsession.adapters.store.assembled import AssembledStore
 from quizsession.adapters.store.encrypted import (
     KEYS_SETTING,
+    EncryptedAccommodations,
     EncryptedEventLog,
     EncryptedInvites,
     KeyRing,
@@ -33,6 +39,7 @@ from quizsession.app.attempts import AttemptExecutor, QuizCache
 from quizsession.app.catalog import Catalog
 from quizsession.app.clock import SystemClock
 from quizsession.app.live import LiveHub
+from quizsession.app.lti import LtiService
 from quizsession.app.metrics import NO_METRICS, Metrics
 from quizsession.app.outage import OutageCredit, OutageReport
 from quizsession.app.ports import Clock, LiveState, Store, UnreadableData
@@ -127,13 +134,43 @@ def token_secret(settings: Settings, store: Store, *, create: bool = True) -> st
     return secrets.token_urlsafe(48)
 
 
+def lti_key(settings: Settings, store: Store, *, create: bool = True) -> ToolKeys:
+    """The LTI tool's key, loaded on first use: the configured one (PEM text or
+    a file); else, like the token secret, one kept beside the SQLite file, one
+    for this process on a store in memory, and none on a shared store (LTI is
+    refused there until the key is configured: instances must agree on it)."""
+    configured = settings.lti_private_key
+
+    def load() -> bytes | None:
+        if configured:
+            text = configured.strip()
+            if text.startswith("-----BEGIN"):
+                return text.encode()
+            return Path(text).read_bytes()
+        if store.shared:
+            return None
+        if store.secret_file is not None:
+            path = Path(store.secret_file + "-lti-key.pem")
+            if not create and not path.exists():
+                return generate_pem()
+            return kept_pem(path)
+        if store.durable:
+            return None
+        return generate_pem()
+
+    return ToolKeys(load)
+
+
 def with_encryption(store: Store, spec: str) -> Store:
     """``store`` as the services see it: its event log and invites encrypted at
     rest with the keys of ``spec`` (``QUIZSESSION_ENCRYPTION_KEYS``), or, when
     ``spec`` is empty, refusing to serve data that was (``UnreadableData``)."""
     keys = KeyRing(spec) if spec else None
     return AssembledStore(
-        store, events=EncryptedEventLog(store, keys), invites=EncryptedInvites(store, keys)
+        store,
+        events=EncryptedEventLog(store, keys),
+        invites=EncryptedInvites(store, keys),
+        accommodations=EncryptedAccommodations(store, keys),
     )
 
 
@@ -156,6 +193,11 @@ class Container:
     admin_keys: dict[str, str]
     reports: ReportRenderer
     accommodations: Accommodations
+    #: LTI 1.3: registrations, login, launch, deep linking, the tool's key set.
+    lti: LtiService
+    #: The ``lti_ags`` sink of the outbound delivery (scores to LMS gradebooks).
+    lti_sink: AgsSink
+    lti_http: LtiHttp
     hub: LiveHub = field(default_factory=LiveHub)
     #: Counters and timings (``/metrics``): a Prometheus registry of this
     #: container's own, never the process-wide default one.
@@ -213,6 +255,7 @@ class Container:
             # measured from here, not from the previous periodic mark.
             await self._alive.mark()
             self._alive = None
+        await self.lti_http.close()
         await self.live.close()
         await self.store.close()
 
@@ -229,7 +272,8 @@ def build(
     live = make_live(settings, clock, adapter)
     hub = LiveHub()
     metrics = PrometheusMetrics(live_sessions=lambda: len(hub), breaker=live)
-    tokens = JwtTokens(token_secret(settings, adapter, create=create_store), clock)
+    secret = token_secret(settings, adapter, create=create_store)
+    tokens = JwtTokens(secret, clock)
     quizzes = QuizCache(store)
     # Several instances on one store: no instance's cache can be the truth.
     shared = adapter.shared
@@ -270,6 +314,16 @@ def build(
         metrics=metrics,
         prefetch=executor.prefetch,
     )
+    lti_http = LtiHttp()
+    tool_key = lti_key(settings, adapter, create=create_store)
+    lti = LtiService(
+        store,
+        IdTokens(PlatformKeySets(lti_http, clock.monotonic)),
+        tool_key,
+        sessions.open_for_user,
+        clock,
+        secret,
+    )
     return Container(
         settings=settings,
         clock=clock,
@@ -285,6 +339,9 @@ def build(
         admin_keys=settings.admin_keys(),
         reports=make_report_renderer(),
         accommodations=accommodations,
+        lti=lti,
+        lti_sink=AgsSink(store, tool_key, clock, lti_http),
+        lti_http=lti_http,
         hub=hub,
         metrics=metrics,
     )

@@ -25,6 +25,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     """Encryption at rest of answers, names and emails (off when empty):
     ``id:base64key,id2:base64key`` with 32-byte keys; the first encrypts, all
     decrypt (rotation: put the new key first, keep the old ones)."""
+    lti_private_key: str | None = None
+    """The LTI tool's RSA private key (PEM text, or the path of a PEM file): it
+    signs deep linking answers and grade service requests, its public half is
+    served at ``/lti/jwks``. Unset: a key is created next to the SQLite file
+    (mode 0600); in-process only for memory://; with PostgreSQL it must be set
+    (the same on every instance) for LTI to work."""
     api_keys: str = ""
     """Administrator/backend keys as ``name=key,name2=key2``."""
     token_ttl_s: float = 900.0

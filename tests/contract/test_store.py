@@ -66,6 +66,8 @@ from quizsession.domain.events import (
 from quizsession.domain.quiz import Choice, Policies, Question, Quiz, Section, Selection
 from quizsession.settings import load_settings
 from tests.contract.store_accommodations import AccommodationContract
+from tests.contract.store_lti import LtiContract
+from tests.contract.store_outbound import OutboundContract
 
 T0 = 1_700_000_000.0
 
@@ -216,7 +218,7 @@ async def create(store: Store, attempt_id: str, n_events: int = 1, **fields: Any
     return await store.append(attempt_id, 0, events, row(attempt_id, **fields))
 
 
-class StoreContract(AccommodationContract):
+class StoreContract(AccommodationContract, LtiContract, OutboundContract):
     """The behaviour every ``Store`` adapter shares. Override ``store``. (The
     accommodations' part: ``store_accommodations.py``.)"""
 
@@ -975,7 +977,7 @@ class TestSqliteStore(StoreContract):
             await again.close()
         raw = _raw(old)
         try:
-            assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+            assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
         finally:
             raw.close()
 

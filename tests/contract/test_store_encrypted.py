@@ -12,6 +12,7 @@ import pytest
 
 from quizsession.adapters.store.assembled import AssembledStore
 from quizsession.adapters.store.encrypted import (
+    EncryptedAccommodations,
     EncryptedEventLog,
     EncryptedInvites,
     KeyRing,
@@ -23,6 +24,7 @@ from quizsession.app.ports import Invite, Store, StoreError, StoreUnavailable, U
 from quizsession.bootstrap import build
 from quizsession.domain.events import AnswerSaved, AttemptCreated, AttemptEvent
 from quizsession.settings import Settings, load_settings
+from tests.contract.store_accommodations import accommodation
 from tests.contract.test_store import T0, StoreContract, row
 
 KEY_A = new_key()
@@ -33,7 +35,10 @@ def encrypted(inner: Store, keys: KeyRing | None) -> Store:
     """``inner`` with its event log and invites encrypted (as the composition root
     assembles it)."""
     return AssembledStore(
-        inner, events=EncryptedEventLog(inner, keys), invites=EncryptedInvites(inner, keys)
+        inner,
+        events=EncryptedEventLog(inner, keys),
+        invites=EncryptedInvites(inner, keys),
+        accommodations=EncryptedAccommodations(inner, keys),
     )
 
 
@@ -59,6 +64,7 @@ class TestEncryptedSqliteStore(StoreContract):
 SECRET_ANSWER = "my-very-secret-answer"
 NAME = "Zoë Candidate"
 EMAIL = "zoe@example.org"
+NOTE = "approved by the disability office: dyslexia"
 
 
 def _events() -> list[AttemptEvent]:
@@ -115,6 +121,7 @@ async def _filled(inner: Store, ring: KeyRing) -> Store:
     await store.open()
     await store.append("a1", 0, _events(), row("a1"))
     await store.add_invites([_invite()])
+    await store.put_accommodation(accommodation("c1", note=NOTE))
     return store
 
 
@@ -128,9 +135,11 @@ async def test_the_wrapped_store_never_sees_answers_names_or_emails(tmp_path: Pa
     store = await _filled(SqliteStore(str(path)), KeyRing(f"a:{KEY_A}"))
     assert [r.event for r in await store.read("a1")] == _events()
     assert await store.find_invite("h" * 64) == _invite()
+    assert await store.get_accommodation("c1") == accommodation("c1", note=NOTE)
+    assert await store.list_accommodations() == [accommodation("c1", note=NOTE)]
     await store.close()
     raw = _files_bytes(tmp_path, "raw.db")
-    for clear in (SECRET_ANSWER, NAME, EMAIL, "zoe@"):
+    for clear in (SECRET_ANSWER, NAME, EMAIL, "zoe@", "dyslexia"):
         assert clear.encode() not in raw
     assert b"enc:v1:a:" in raw
     assert b"answer_saved" in raw  # event types and ids stay readable for the indexes
@@ -211,7 +220,13 @@ async def inner(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 async def test_without_keys_an_envelope_is_unreadable_never_an_answer(inner: Store) -> None:
     await _filled(inner, KeyRing(f"a:{KEY_A}"))
     unset = encrypted(inner, None)
-    for read in (unset.read("a1"), unset.read_many(["a1"]), unset.find_invite("h" * 64)):
+    reads = (
+        unset.read("a1"),
+        unset.read_many(["a1"]),
+        unset.find_invite("h" * 64),
+        unset.get_accommodation("c1"),
+    )
+    for read in reads:
         with pytest.raises(UnreadableData, match="QUIZSESSION_ENCRYPTION_KEYS is not set"):
             await read
     # A 503 like an unreachable store: the executor and the HTTP layer treat it so.

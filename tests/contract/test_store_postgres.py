@@ -30,7 +30,10 @@ from testsupport.postgres_server import PostgresServer
 
 pytestmark = pytest.mark.postgres
 
-_TABLES = "events, attempts, quizzes, invites, leases, alive, meta, accommodations"
+_TABLES = (
+    "events, attempts, quizzes, invites, leases, alive, meta, accommodations, "
+    "lti_platforms, lti_nonces, lti_links"
+)
 
 
 async def _sql(dsn: str, statement: str, *args: object) -> None:
@@ -181,7 +184,7 @@ class TestPostgresStore(StoreContract):
         pg = PostgresStore(fresh_dsn)
         await pg.open()
         try:
-            assert await pg.schema_version() == SCHEMA_VERSION == 5
+            assert await pg.schema_version() == SCHEMA_VERSION == 7
             assert (await pg.get_index("a1")) is not None
             assert (await pg.acquire_lease("a1", "s1", 10.0, T0)).acquired
             assert (await pg.acquire_lease("a1", "s2", 10.0, T0 + 1)).holder == "s1"
@@ -212,7 +215,7 @@ class TestPostgresStore(StoreContract):
         pg = PostgresStore(fresh_dsn)
         await pg.open()
         try:
-            assert await pg.schema_version() == SCHEMA_VERSION == 5
+            assert await pg.schema_version() == SCHEMA_VERSION == 7
             assert (await pg.lease_holder("a1", T0)).holder == "s1"
             await pg.mark_alive("i1", T0 + 0.25)
             assert await pg.last_alive() == T0 + 0.25

@@ -4,13 +4,16 @@ and an administrator client to set quizzes up and check what the server stored.
 
 Chromium is Debian's ``/usr/bin/chromium`` (Playwright's own browser download
 cannot work here). Without it the browser tests are skipped, except on CI
-(``CI=true``), where a missing browser fails the run loudly.
+(``CI=true``), where a missing browser fails the run loudly. The same holds for
+axe-core (the npm package pinned in ``package.json``), which ``axe`` runs inside
+a page: ``await axe.check(page, "what")`` fails on any WCAG 2.2 A/AA violation.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import re
 import time
@@ -36,10 +39,12 @@ from testsupport.service import ServerProcess
 __all__ = [
     "CHROMIUM",
     "AdminApi",
+    "Axe",
     "BrowserRun",
     "admin_api",
     "answer",
     "answer_and_next",
+    "axe",
     "browser",
     "browser_run",
     "chromium_path",
@@ -67,6 +72,9 @@ CHROMIUM_ARGS = [
 ]
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+AXE_SCRIPT = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+#: The WCAG levels checked: 2.0, 2.1 and 2.2, A and AA.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
 
 #: The demo quiz's right answers (questions are delivered in this fixed order).
 RIGHT: dict[str, Any] = {
@@ -110,6 +118,64 @@ def chromium_path() -> Path:
             pytest.fail(f"CI=true but {why}", pytrace=False)
         pytest.skip(why)
     return CHROMIUM
+
+
+def _missing(why: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true but {why}", pytrace=False)
+    pytest.skip(why)
+
+
+class Axe:
+    """axe-core in a page. The script is evaluated through the DevTools protocol,
+    so the page's own Content-Security-Policy stays in force."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.version = json.loads((AXE_SCRIPT.parent / "package.json").read_text())["version"]
+
+    async def run(self, page: Page) -> dict[str, Any]:
+        if not await page.evaluate("typeof window.axe === 'object'"):
+            await page.evaluate(self.source + "\n;undefined")
+        found: dict[str, Any] = await page.evaluate(
+            """(tags) => axe.run(document, {
+                runOnly: {type: 'tag', values: tags},
+                resultTypes: ['violations'],
+            })""",
+            AXE_TAGS,
+        )
+        return found
+
+    async def check(self, page: Page, what: str) -> dict[str, Any]:
+        """Fail with every violation listed when axe finds any on ``page``."""
+        results = await self.run(page)
+        violations: list[dict[str, Any]] = results["violations"]
+        assert not violations, f"axe-core {self.version}, {what}:\n" + describe_violations(
+            violations
+        )
+        assert results["passes"], f"{what}: axe checked nothing"
+        return results
+
+
+def describe_violations(violations: list[dict[str, Any]]) -> str:
+    """One readable block per violation: rule, impact, help, the elements and why."""
+    lines = []
+    for v in violations:
+        lines.append(f"- {v['id']} ({v['impact']}): {v['help']} <{v['helpUrl']}>")
+        for node in v["nodes"][:6]:
+            summary = " ".join(str(node.get("failureSummary", "")).split())
+            lines.append(f"    at {json.dumps(node['target'])}: {node['html'][:160]}")
+            if summary:
+                lines.append(f"      {summary[:400]}")
+    return "\n".join(lines)
+
+
+@pytest.fixture(scope="session")
+def axe() -> Axe:
+    """axe-core; skips (or fails on CI) when the npm package is missing."""
+    if not AXE_SCRIPT.exists():
+        _missing(f"{AXE_SCRIPT.relative_to(ROOT)} is missing: run `npm ci` to install axe-core")
+    return Axe(AXE_SCRIPT.read_text(encoding="utf-8"))
 
 
 @pytest.fixture

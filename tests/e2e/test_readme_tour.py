@@ -27,6 +27,7 @@ import pytest
 
 from testsupport.net import free_port
 
+SERVE = (sys.executable, "-m", "quizsession.entrypoints.cli", "serve", "--demo")
 README = Path(__file__).resolve().parents[2] / "README.md"
 SECTION = "## A five-minute tour with curl"
 START_TIMEOUT_S = 30.0
@@ -92,8 +93,7 @@ class DemoServer:
         out = self.workdir / f"serve-{n}.out"
         with out.open("wb") as stdout, (self.workdir / f"serve-{n}.err").open("wb") as stderr:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "quizsession.entrypoints.cli", "serve", "--demo"]
-                + ["--port", str(self.port)],
+                [*SERVE, "--port", str(self.port)],
                 cwd=self.workdir,
                 env=self.env,
                 stdin=subprocess.DEVNULL,

@@ -40,6 +40,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("post", "/admin/attempts/{attempt_id}/extend"): {"seconds": 60},
     ("post", "/admin/attempts/{attempt_id}/void"): {"reason": "x"},
     ("post", "/admin/attempts/{attempt_id}/reopen"): {"extra_seconds": 60},
+    ("put", "/admin/candidates/{candidate_id}/accommodation"): {"multiplier": 1.5},
 }
 
 
@@ -59,7 +60,7 @@ async def admin_operations(api: Api, attempt_id: str) -> list[tuple[str, str, An
                     f"{method.upper()} {template} takes a body: add a valid one to BODIES"
                 )
             body = BODIES.get((method, template))
-            path = template.format(quiz_id="demo", attempt_id=attempt_id)
+            path = template.format(quiz_id="demo", attempt_id=attempt_id, candidate_id="cand-1")
             found.append((method.upper(), path, body))
     assert len(found) >= 18, found  # the scan works: quizzes, attempts and reports
     # Outside the document but behind the key too (unless QUIZSESSION_METRICS_PUBLIC).
@@ -92,6 +93,10 @@ async def assert_admin_refused(
 async def test_positive_control_the_key_opens_every_route(api: Api) -> None:
     """The walk below refuses for the key's sake, not for a broken request."""
     session = await api.started()
+    key = {"x-api-key": API_KEY}
+    await api.client.put(
+        "/admin/candidates/cand-1/accommodation", json={"multiplier": 1.5}, headers=key
+    )
     for method, path, body in await admin_operations(api, session.attempt_id):
         if method != "GET":
             continue

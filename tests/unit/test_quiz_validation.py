@@ -462,7 +462,7 @@ def test_difficulty(bad: object) -> None:
         {"mode": "pool"},
         {"mode": "pool", "count": 0},
         {"mode": "pool", "count": 7},
-        {"mode": "pool", "count": 2.0},
+        {"mode": "pool", "count": 2.5},
         {"mode": "adaptive"},
         {"mode": "adaptive", "count": 7},
         {"mode": "fixed", "count": 5},
@@ -474,6 +474,12 @@ def test_selection_count(selection: Raw) -> None:
     assert paths(with_(lambda r: r["test"].update(selection=selection))) == [
         "/test/selection/count"
     ]
+
+
+def test_a_whole_number_written_as_a_float_is_a_whole_number() -> None:
+    # JSON Schema's integer: 2.0 is 2 (the request bodies take it the same way).
+    quiz = parse_quiz(with_(lambda r: r["test"].update(selection={"mode": "pool", "count": 1.0})))
+    assert quiz.test.selection.count == 1
 
 
 def test_selection_mode_and_shape() -> None:

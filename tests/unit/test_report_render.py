@@ -56,8 +56,7 @@ def quiz_with_penalty() -> object:
 QUIZ = parse_quiz(quiz_with_penalty())
 
 
-@pytest.fixture(scope="module")
-def report() -> QuizReport:
+def report_runs() -> list[Run]:
     people = [
         (SCRIPT, "=1+1", 3.0),  # q3 wrong: -0.5 points
         (TRICKY, "-2+3", 10.0),
@@ -73,7 +72,12 @@ def report() -> QuizReport:
     open_run = Run("r9", "Still going", QUIZ)
     open_run.take([("b", 3)], at=S)
     runs.append(open_run)
-    return build_report(QUIZ, [r.records for r in runs], {1: QUIZ}, timelines=True)
+    return runs
+
+
+@pytest.fixture(scope="module")
+def report() -> QuizReport:
+    return build_report(QUIZ, [r.records for r in report_runs()], {1: QUIZ}, timelines=True)
 
 
 # -------------------------------------------------------------------------------- CSV
@@ -382,16 +386,25 @@ def test_the_page_says_what_facility_means(report: QuizReport) -> None:
 
 
 def test_wording_has_no_false_plurals(report: QuizReport) -> None:
-    page = report_html(report)
-    text = " ".join(structure(page).text)
-    assert "rq: 5 attempts, on version 1." in text
-    assert not re.search(r"\b1 (attempts|questions|versions|minutes)\b", text)
+    text = "".join(structure(report_html(report)).text)
+    assert "Quiz rq: 5 attempts, on version 1. Times are in UTC." in text
+    assert not re.search(r"\b1 (attempts|questions|versions|minutes|seconds)\b", text)
     assert "versions 1" not in text
-    empty = " ".join(structure(report_html(build_report(QUIZ, [], {1: QUIZ}))).text)
-    assert "rq: no attempts yet." in empty
-    assert "empty, no attempt has been scored yet" in report_html(build_report(QUIZ, [], {1: QUIZ}))
-    two = msgspec.structs.replace(report, versions=[1, 2, 3])
-    assert "5 attempts, on versions 1, 2 and 3." in " ".join(structure(report_html(two)).text)
+    assert "Results: 5 attempts" in text
+    assert "Item analysis: 5 questions, over 4 submitted attempts" in text
+    empty_page = report_html(build_report(QUIZ, [], {1: QUIZ}))
+    empty = "".join(structure(empty_page).text)
+    assert "Quiz rq: no attempts yet." in empty
+    assert "over 0 submitted attempts" in empty
+    assert "empty, no attempt has been scored yet" in empty_page
+    one = build_report(QUIZ, [report_runs()[0].records], {1: QUIZ})
+    text = "".join(structure(report_html(one)).text)
+    assert "Quiz rq: 1 attempt, on version 1." in text
+    assert "over 1 submitted attempt" in text
+    assert "Sessions: 1 attempt" in text
+    three = msgspec.structs.replace(report, versions=[1, 2, 3])
+    text = "".join(structure(report_html(three)).text)
+    assert "5 attempts, on versions 1, 2 and 3." in text
 
 
 def test_words_and_numbers() -> None:

@@ -54,6 +54,8 @@ HTTP_STATUS: Final[Mapping[ErrorCode, int]] = MappingProxyType(
         _C.QUESTION_UNKNOWN: 422,
         _C.NO_SUCH_SECTION: 422,
         _C.ACCOMMODATION_INVALID: 422,
+        _C.LTI_MESSAGE_INVALID: 422,
+        _C.WEBHOOK_INVALID: 422,
         # who you are
         _C.TOKEN_INVALID: 401,
         _C.TOKEN_EXPIRED: 401,
@@ -63,6 +65,12 @@ HTTP_STATUS: Final[Mapping[ErrorCode, int]] = MappingProxyType(
         _C.INVITE_EXPIRED: 401,
         _C.API_KEY_REQUIRED: 401,
         _C.API_KEY_INVALID: 401,
+        _C.LTI_PLATFORM_UNKNOWN: 401,
+        _C.LTI_DEPLOYMENT_UNKNOWN: 401,
+        _C.LTI_TOKEN_INVALID: 401,
+        _C.LTI_TOKEN_EXPIRED: 401,
+        _C.LTI_NONCE_REPLAYED: 401,
+        _C.LTI_STATE_INVALID: 401,
         # what exists
         _C.NOT_FOUND: 404,
         # the state of the attempt
@@ -86,6 +94,8 @@ HTTP_STATUS: Final[Mapping[ErrorCode, int]] = MappingProxyType(
         _C.BUSY: 503,
         _C.LIVE_RECOVERING: 503,
         _C.DRAINING: 503,
+        _C.LTI_NOT_CONFIGURED: 503,
+        _C.LTI_PLATFORM_UNAVAILABLE: 503,
         _C.INTERNAL: 500,
     }
 )

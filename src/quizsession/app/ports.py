@@ -13,9 +13,18 @@ from typing import Literal, Protocol
 import msgspec
 
 from quizsession.api.accommodations import Accommodation as Accommodation
+from quizsession.api.lti import LtiLaunchLink as LtiLaunchLink
+from quizsession.api.lti import LtiPlatform as LtiPlatform
 from quizsession.api.models import AttemptIndexRow as AttemptIndexRow
 from quizsession.api.models import AttemptStatus as AttemptStatus
 from quizsession.api.models import QuizSummary as QuizSummary
+from quizsession.app.delivery_records import BacklogEntry as BacklogEntry
+from quizsession.app.delivery_records import Claimed as Claimed
+from quizsession.app.delivery_records import DeliveryRecord as DeliveryRecord
+from quizsession.app.delivery_records import DeliveryResult as DeliveryResult
+from quizsession.app.delivery_records import DeliveryStatus as DeliveryStatus
+from quizsession.app.delivery_records import DestinationRecord as DestinationRecord
+from quizsession.app.delivery_records import NewDelivery as NewDelivery
 from quizsession.domain.events import AttemptEvent
 from quizsession.domain.quiz import Quiz
 
@@ -227,6 +236,123 @@ class AccommodationStore(Protocol):
         ...
 
 
+class LtiStore(Protocol):
+    """LTI 1.3: the platforms (LMSs) registered to launch quizzes, the nonces of
+    their launches (each used once), and the launch link of each attempt
+    started from an LMS (whose gradebook its score goes to)."""
+
+    async def put_lti_platform(self, platform: LtiPlatform) -> None:
+        """Store ``platform``, replacing the one with its id. Durable once it
+        returns."""
+        ...
+
+    async def get_lti_platform(self, platform_id: str) -> LtiPlatform | None: ...
+
+    async def lti_platforms(self, issuer: str | None = None) -> list[LtiPlatform]:
+        """The registrations (of ``issuer`` only, when given), ordered by id."""
+        ...
+
+    async def delete_lti_platform(self, platform_id: str) -> bool:
+        """Forget the registration; False when there was none."""
+        ...
+
+    async def use_lti_nonce(self, key: str, expires_at: float, now: float) -> bool:
+        """Record ``key`` as used until ``expires_at``: True the first time,
+        False while it is recorded and unexpired (a replay). Atomic across
+        instances; durable once it returns; records expired at ``now`` may be
+        forgotten."""
+        ...
+
+    async def put_lti_link(self, link: LtiLaunchLink) -> None:
+        """Store the attempt's launch link, replacing its previous one."""
+        ...
+
+    async def get_lti_link(self, attempt_id: str) -> LtiLaunchLink | None: ...
+
+
+class OutboundStore(Protocol):
+    """Outbound delivery (``app/delivery*.py``): the registered destinations, the
+    backlog of attempts whose log has events not yet fanned out, and one durable
+    delivery row per (destination, outbound event).
+
+    The backlog follows the log: appending an event that may go out (any event but
+    the cheap ones of answering: ``answer_saved``, ``question_delivered``,
+    ``question_viewed`` and the session events) records its position as the
+    attempt's ``latest`` in the same transaction as the event, so no crash can lose
+    it. ``fan_out`` writes the deliveries and moves the attempt's cursor in one
+    transaction; repeating it (a crash before it returned, two dispatchers) writes
+    nothing twice: a delivery is unique per (destination, event id)."""
+
+    async def put_destination(self, record: DestinationRecord) -> None:
+        """Register or replace a destination (by its id)."""
+        ...
+
+    async def get_destination(self, destination_id: str) -> DestinationRecord | None: ...
+
+    async def list_destinations(self, kind: str | None = None) -> list[DestinationRecord]:
+        """Destinations (of ``kind``, or all), ordered by id."""
+        ...
+
+    async def delete_destination(self, destination_id: str) -> bool:
+        """Forget a destination and its deliveries; False when there was none."""
+        ...
+
+    async def outbound_backlog(self, limit: int = 100) -> list[BacklogEntry]:
+        """Attempts whose ``latest`` is past their cursor, ordered by attempt id
+        (an indexed query: only such attempts are looked at)."""
+        ...
+
+    async def fan_out(
+        self,
+        attempt_id: str,
+        upto: int,
+        deliveries: Sequence[NewDelivery],
+        now: float,
+        give_up_at: float,
+    ) -> int:
+        """In one transaction: write ``deliveries`` (pending, due at ``now``, in
+        the order given; one already there for its destination and event id is
+        left as it is) and move the attempt's cursor to ``upto`` (never back).
+        Returns how many deliveries were new."""
+        ...
+
+    async def claim_deliveries(
+        self, now: float, lease_s: float, limit: int, claim: str
+    ) -> list[Claimed]:
+        """Claim up to ``limit`` deliveries to send now, earliest due first: pending,
+        due (``next_try_at <= now``), of an enabled destination, and each the first
+        pending one of its (destination, attempt) in log order (a later event waits
+        while an earlier one is retrying). A claimed delivery's ``next_try_at``
+        moves to ``now + lease_s`` and it records ``claim``; of several
+        dispatchers claiming at once, each delivery goes to one."""
+        ...
+
+    async def finish_delivery(self, delivery_id: int, claim: str, result: DeliveryResult) -> bool:
+        """Record how the send went, if the delivery is still claimed by ``claim``
+        (False otherwise: its lease lapsed and another dispatcher claimed it). With
+        ``result.disable_destination`` the destination is disabled with that
+        reason in the same transaction."""
+        ...
+
+    async def get_delivery(self, delivery_id: int) -> DeliveryRecord | None: ...
+
+    async def list_deliveries(
+        self,
+        destination_id: str,
+        *,
+        status: DeliveryStatus | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[DeliveryRecord]:
+        """A destination's deliveries, newest first."""
+        ...
+
+    async def redeliver(self, delivery_id: int, now: float, give_up_at: float) -> bool:
+        """Make a delivery pending again, due at ``now``, retried until
+        ``give_up_at`` (its claim dropped); False when there is none."""
+        ...
+
+
 class StoreLifecycle(Protocol):
     """What the composition root needs of a store: opening, closing, a health
     check, and the store's declared capabilities. Every adapter declares each
@@ -288,6 +414,8 @@ class Store(
     LeaseStore,
     AliveStore,
     AccommodationStore,
+    LtiStore,
+    OutboundStore,
     Protocol,
 ):
     """Everything durable, as one adapter provides it: the composition root
@@ -304,6 +432,10 @@ class AttemptRecords(EventLog, AttemptIndex, QuizRepository, Protocol):
 
 class QuizCatalog(QuizRepository, InviteRepository, Protocol):
     """Quizzes and their invites: the catalogue, and logins by invite."""
+
+
+class OutboundRecords(OutboundStore, EventLog, Protocol):
+    """The outbound store and the logs it follows: the delivery engine."""
 
 
 class LivenessRecords(AliveStore, AttemptIndex, Protocol):

@@ -50,6 +50,8 @@ class ErrorCode(StrEnum):
     QUESTION_UNKNOWN = "question_unknown"
     NO_SUCH_SECTION = "no_such_section"
     ACCOMMODATION_INVALID = "accommodation_invalid"
+    LTI_MESSAGE_INVALID = "lti_message_invalid"
+    WEBHOOK_INVALID = "webhook_invalid"
     # who you are
     TOKEN_INVALID = "token_invalid"
     TOKEN_EXPIRED = "token_expired"
@@ -59,6 +61,12 @@ class ErrorCode(StrEnum):
     INVITE_EXPIRED = "invite_expired"
     API_KEY_REQUIRED = "api_key_required"
     API_KEY_INVALID = "api_key_invalid"
+    LTI_PLATFORM_UNKNOWN = "lti_platform_unknown"
+    LTI_DEPLOYMENT_UNKNOWN = "lti_deployment_unknown"
+    LTI_TOKEN_INVALID = "lti_token_invalid"
+    LTI_TOKEN_EXPIRED = "lti_token_expired"
+    LTI_NONCE_REPLAYED = "lti_nonce_replayed"
+    LTI_STATE_INVALID = "lti_state_invalid"
     # what exists
     NOT_FOUND = "not_found"
     # the state of the attempt (or of the quiz's window)
@@ -81,6 +89,8 @@ class ErrorCode(StrEnum):
     BUSY = "busy"
     LIVE_RECOVERING = "live_state_recovering"
     DRAINING = "draining"
+    LTI_NOT_CONFIGURED = "lti_not_configured"
+    LTI_PLATFORM_UNAVAILABLE = "lti_platform_unavailable"
     INTERNAL = "internal"
 
     @property
@@ -103,6 +113,8 @@ def _categories() -> dict[ErrorCode, Refusal]:
             ErrorCode.QUESTION_UNKNOWN,
             ErrorCode.NO_SUCH_SECTION,
             ErrorCode.ACCOMMODATION_INVALID,
+            ErrorCode.LTI_MESSAGE_INVALID,
+            ErrorCode.WEBHOOK_INVALID,
         ),
         Refusal.AUTH: (
             ErrorCode.TOKEN_INVALID,
@@ -113,6 +125,12 @@ def _categories() -> dict[ErrorCode, Refusal]:
             ErrorCode.INVITE_EXPIRED,
             ErrorCode.API_KEY_REQUIRED,
             ErrorCode.API_KEY_INVALID,
+            ErrorCode.LTI_PLATFORM_UNKNOWN,
+            ErrorCode.LTI_DEPLOYMENT_UNKNOWN,
+            ErrorCode.LTI_TOKEN_INVALID,
+            ErrorCode.LTI_TOKEN_EXPIRED,
+            ErrorCode.LTI_NONCE_REPLAYED,
+            ErrorCode.LTI_STATE_INVALID,
         ),
         Refusal.NOT_FOUND: (ErrorCode.NOT_FOUND,),
         Refusal.STATE: (
@@ -136,6 +154,8 @@ def _categories() -> dict[ErrorCode, Refusal]:
             ErrorCode.BUSY,
             ErrorCode.LIVE_RECOVERING,
             ErrorCode.DRAINING,
+            ErrorCode.LTI_NOT_CONFIGURED,
+            ErrorCode.LTI_PLATFORM_UNAVAILABLE,
         ),
         Refusal.INTERNAL: (ErrorCode.INTERNAL,),
     }

@@ -94,12 +94,17 @@ def quiz_load(file: FileArg, store_url: StoreOpt = None) -> None:
     except DefinitionFileError as exc:
         fail(str(exc), 2)
 
+    def render(problems: list[Any]) -> list[str]:
+        return describe_problems(source, problems)
+
+    try:  # checked before any store is opened: an invalid file changes nothing
+        parse_quiz(source.raw)
+    except DomainError as exc:
+        domain_failure(exc, render)
+
     async def work(c: Container) -> None:
         quiz = await c.catalog.put_quiz(source.raw)
         typer.echo(f"{quiz.id} version {quiz.version}")
-
-    def render(problems: list[Any]) -> list[str]:
-        return describe_problems(source, problems)
 
     run_command(cli_settings(store_url=store_url), work, create_store=True, render=render)
 

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from quizsession.adapters.store.assembled_outbound import AssembledOutbound
 from quizsession.app.ports import (
     Accommodation,
+    AccommodationStore,
     AttemptIndexRow,
     AttemptStatus,
     EventLog,
     Invite,
     InviteRepository,
     LeaseGrant,
+    LtiLaunchLink,
+    LtiPlatform,
     QuizSummary,
     RecordedEvent,
     Store,
@@ -25,14 +29,23 @@ from quizsession.domain.events import AttemptEvent
 from quizsession.domain.quiz import Quiz
 
 
-class AssembledStore:
-    """``base`` with its event log and invites replaced by ``events`` and
-    ``invites`` (typically decorators of ``base``'s own)."""
+class AssembledStore(AssembledOutbound):
+    """``base`` with its event log, invites and accommodations replaced by
+    ``events``, ``invites`` and ``accommodations`` (typically decorators of
+    ``base``'s own)."""
 
-    def __init__(self, base: Store, *, events: EventLog, invites: InviteRepository) -> None:
+    def __init__(
+        self,
+        base: Store,
+        *,
+        events: EventLog,
+        invites: InviteRepository,
+        accommodations: AccommodationStore | None = None,
+    ) -> None:
         self.base = base
         self.events = events
         self.invites = invites
+        self.accommodations: AccommodationStore = accommodations or base
 
     # -- the life cycle and capabilities: the adapter's ---------------------------------
 
@@ -139,20 +152,41 @@ class AssembledStore:
         return await self.base.prune_alive(before)
 
     async def put_accommodation(self, accommodation: Accommodation) -> None:
-        await self.base.put_accommodation(accommodation)
+        await self.accommodations.put_accommodation(accommodation)
 
     async def get_accommodation(self, candidate_id: str) -> Accommodation | None:
-        return await self.base.get_accommodation(candidate_id)
+        return await self.accommodations.get_accommodation(candidate_id)
 
     async def delete_accommodation(self, candidate_id: str) -> bool:
-        return await self.base.delete_accommodation(candidate_id)
+        return await self.accommodations.delete_accommodation(candidate_id)
 
     async def list_accommodations(
         self, *, limit: int = 100, offset: int = 0
     ) -> list[Accommodation]:
-        return await self.base.list_accommodations(limit=limit, offset=offset)
+        return await self.accommodations.list_accommodations(limit=limit, offset=offset)
 
     async def candidate_attempts(
         self, candidate_id: str, *, status: AttemptStatus | None = "open"
     ) -> list[AttemptIndexRow]:
         return await self.base.candidate_attempts(candidate_id, status=status)
+
+    async def put_lti_platform(self, platform: LtiPlatform) -> None:
+        await self.base.put_lti_platform(platform)
+
+    async def get_lti_platform(self, platform_id: str) -> LtiPlatform | None:
+        return await self.base.get_lti_platform(platform_id)
+
+    async def lti_platforms(self, issuer: str | None = None) -> list[LtiPlatform]:
+        return await self.base.lti_platforms(issuer)
+
+    async def delete_lti_platform(self, platform_id: str) -> bool:
+        return await self.base.delete_lti_platform(platform_id)
+
+    async def use_lti_nonce(self, key: str, expires_at: float, now: float) -> bool:
+        return await self.base.use_lti_nonce(key, expires_at, now)
+
+    async def put_lti_link(self, link: LtiLaunchLink) -> None:
+        await self.base.put_lti_link(link)
+
+    async def get_lti_link(self, attempt_id: str) -> LtiLaunchLink | None:
+        return await self.base.get_lti_link(attempt_id)

@@ -4,7 +4,9 @@ default).
 Two decorators, each around the one port whose data it encrypts:
 ``EncryptedEventLog`` replaces, before an append, each answer
 (``AnswerSaved.answer``) and each candidate name (``AttemptCreated``) with an
-AES-256-GCM envelope; ``EncryptedInvites`` does so for invites' names and emails.
+AES-256-GCM envelope; ``EncryptedInvites`` does so for invites' names and emails, and
+``EncryptedAccommodations`` for the note on a candidate's accommodation (it may
+name a health condition).
 Reads decrypt. The store underneath never sees those values in clear. Ids,
 times, scores and the event types stay readable (the reaper and the admin lists
 need them); the store's other ports carry no such data and are not wrapped.
@@ -43,7 +45,10 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from quizsession.app.ports import (
+    Accommodation,
+    AccommodationStore,
     AttemptIndexRow,
+    AttemptStatus,
     EventLog,
     Invite,
     InviteRepository,
@@ -261,3 +266,52 @@ class EncryptedInvites:
     async def find_invite(self, token_hash: str) -> Invite | None:
         found = await self._inner.find_invite(token_hash)
         return None if found is None else self._open(found)
+
+
+class EncryptedAccommodations:
+    """An ``AccommodationStore`` that keeps each accommodation's note encrypted in
+    ``inner`` (``keys`` None: encryption off, envelopes refused on reads)."""
+
+    def __init__(self, inner: AccommodationStore, keys: KeyRing | None) -> None:
+        self._inner = inner
+        self._keys = keys
+
+    def _seal(self, accommodation: Accommodation) -> Accommodation:
+        note, keys = accommodation.note, self._keys
+        if not note:
+            return accommodation
+        ctx = accommodation.candidate_id.encode() + b"|note"
+        sealed = _escape(note) if keys is None else keys.seal(note.encode(), ctx)
+        return msgspec.structs.replace(accommodation, note=sealed)
+
+    def _open(self, accommodation: Accommodation) -> Accommodation:
+        note = accommodation.note
+        if is_sealed(note):
+            ctx = accommodation.candidate_id.encode() + b"|note"
+            note = _open(self._keys, note, ctx).decode()
+        else:
+            note = _unescape(note)
+        if note == accommodation.note:
+            return accommodation
+        return msgspec.structs.replace(accommodation, note=note)
+
+    async def put_accommodation(self, accommodation: Accommodation) -> None:
+        await self._inner.put_accommodation(self._seal(accommodation))
+
+    async def get_accommodation(self, candidate_id: str) -> Accommodation | None:
+        found = await self._inner.get_accommodation(candidate_id)
+        return None if found is None else self._open(found)
+
+    async def delete_accommodation(self, candidate_id: str) -> bool:
+        return await self._inner.delete_accommodation(candidate_id)
+
+    async def list_accommodations(
+        self, *, limit: int = 100, offset: int = 0
+    ) -> list[Accommodation]:
+        found = await self._inner.list_accommodations(limit=limit, offset=offset)
+        return [self._open(a) for a in found]
+
+    async def candidate_attempts(
+        self, candidate_id: str, *, status: AttemptStatus | None = "open"
+    ) -> list[AttemptIndexRow]:
+        return await self._inner.candidate_attempts(candidate_id, status=status)

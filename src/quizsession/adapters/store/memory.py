@@ -22,12 +22,15 @@ from quizsession.adapters.store.common import (
     unversioned,
     versioned_quiz,
 )
+from quizsession.adapters.store.memory_outbound import MemoryOutbound
 from quizsession.app.ports import (
     Accommodation,
     AttemptIndexRow,
     AttemptStatus,
     Invite,
     LeaseGrant,
+    LtiLaunchLink,
+    LtiPlatform,
     QuizSummary,
     RecordedEvent,
     VersionConflict,
@@ -36,7 +39,7 @@ from quizsession.domain.events import AttemptEvent, decode_event, encode_event
 from quizsession.domain.quiz import Quiz
 
 
-class MemoryStore:
+class MemoryStore(MemoryOutbound):
     """Everything in dictionaries; nothing survives the process."""
 
     def __init__(self) -> None:
@@ -47,7 +50,11 @@ class MemoryStore:
         self._leases: dict[str, tuple[str, float]] = {}  # attempt -> (session, expires_at)
         self._alive: dict[str, float] = {}  # instance -> its latest mark
         self._accommodations: dict[str, Accommodation] = {}  # candidate -> record
+        self._lti_platforms: dict[str, LtiPlatform] = {}
+        self._lti_nonces: dict[str, float] = {}  # key -> expires_at
+        self._lti_links: dict[str, LtiLaunchLink] = {}  # attempt -> link
         self._encrypted = False
+        self._init_outbound()  # destinations and deliveries: memory_outbound.py
 
     # -- declared capabilities --------------------------------------------------------
 
@@ -102,6 +109,7 @@ class MemoryStore:
             log = self._logs[attempt_id] = []
         log.extend(encoded)
         self._index[attempt_id] = index
+        self._note_outbound(attempt_id, index.quiz_id, index.candidate_id, expected_version, events)
         return len(log)
 
     async def read(self, attempt_id: str, after: int = 0) -> list[RecordedEvent]:
@@ -249,3 +257,35 @@ class MemoryStore:
         ]
         rows.sort(key=lambda row: row.attempt_id)
         return rows
+
+    # -- LTI ----------------------------------------------------------------------
+
+    async def put_lti_platform(self, platform: LtiPlatform) -> None:
+        self._lti_platforms[platform.id] = platform
+
+    async def get_lti_platform(self, platform_id: str) -> LtiPlatform | None:
+        return self._lti_platforms.get(platform_id)
+
+    async def lti_platforms(self, issuer: str | None = None) -> list[LtiPlatform]:
+        return [
+            self._lti_platforms[k]
+            for k in sorted(self._lti_platforms)
+            if issuer is None or self._lti_platforms[k].issuer == issuer
+        ]
+
+    async def delete_lti_platform(self, platform_id: str) -> bool:
+        return self._lti_platforms.pop(platform_id, None) is not None
+
+    async def use_lti_nonce(self, key: str, expires_at: float, now: float) -> bool:
+        for old in [k for k, until in self._lti_nonces.items() if until <= now]:
+            del self._lti_nonces[old]
+        if key in self._lti_nonces:
+            return False
+        self._lti_nonces[key] = expires_at
+        return True
+
+    async def put_lti_link(self, link: LtiLaunchLink) -> None:
+        self._lti_links[link.attempt_id] = link
+
+    async def get_lti_link(self, attempt_id: str) -> LtiLaunchLink | None:
+        return self._lti_links.get(attempt_id)

@@ -101,6 +101,87 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     );
     CREATE INDEX attempts_by_candidate ON attempts (candidate_id, attempt_id);
     """,
+    # 6: LTI 1.3 (``LtiStore``): platform registrations, used launch nonces
+    # (until they expire) and the launch link of each attempt from an LMS.
+    """
+    CREATE TABLE lti_platforms (
+        platform_id text COLLATE "C" NOT NULL PRIMARY KEY,
+        issuer      text COLLATE "C" NOT NULL,
+        data        text NOT NULL
+    );
+    CREATE INDEX lti_platforms_by_issuer ON lti_platforms (issuer, platform_id);
+    CREATE TABLE lti_nonces (
+        key        text COLLATE "C" NOT NULL PRIMARY KEY,
+        expires_at double precision NOT NULL
+    );
+    CREATE INDEX lti_nonces_expiry ON lti_nonces (expires_at);
+    CREATE TABLE lti_links (
+        attempt_id text COLLATE "C" NOT NULL PRIMARY KEY,
+        data       text NOT NULL
+    );
+    """,
+    # 7: outbound delivery (``OutboundStore``): destinations, the backlog that
+    # follows the log (a trigger records, in the transaction that appends it, the
+    # position of every event that may go out; the quiet types of
+    # ``outbound_common.QUIET_EVENT_TYPES`` are skipped), and one delivery row
+    # per (destination, outbound event).
+    """
+    CREATE TABLE outbound_destinations (
+        id              text COLLATE "C" NOT NULL PRIMARY KEY,
+        kind            text NOT NULL,
+        url             text NOT NULL,
+        event_types     text NOT NULL,
+        enabled         boolean NOT NULL,
+        config          text NOT NULL,
+        created_at      double precision NOT NULL,
+        updated_at      double precision NOT NULL,
+        disabled_reason text NOT NULL
+    );
+    CREATE TABLE outbound_backlog (
+        attempt_id text COLLATE "C" NOT NULL PRIMARY KEY,
+        cursor     integer NOT NULL DEFAULT 0,
+        latest     integer NOT NULL
+    );
+    CREATE INDEX outbound_backlog_ahead ON outbound_backlog (attempt_id)
+        WHERE latest > cursor;
+    CREATE FUNCTION outbound_follows_log() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO outbound_backlog (attempt_id, latest) VALUES (NEW.attempt_id, NEW.seq)
+        ON CONFLICT (attempt_id)
+        DO UPDATE SET latest = GREATEST(outbound_backlog.latest, EXCLUDED.latest);
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER outbound_follows_log AFTER INSERT ON events FOR EACH ROW
+        WHEN (NEW.type NOT IN ('answer_saved', 'question_delivered', 'question_viewed',
+                               'session_opened', 'session_superseded', 'session_closed'))
+        EXECUTE FUNCTION outbound_follows_log();
+    CREATE TABLE outbound_deliveries (
+        id             bigserial PRIMARY KEY,
+        destination_id text COLLATE "C" NOT NULL
+                       REFERENCES outbound_destinations (id) ON DELETE CASCADE,
+        event_id       text COLLATE "C" NOT NULL,
+        attempt_id     text COLLATE "C" NOT NULL,
+        seq            integer NOT NULL,
+        sub            integer NOT NULL,
+        event          text NOT NULL,
+        status         text NOT NULL,
+        attempts       integer NOT NULL,
+        next_try_at    double precision NOT NULL,
+        give_up_at     double precision NOT NULL,
+        claim          text,
+        created_at     double precision NOT NULL,
+        updated_at     double precision NOT NULL,
+        last_status    integer,
+        last_error     text,
+        delivered_at   double precision,
+        UNIQUE (destination_id, event_id)
+    );
+    CREATE INDEX outbound_deliveries_due ON outbound_deliveries (next_try_at, id)
+        WHERE status = 'pending';
+    CREATE INDEX outbound_deliveries_chain ON outbound_deliveries
+        (destination_id, attempt_id, seq, sub, id) WHERE status = 'pending';
+    CREATE INDEX outbound_deliveries_log ON outbound_deliveries (destination_id, id);
+    """,
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 

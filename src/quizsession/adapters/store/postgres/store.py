@@ -59,6 +59,8 @@ from quizsession.adapters.store.postgres import schema, sql
 from quizsession.adapters.store.postgres.accommodations import PostgresAccommodations
 from quizsession.adapters.store.postgres.appends import AppendBatcher, PendingAppend
 from quizsession.adapters.store.postgres.connections import Connections
+from quizsession.adapters.store.postgres.lti import PostgresLti
+from quizsession.adapters.store.postgres.outbound import PostgresOutbound
 from quizsession.app.ports import (
     AttemptIndexRow,
     AttemptStatus,
@@ -80,9 +82,9 @@ T = TypeVar("T")
 ENCRYPTED_KEY = "encrypted_at_rest"
 
 
-class PostgresStore(PostgresAccommodations):
+class PostgresStore(PostgresAccommodations, PostgresLti, PostgresOutbound):
     """The ``Store`` ports on PostgreSQL (asyncpg pool; accommodations:
-    ``accommodations.py``)."""
+    ``accommodations.py``; LTI: ``lti.py``)."""
 
     def __init__(
         self,

@@ -90,6 +90,83 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         ) WITHOUT ROWID""",
         "CREATE INDEX attempts_by_candidate ON attempts (candidate_id, attempt_id)",
     ),
+    (
+        # LTI 1.3 (``LtiStore``): platform registrations, used launch nonces
+        # (until they expire) and the launch link of each attempt from an LMS.
+        """CREATE TABLE lti_platforms (
+            platform_id TEXT NOT NULL PRIMARY KEY,
+            issuer      TEXT NOT NULL,
+            data        TEXT NOT NULL
+        ) WITHOUT ROWID""",
+        "CREATE INDEX lti_platforms_by_issuer ON lti_platforms (issuer, platform_id)",
+        """CREATE TABLE lti_nonces (
+            key        TEXT NOT NULL PRIMARY KEY,
+            expires_at REAL NOT NULL
+        ) WITHOUT ROWID""",
+        "CREATE INDEX lti_nonces_expiry ON lti_nonces (expires_at)",
+        """CREATE TABLE lti_links (
+            attempt_id TEXT NOT NULL PRIMARY KEY,
+            data       TEXT NOT NULL
+        ) WITHOUT ROWID""",
+    ),
+    (
+        # Outbound delivery (``OutboundStore``): destinations, the backlog that
+        # follows the log (a trigger records, in the transaction that appends
+        # it, the position of every event that may go out; the quiet types of
+        # ``outbound_common.QUIET_EVENT_TYPES`` are skipped), and one delivery
+        # row per (destination, outbound event).
+        """CREATE TABLE outbound_destinations (
+            id              TEXT    NOT NULL PRIMARY KEY,
+            kind            TEXT    NOT NULL,
+            url             TEXT    NOT NULL,
+            event_types     TEXT    NOT NULL,
+            enabled         INTEGER NOT NULL,
+            config          TEXT    NOT NULL,
+            created_at      REAL    NOT NULL,
+            updated_at      REAL    NOT NULL,
+            disabled_reason TEXT    NOT NULL
+        ) WITHOUT ROWID""",
+        """CREATE TABLE outbound_backlog (
+            attempt_id TEXT    NOT NULL PRIMARY KEY,
+            cursor     INTEGER NOT NULL DEFAULT 0,
+            latest     INTEGER NOT NULL
+        ) WITHOUT ROWID""",
+        "CREATE INDEX outbound_backlog_ahead ON outbound_backlog (attempt_id) "
+        "WHERE latest > cursor",
+        """CREATE TRIGGER outbound_follows_log AFTER INSERT ON events
+        WHEN NEW.type NOT IN ('answer_saved', 'question_delivered', 'question_viewed',
+                              'session_opened', 'session_superseded', 'session_closed')
+        BEGIN
+            INSERT INTO outbound_backlog (attempt_id, latest) VALUES (NEW.attempt_id, NEW.seq)
+            ON CONFLICT (attempt_id) DO UPDATE SET latest = max(latest, excluded.latest);
+        END""",
+        """CREATE TABLE outbound_deliveries (
+            id             INTEGER PRIMARY KEY AUTOINCREMENT,
+            destination_id TEXT    NOT NULL
+                           REFERENCES outbound_destinations (id) ON DELETE CASCADE,
+            event_id       TEXT    NOT NULL,
+            attempt_id     TEXT    NOT NULL,
+            seq            INTEGER NOT NULL,
+            sub            INTEGER NOT NULL,
+            event          TEXT    NOT NULL,
+            status         TEXT    NOT NULL,
+            attempts       INTEGER NOT NULL,
+            next_try_at    REAL    NOT NULL,
+            give_up_at     REAL    NOT NULL,
+            claim          TEXT,
+            created_at     REAL    NOT NULL,
+            updated_at     REAL    NOT NULL,
+            last_status    INTEGER,
+            last_error     TEXT,
+            delivered_at   REAL,
+            UNIQUE (destination_id, event_id)
+        )""",
+        "CREATE INDEX outbound_deliveries_due ON outbound_deliveries (next_try_at, id) "
+        "WHERE status = 'pending'",
+        "CREATE INDEX outbound_deliveries_chain ON outbound_deliveries "
+        "(destination_id, attempt_id, seq, sub, id) WHERE status = 'pending'",
+        "CREATE INDEX outbound_deliveries_log ON outbound_deliveries (destination_id, id)",
+    ),
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 

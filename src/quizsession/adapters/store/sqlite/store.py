@@ -48,6 +48,8 @@ from quizsession.adapters.store.common import (
 )
 from quizsession.adapters.store.sqlite import schema, sql
 from quizsession.adapters.store.sqlite.accommodations import SqliteAccommodations
+from quizsession.adapters.store.sqlite.lti import SqliteLti
+from quizsession.adapters.store.sqlite.outbound import SqliteOutbound
 from quizsession.adapters.store.sqlite.readers import ReaderPool
 from quizsession.adapters.store.sqlite.writer import GroupCommitWriter
 from quizsession.app.ports import (
@@ -68,8 +70,9 @@ T = TypeVar("T")
 ENCRYPTED_KEY = "encrypted_at_rest"
 
 
-class SqliteStore(SqliteAccommodations):
-    """The ``Store`` ports on one SQLite file (accommodations: ``accommodations.py``)."""
+class SqliteStore(SqliteAccommodations, SqliteLti, SqliteOutbound):
+    """The ``Store`` ports on one SQLite file (accommodations: ``accommodations.py``;
+    LTI: ``lti.py``)."""
 
     def __init__(
         self,

@@ -5,7 +5,7 @@
 import { ApiError, el, newOpId, request } from "./api.js";
 import { routeFor, sessionErrorAction } from "./attempt_flow.js";
 import { showResult, takenOver, voided, waitForResult } from "./ending.js";
-import { minutesText } from "./format.js";
+import { testTimeText } from "./test_time.js";
 import { startLive, stopLive } from "./live_wiring.js";
 import { showCurrentQuestion } from "./question_screen.js";
 import { flush } from "./saving.js";
@@ -322,7 +322,7 @@ export async function route(view) {
 
 function commonInstructions(view) {
   return [
-    `The test lasts ${minutesText(view.duration_s)}. The timer starts when you start the test and is kept by the server: closing this page does not stop it.`,
+    `${testTimeText(view)} The timer starts when you start the test and is kept by the server: closing this page does not stop it.`,
     "Questions come one at a time. Answer each one, then go on to the next; you cannot go back to an earlier question.",
     "Your answers are saved automatically as you go. The indicator at the top of the page shows when they are safely stored.",
     "If your connection drops, carry on: your answers are kept on this device and saved as soon as you are back online. If the page closes, open your invitation link again to continue where you left off.",
