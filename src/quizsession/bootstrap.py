@@ -33,11 +33,14 @@ from quizsession.adapters.store.encrypted import (
 from quizsession.adapters.store.memory import MemoryStore
 from quizsession.adapters.store.sqlite import SqliteStore
 from quizsession.adapters.tokens_jwt import JwtTokens
+from quizsession.adapters.webhooks import WebhookSink
 from quizsession.app.accommodations import Accommodations
 from quizsession.app.admin import AdminService
 from quizsession.app.attempts import AttemptExecutor, QuizCache
 from quizsession.app.catalog import Catalog
 from quizsession.app.clock import SystemClock
+from quizsession.app.delivery import DeliveryEngine, DeliverySettings
+from quizsession.app.delivery_admin import WebhookAdmin
 from quizsession.app.live import LiveHub
 from quizsession.app.lti import LtiService
 from quizsession.app.metrics import NO_METRICS, Metrics
@@ -198,6 +201,11 @@ class Container:
     #: The ``lti_ags`` sink of the outbound delivery (scores to LMS gradebooks).
     lti_sink: AgsSink
     lti_http: LtiHttp
+    #: Outbound delivery: follows the logs to webhooks and LMS gradebooks
+    #: (a background task of serving instances), and the webhooks' admin.
+    delivery: DeliveryEngine
+    webhooks: WebhookAdmin
+    webhook_sink: WebhookSink
     hub: LiveHub = field(default_factory=LiveHub)
     #: Counters and timings (``/metrics``): a Prometheus registry of this
     #: container's own, never the process-wide default one.
@@ -228,6 +236,8 @@ class Container:
             # Deadlines that passed while the service was down are submitted now.
             await self.reaper.run_once()
             self._tasks.append(asyncio.create_task(self.reaper.run_forever(), name="reaper"))
+            # Events not yet delivered when the service stopped go out now.
+            self._tasks.append(asyncio.create_task(self.delivery.run(), name="delivery"))
 
     async def _check_encryption(self) -> None:
         """With keys, record in the store that it holds encrypted data; without,
@@ -256,6 +266,7 @@ class Container:
             await self._alive.mark()
             self._alive = None
         await self.lti_http.close()
+        await self.webhook_sink.close()
         await self.live.close()
         await self.store.close()
 
@@ -316,6 +327,19 @@ def build(
     )
     lti_http = LtiHttp()
     tool_key = lti_key(settings, adapter, create=create_store)
+    lti_sink = AgsSink(store, tool_key, clock, lti_http)
+    webhook_sink = WebhookSink(
+        WebhookSink.client(settings.webhook_timeout_s), clock, timeout_s=settings.webhook_timeout_s
+    )
+    delivery_settings = DeliverySettings(
+        lease_s=settings.outbound_lease_s,
+        first_retry_s=settings.outbound_first_retry_s,
+        max_backoff_s=max(3600.0, settings.outbound_first_retry_s),
+        retry_for_s=settings.outbound_retry_for_s,
+    )
+    delivery = DeliveryEngine(
+        store, {webhook_sink.kind: webhook_sink, lti_sink.kind: lti_sink}, clock, delivery_settings
+    )
     lti = LtiService(
         store,
         IdTokens(PlatformKeySets(lti_http, clock.monotonic)),
@@ -340,8 +364,11 @@ def build(
         reports=make_report_renderer(),
         accommodations=accommodations,
         lti=lti,
-        lti_sink=AgsSink(store, tool_key, clock, lti_http),
+        lti_sink=lti_sink,
         lti_http=lti_http,
+        delivery=delivery,
+        webhooks=WebhookAdmin(store, clock, retry_for_s=settings.outbound_retry_for_s),
+        webhook_sink=webhook_sink,
         hub=hub,
         metrics=metrics,
     )

@@ -44,6 +44,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     max_body_bytes: int = 65_536
     base_url: str = ""
     reaper_interval_s: float = 0.5
+    # Outbound delivery (webhooks, LMS scores): app/delivery.py.
+    webhook_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 10.0
+    """How long one send to a webhook endpoint may take, all told."""
+    outbound_lease_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 60.0
+    """A delivery being sent is another instance's to send again after this
+    (an instance killed mid-send); keep it above ``webhook_timeout_s``."""
+    outbound_first_retry_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
+    """The first wait after a failed send; each next one doubles (up to an
+    hour), with jitter."""
+    outbound_retry_for_s: Annotated[float, msgspec.Meta(gt=0, le=604_800)] = 86_400.0
+    """How long a delivery is retried before it is marked failed."""
     cache_size: int = 100_000
     login_limit_per_minute: int = 30
     failed_login_limit_per_minute: int = 20

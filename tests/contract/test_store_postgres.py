@@ -32,7 +32,8 @@ pytestmark = pytest.mark.postgres
 
 _TABLES = (
     "events, attempts, quizzes, invites, leases, alive, meta, accommodations, "
-    "lti_platforms, lti_nonces, lti_links"
+    "lti_platforms, lti_nonces, lti_links, outbound_deliveries, outbound_destinations, "
+    "outbound_backlog"
 )
 
 

@@ -1282,6 +1282,16 @@ WALK: list[tuple[str, str]] = [
     ("PUT", "/admin/candidates/{candidate_id}/accommodation"),
     ("GET", "/admin/candidates/{candidate_id}/accommodation"),
     ("GET", "/admin/accommodations"),
+    ("POST", "/admin/lti/platforms"),
+    ("GET", "/admin/lti/platforms"),
+    ("GET", "/admin/lti/platforms/{platform_id}"),
+    ("GET", "/admin/lti/urls"),
+    ("GET", "/lti/login"),
+    ("POST", "/lti/login"),
+    ("POST", "/lti/launch"),
+    ("POST", "/lti/deep-link"),
+    ("POST", "/lti/continue"),
+    ("GET", "/lti/jwks"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/schema/openapi.json"),
@@ -1291,6 +1301,7 @@ WALK: list[tuple[str, str]] = [
     ("POST", "/admin/attempts/{attempt_id}/unlock"),
     ("POST", "/admin/attempts/{attempt_id}/void"),
     ("DELETE", "/admin/candidates/{candidate_id}/accommodation"),
+    ("DELETE", "/admin/lti/platforms/{platform_id}"),
     ("DELETE", "/sessions/{session_id}"),
 ]
 
@@ -1301,6 +1312,7 @@ def walk(session: Session, attempt_id: str) -> list[tuple[str, str]]:
         "attempt_id": attempt_id,
         "quiz_id": "demo",
         "candidate_id": "cand-1",
+        "platform_id": "lti_0123456789abcdef",
     }
     return [(method, template.format(**ids)) for method, template in WALK]
 

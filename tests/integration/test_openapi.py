@@ -31,7 +31,7 @@ METHODS = frozenset({"get", "put", "post", "delete", "patch"})
 #: Prometheus scrape endpoint included).
 NOT_API = re.compile(r"^/(take|admin|metrics|static/.*|schema(/.*)?)$")
 #: Operations that never answer 4xx (liveness; readiness answers 200 or 503).
-NEVER_4XX = frozenset({"/healthz", "/readyz"})
+NEVER_4XX = frozenset({"/healthz", "/readyz", "/lti/jwks"})
 
 
 def render(document: dict[str, Any]) -> str:

@@ -167,6 +167,10 @@ class World:
     redis_faults: int = REDIS_FAULTS
     restarts: int = RESTARTS
     blips: int = BLIPS
+    #: Who acted since the last tick: each session, instance probe and fault at
+    #: most once a second (a client heartbeats every few seconds; the TTL is
+    #: several of them), which keeps the search finite and small.
+    acted: frozenset[str] = frozenset()
     trace: list[str] = field(default_factory=list)
 
 
@@ -247,10 +251,14 @@ def actions(world: World) -> list[Action]:
     async def tick(w: World) -> None:
         w.clock.advance(1.0)
         w.ticks += 1
+        w.acted = frozenset()
+        for live in w.lives:  # the readiness probe, every second
+            if live is not None:
+                await live.ping()
 
     if world.ticks < HORIZON:
         out.append(("tick", tick))
-    if world.redis_faults:
+    if world.redis_faults and "redis" not in world.acted:
         if not world.redis.down:
 
             async def down(w: World) -> None:
@@ -264,29 +272,21 @@ def actions(world: World) -> list[Action]:
             w.redis_faults -= 1
 
         out.append(("redis restarted empty", restart))
-    if world.redis.down:
+    if world.redis.down and "redis" not in world.acted:
 
         async def up(w: World) -> None:
             w.redis.down = False
 
         out.append(("redis up", up))
     for i in range(INSTANCES):
-        live = world.lives[i]
-        if live is None:
+        if world.restarts and f"restart {i}" not in world.acted:
 
-            async def start(w: World, i: int = i) -> None:
-                await start_instance(w, i)
-
-            out.append((f"start {i}", start))
-            continue
-        if world.restarts:
-
-            async def kill(w: World, i: int = i) -> None:
-                w.views[i] = w.lives[i] = None
+            async def restart_instance(w: World, i: int = i) -> None:
+                await start_instance(w, i)  # all the old one knew is lost
                 w.restarts -= 1
 
-            out.append((f"kill {i}", kill))
-        if world.blips and not world.redis.down:
+            out.append((f"restart {i}", restart_instance))
+        if world.blips and not world.redis.down and f"blip {i}" not in world.acted:
 
             async def blip(w: World, i: int = i) -> None:
                 view = w.views[i]
@@ -295,14 +295,9 @@ def actions(world: World) -> list[Action]:
                 w.blips -= 1
 
             out.append((f"blip {i}", blip))
-
-        async def probe(w: World, i: int = i) -> None:
-            target = w.lives[i]
-            assert target is not None
-            await target.ping()
-
-        out.append((f"probe {i}", probe))
         for s, session in world.sessions.items():
+            if s in world.acted:
+                continue
             if session.state == "out":
 
                 async def do_login(w: World, s: str = s, i: int = i) -> None:
@@ -386,7 +381,18 @@ def key(world: World) -> tuple[object, ...]:
         world.redis_faults,
         world.restarts,
         world.blips,
+        world.acted,
     )
+
+
+def actor(label: str) -> str:
+    """Who an action is by: a session, an instance's probe, Redis, an instance."""
+    first, _, rest = label.partition(" ")
+    if first in ("login", "heartbeat"):
+        return rest.split(" ")[0]
+    if first == "redis":
+        return "redis"
+    return label
 
 
 @dataclass
@@ -407,6 +413,7 @@ async def explore() -> Explored:
         for label, act in actions(world):
             nxt = copy.deepcopy(world)
             nxt.trace = [*world.trace, label]
+            nxt.acted = world.acted | {actor(label)}
             try:
                 await act(nxt)
             except TwoLeases as exc:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from quizsession.app.lti_deep_linking import DeepLinking
-from quizsession.app.lti_launch import LaunchStore, LtiLaunches, StartAttempt
+from quizsession.app.lti_launch import LtiLaunches, LtiStores, StartAttempt
 from quizsession.app.lti_login import LtiLogins
 from quizsession.app.lti_platforms import LtiPlatforms
 from quizsession.app.lti_ports import LaunchTokens, ToolSigner
@@ -35,7 +35,7 @@ def tool_urls(base_url: str) -> dict[str, Any]:
 class LtiService:
     def __init__(
         self,
-        store: LaunchStore,
+        store: LtiStores,
         tokens: LaunchTokens,
         signer: ToolSigner,
         start_attempt: StartAttempt,

@@ -33,6 +33,7 @@ from quizsession.app.ports import (
     LtiLaunchLink,
     LtiPlatform,
     LtiStore,
+    OutboundStore,
     QuizRepository,
     QuizSummary,
 )
@@ -89,6 +90,10 @@ class StartAttempt(Protocol):
 
 class LaunchStore(LtiStore, QuizRepository, Protocol):
     """What a launch reads and writes: registrations, nonces, links, quizzes."""
+
+
+class LtiStores(LaunchStore, OutboundStore, Protocol):
+    """Everything LTI uses: the launch's store and the gradebook destinations."""
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,12 @@ makes a second one."""
 from __future__ import annotations
 
 import hashlib
+from typing import Protocol
 
 from quizsession.api.lti import LtiPlatformBody
+from quizsession.app.delivery_records import DestinationRecord
 from quizsession.app.outbound import Destination
-from quizsession.app.ports import Clock, LtiPlatform, LtiStore
+from quizsession.app.ports import Clock, LtiPlatform, LtiStore, OutboundStore
 from quizsession.domain.errors import ErrorCode, refuse
 
 #: The scope a tool needs to post scores (LTI Assignment and Grade Services 2.0).
@@ -40,8 +42,12 @@ def ags_destination(platform: LtiPlatform) -> Destination:
     )
 
 
+class PlatformStore(LtiStore, OutboundStore, Protocol):
+    """Registrations, and the outbound destination each one implies."""
+
+
 class LtiPlatforms:
-    def __init__(self, store: LtiStore, clock: Clock) -> None:
+    def __init__(self, store: PlatformStore, clock: Clock) -> None:
         self._store = store
         self._clock = clock
 
@@ -67,6 +73,15 @@ class LtiPlatforms:
             created_at=before.created_at if before is not None else self._clock.now(),
         )
         await self._store.put_lti_platform(platform)
+        # Its gradebook destination, created (or updated) with it.
+        now = self._clock.now()
+        await self._store.put_destination(
+            DestinationRecord(
+                destination=ags_destination(platform),
+                created_at=platform.created_at,
+                updated_at=now,
+            )
+        )
         return platform
 
     async def all(self) -> list[LtiPlatform]:
@@ -79,10 +94,6 @@ class LtiPlatforms:
         return found
 
     async def remove(self, platform_id: str) -> None:
+        await self._store.delete_destination(f"lti:{platform_id}")
         if not await self._store.delete_lti_platform(platform_id):
             raise refuse(ErrorCode.NOT_FOUND, f"no LTI platform {platform_id}")
-
-    async def destinations(self) -> list[Destination]:
-        """The ``lti_ags`` destinations of every registration (for the delivery
-        engine)."""
-        return [ags_destination(p) for p in await self._store.lti_platforms()]

@@ -9,9 +9,12 @@ from quizsession.api.models import Readiness
 from quizsession.client.admin import AccommodationsApi, AttemptAdminApi, QuizAdminApi, ReportsApi
 from quizsession.client.errors import QuizSessionError
 from quizsession.client.sessions import SessionsApi
+from quizsession.client.webhooks import WebhooksApi
 
 
-class AsyncQuizClient(SessionsApi, QuizAdminApi, AttemptAdminApi, AccommodationsApi, ReportsApi):
+class AsyncQuizClient(
+    SessionsApi, QuizAdminApi, AttemptAdminApi, AccommodationsApi, ReportsApi, WebhooksApi
+):
     """An asyncio client for one quizsession service.
 
     ``base_url``: the service's root (``http://host:8002``). ``api_key``: sent as

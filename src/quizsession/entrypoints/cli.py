@@ -34,7 +34,9 @@ from quizsession.entrypoints.cli_common import (
     run_command,
 )
 from quizsession.entrypoints.cli_invite import invite
+from quizsession.entrypoints.cli_lti import lti_app
 from quizsession.entrypoints.cli_serve import migrate, serve
+from quizsession.entrypoints.cli_webhook import webhook_app
 from quizsession.entrypoints.definition_files import (
     DefinitionFileError,
     describe_problems,
@@ -58,6 +60,8 @@ app = typer.Typer(
 )
 quiz_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Quiz definitions.")
 app.add_typer(quiz_app, name="quiz")
+app.add_typer(lti_app, name="lti")
+app.add_typer(webhook_app, name="webhook")
 app.command()(serve)
 app.command()(migrate)
 app.command()(invite)

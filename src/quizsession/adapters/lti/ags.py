@@ -170,10 +170,16 @@ class AgsSink:
         return _failed(response.status_code, f"scores: HTTP {response.status_code}")
 
     def _score(self, user_id: str, event: OutboundEvent) -> dict[str, Any]:
+        # ``score``: ``{"points", "max"}`` (``app/delivery_events.py``), with
+        # ``pending`` while a hand-graded answer waits for its grade.
         data = event.data
-        given = data.get("score")
-        maximum = data.get("max_score")
-        pending = bool(data.get("grading_pending") or data.get("pending"))
+        score = data.get("score")
+        if isinstance(score, dict):
+            given, maximum = score.get("points"), score.get("max")
+            pending = bool(score.get("pending") or data.get("pending"))
+        else:
+            given, maximum = score, data.get("max_score")
+            pending = bool(data.get("pending"))
         body: dict[str, Any] = {
             "userId": user_id,
             "activityProgress": "Completed",

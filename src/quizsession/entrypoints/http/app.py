@@ -33,6 +33,7 @@ from quizsession.entrypoints.http.problems import (
     on_unexpected,
 )
 from quizsession.entrypoints.http.routes_admin import admin_router, healthz, readyz
+from quizsession.entrypoints.http.routes_lti import ROUTES as LTI_ROUTES
 from quizsession.entrypoints.http.routes_reports import reports_router
 from quizsession.entrypoints.http.routes_sessions import ROUTES as SESSION_ROUTES
 from quizsession.entrypoints.http.routes_web import web_router
@@ -331,6 +332,7 @@ def create_app(
             live,
             admin_router,
             reports_router,
+            *LTI_ROUTES,
             healthz,
             readyz,
             metrics,

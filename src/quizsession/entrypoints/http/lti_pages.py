@@ -61,7 +61,7 @@ def _page(
     content = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{html.escape(title)}</title><style nonce=\"{nonce}\">{_STYLE}</style>"
+        f'<title>{html.escape(title)}</title><style nonce="{nonce}">{_STYLE}</style>'
         f"</head><body>{body}{scripts}</body></html>"
     )
     return Response(
@@ -106,9 +106,7 @@ def handover_page(
         "else{document.getElementById('wait').hidden=true;"
         "document.getElementById('framed').hidden=false;}"
     )
-    return _page(
-        quiz_title, body, script=script, frame_ancestors=platform_origins(platform)
-    )
+    return _page(quiz_title, body, script=script, frame_ancestors=platform_origins(platform))
 
 
 def instructor_page(
@@ -135,9 +133,7 @@ def instructor_page(
     return _page("quizsession", body, frame_ancestors=platform_origins(platform))
 
 
-def picker_page(
-    platform: LtiPlatform, choice: str, quizzes: list[QuizSummary]
-) -> Response[bytes]:
+def picker_page(platform: LtiPlatform, choice: str, quizzes: list[QuizSummary]) -> Response[bytes]:
     options = "".join(
         f'<p><label><input type="radio" name="quiz_id" value="{html.escape(q.id)}"'
         f"{' checked' if i == 0 else ''}> {html.escape(q.title)} "
@@ -155,9 +151,7 @@ def picker_page(
     return _page("Choose a quiz", body, frame_ancestors=platform_origins(platform))
 
 
-def auto_post_page(
-    action: str, fields: dict[str, str], platform: LtiPlatform
-) -> Response[bytes]:
+def auto_post_page(action: str, fields: dict[str, str], platform: LtiPlatform) -> Response[bytes]:
     """A form posted at once to ``action`` (the platform), by script or button."""
     inputs = "".join(
         f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'

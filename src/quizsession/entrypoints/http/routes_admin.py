@@ -44,6 +44,7 @@ from quizsession.entrypoints.http.openapi_docs import (
     readiness_responses,
 )
 from quizsession.entrypoints.http.routes_accommodations import ROUTES as ACCOMMODATION_ROUTES
+from quizsession.entrypoints.http.routes_webhooks import ROUTES as WEBHOOK_ROUTES
 
 ADMIN_BODY_LIMIT = 8 * 1024 * 1024
 
@@ -306,6 +307,7 @@ admin_router = Router(
         void,
         reopen,
         *ACCOMMODATION_ROUTES,
+        *WEBHOOK_ROUTES,
     ],
     tags=["admin"],
 )
