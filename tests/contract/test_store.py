@@ -1343,7 +1343,7 @@ class SharedMemoryStore(MemoryStore):
 def test_a_store_declaring_itself_shared_gets_a_cache_no_instance_trusts(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(bootstrap, "make_store", lambda _url: SharedMemoryStore())
+    monkeypatch.setattr(bootstrap, "make_store", lambda _url, **_: SharedMemoryStore())
     shared = bootstrap.build(load_settings({}, store_url="memory://", secret_key="s" * 48))
     assert shared.executor.authoritative_cache is False
     # Instances must agree on the signing secret: none is made up for them.

@@ -283,6 +283,18 @@ async def test_an_envelope_shaped_name_is_a_name_with_or_without_keys(inner: Sto
     assert [r.event for r in await with_keys.read("a2")] == [_typed(ENVELOPE_SHAPED, 8)]
 
 
+async def test_an_escape_shaped_text_is_kept_with_or_without_keys(inner: Store) -> None:
+    shaped = msgspec.structs.replace(_invite(), name="enc:v0:Bo", email="enc:v0:b@y.org")
+    note = "enc:v0:typed by an administrator"
+    for keys in (None, KeyRing(f"a:{KEY_A}")):
+        store = encrypted(inner, keys)
+        await store.add_invites([shaped])
+        await store.put_accommodation(accommodation("c1", note=note))
+        assert await store.find_invite("h" * 64) == shaped
+        found = await store.get_accommodation("c1")
+        assert found is not None and found.note == note
+
+
 async def test_a_removed_key_is_unavailable_not_a_bad_request(inner: Store) -> None:
     await _filled(inner, KeyRing(f"a:{KEY_A}"))
     with pytest.raises(UnreadableData, match="no encryption key 'a'"):

@@ -1300,8 +1300,15 @@ WALK: list[tuple[str, str]] = [
     ("POST", "/admin/attempts/{attempt_id}/reopen"),
     ("POST", "/admin/attempts/{attempt_id}/unlock"),
     ("POST", "/admin/attempts/{attempt_id}/void"),
+    ("POST", "/admin/webhooks"),
+    ("GET", "/admin/webhooks"),
+    ("GET", "/admin/webhooks/{endpoint_id}"),
+    ("PATCH", "/admin/webhooks/{endpoint_id}"),
+    ("GET", "/admin/webhooks/{endpoint_id}/deliveries"),
+    ("POST", "/admin/webhooks/{endpoint_id}/deliveries/{delivery_id}/redeliver"),
     ("DELETE", "/admin/candidates/{candidate_id}/accommodation"),
     ("DELETE", "/admin/lti/platforms/{platform_id}"),
+    ("DELETE", "/admin/webhooks/{endpoint_id}"),
     ("DELETE", "/sessions/{session_id}"),
 ]
 
@@ -1313,6 +1320,8 @@ def walk(session: Session, attempt_id: str) -> list[tuple[str, str]]:
         "quiz_id": "demo",
         "candidate_id": "cand-1",
         "platform_id": "lti_0123456789abcdef",
+        "endpoint_id": "wh_0123456789abcdef",
+        "delivery_id": "1",
     }
     return [(method, template.format(**ids)) for method, template in WALK]
 

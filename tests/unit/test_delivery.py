@@ -344,3 +344,15 @@ async def test_rotating_keeps_the_previous_secret_for_a_while(
         {"secret": rotated.secret, "expires_at": None},
         {"secret": created.secret, "expires_at": clock.now() + 600},
     ]
+
+
+def test_the_sql_triggers_skip_exactly_the_quiet_event_types() -> None:
+    from quizsession.adapters.store.outbound_common import QUIET_EVENT_TYPES, QUIET_SQL
+    from quizsession.adapters.store.postgres.schema import MIGRATIONS as PG
+    from quizsession.adapters.store.sqlite.schema import MIGRATIONS as SQLITE
+
+    assert {t.strip(" '") for t in QUIET_SQL.split(",")} == QUIET_EVENT_TYPES
+    sqlite_step = " ".join(" ".join(SQLITE[6]).split())
+    pg_step = " ".join(PG[6].split())
+    assert f"NEW.type NOT IN ({QUIET_SQL})" in sqlite_step
+    assert f"NEW.type NOT IN ({QUIET_SQL})" in pg_step

@@ -303,7 +303,7 @@ async def test_container_start_credits_before_the_reaper_and_keeps_marking(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     shared = MemoryStore()  # the "durable" store both processes open
-    monkeypatch.setattr(bootstrap, "make_store", lambda _url: shared)
+    monkeypatch.setattr(bootstrap, "make_store", lambda _url, **_: shared)
     clock = FakeClock()
     settings = load_settings({}, store_url="memory://", api_keys=API_KEYS, secret_key=SECRET)
     raw = demo_raw()
@@ -349,7 +349,7 @@ async def test_container_start_without_the_reaper_neither_marks_nor_credits(
     must not hide an outage by marking the service alive."""
     shared = MemoryStore()
     await shared.mark_alive("old", 1.0)
-    monkeypatch.setattr(bootstrap, "make_store", lambda _url: shared)
+    monkeypatch.setattr(bootstrap, "make_store", lambda _url, **_: shared)
     settings = load_settings({}, store_url="memory://", api_keys=API_KEYS, secret_key=SECRET)
     container = build(settings, clock=FakeClock())
     await container.start(reaper=False)

@@ -85,7 +85,9 @@ class LtiLaunchLink(msgspec.Struct, frozen=True, kw_only=True):
     subject: str
     lineitem: str = ""
     scopes: tuple[str, ...] = ()
+    #: Unused (kept for stored rows): personal data stays in the attempt's log.
     name: str = ""
+    #: Unused (kept for stored rows): personal data stays in the attempt's log.
     email: str = ""
     resource_link_id: str = ""
     updated_at: float = 0.0

@@ -227,7 +227,6 @@ class LtiLaunches:
                 lineitem = ags["lineitem"]
             if isinstance(ags.get("scope"), list):
                 scopes = tuple(s for s in ags["scope"] if isinstance(s, str))
-        email = claims.get("email")
         link = claims[RESOURCE_LINK]
         await self._store.put_lti_link(
             LtiLaunchLink(
@@ -236,8 +235,9 @@ class LtiLaunches:
                 subject=subject,
                 lineitem=lineitem if SCORE_SCOPE in scopes else "",
                 scopes=scopes,
-                name=name,
-                email=email[:320] if isinstance(email, str) else "",
+                # No name or email here: the candidate's name is in the attempt's
+                # log (encrypted at rest when keys are set); the link keeps only
+                # the platform's opaque subject, which the gradebook needs.
                 resource_link_id=str(link.get("id")),
                 updated_at=self._clock.now(),
             )

@@ -251,13 +251,17 @@ class EncryptedInvites:
             email=keys.seal(invite.email.encode(), ctx + b"|email"),
         )
 
+    def _open_text(self, value: str, context: bytes) -> str:
+        # A sealed value is opened, a plain one unescaped: never both (a sealed
+        # text that starts with the escape is what the candidate typed).
+        if is_sealed(value):
+            return _open(self._keys, value, context).decode()
+        return _unescape(value)
+
     def _open(self, invite: Invite) -> Invite:
         ctx = invite.token_hash.encode()
-        name, email = invite.name, invite.email
-        name = _open(self._keys, name, ctx + b"|name").decode() if is_sealed(name) else name
-        if is_sealed(email):
-            email = _open(self._keys, email, ctx + b"|email").decode()
-        name, email = _unescape(name), _unescape(email)
+        name = self._open_text(invite.name, ctx + b"|name")
+        email = self._open_text(invite.email, ctx + b"|email")
         return msgspec.structs.replace(invite, name=name, email=email)
 
     async def add_invites(self, invites: Sequence[Invite]) -> None:

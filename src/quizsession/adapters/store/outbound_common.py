@@ -3,7 +3,7 @@
 and the encoding of an outbound event in a delivery row.
 
 The SQL stores name the same quiet types in their schema's trigger (migration
-``outbound``); the memory store uses ``QUIET_EVENT_TYPES``. A type missing from
+7, ``QUIET_SQL``); the memory store uses ``QUIET_EVENT_TYPES``. A type missing from
 the list is only extra work for the fan-out (it maps to nothing), never a lost
 event: a new kind of event that may go out needs no schema change."""
 

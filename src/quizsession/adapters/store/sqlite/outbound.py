@@ -1,4 +1,4 @@
-"""The SQLite store's ``OutboundStore`` (schema step ``outbound``): destinations,
+"""The SQLite store's ``OutboundStore`` (schema step 7): destinations,
 the backlog kept by the trigger ``outbound_follows_log`` in the transaction of
 each append, and the deliveries. Writes (fan-out, claims, results) go through
 the group-commit writer, so a claim is one atomic step of the single writer:
