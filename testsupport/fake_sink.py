@@ -10,6 +10,9 @@ from urllib.parse import urlsplit
 
 from quizsession.app.outbound import Destination, OutboundEvent, SendOutcome
 
+#: Nothing listens on the discard port: a destination there is unreachable.
+UNREACHABLE_PORT = 9
+
 
 class FakeSink:
     def __init__(self, kind: str = "webhook", timeout_s: float = 10.0) -> None:
@@ -25,8 +28,11 @@ class FakeSink:
 
     async def send(self, destination: Destination, event: OutboundEvent) -> SendOutcome:
         self.sent.append((destination.id, event))
+        url = urlsplit(destination.url)
+        if url.port == UNREACHABLE_PORT:
+            return SendOutcome(ok=False, error=f"cannot connect to {url.netloc}")
         queued = self.script.get(destination.id)
-        path = queued.pop(0) if queued else urlsplit(destination.url).path
+        path = queued.pop(0) if queued else url.path
         parts = path.strip("/").split("/")
         if parts[0] == "slow" and float(parts[1]) >= self.timeout_s:
             return SendOutcome(ok=False, error=f"no answer within {self.timeout_s:g} s")

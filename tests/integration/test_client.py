@@ -18,13 +18,6 @@ from quizsession.app.admin import LiveAttempt, TimingResult
 from quizsession.app.catalog import IssuedInvite
 from quizsession.app.ports import AttemptIndexRow, QuizSummary
 from quizsession.app.reports_model import AttemptAnalytics
-from quizsession.app.sessions import (
-    CompleteResult,
-    HeartbeatResult,
-    NextQuestion,
-    OpenedSession,
-    SaveResult,
-)
 from quizsession.app.views import AttemptView, QuestionView
 from quizsession.client import (
     AsyncQuizClient,

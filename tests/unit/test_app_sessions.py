@@ -23,7 +23,8 @@ from quizsession.app.clock import FakeClock
 from quizsession.app.ports import SessionClaims
 from quizsession.app.reaper import Reaper
 from quizsession.app.session_activity import WRITE_EVERY_S
-from quizsession.app.sessions import OpenedSession, SessionService
+from quizsession.api.models import OpenedSession
+from quizsession.app.sessions import SessionService
 from quizsession.bootstrap import Container, build
 from quizsession.domain.attempt import AttemptState, deadline, fold
 from quizsession.domain.errors import DomainError, ErrorCode

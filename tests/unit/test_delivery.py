@@ -23,6 +23,7 @@ from quizsession.domain.events import (
     AnswerSaved,
     AttemptCreated,
     AttemptEvent,
+    DurationChanged,
     Reopened,
     SectionStarted,
     Submitted,
@@ -116,6 +117,8 @@ def test_each_log_event_that_matters_outside_maps_to_its_outbound_events() -> No
     assert mapped(accommodated) == [
         ("attempt.extended", {"seconds": 30, "source": "accommodation"})
     ]
+    timing = DurationChanged(at=T0, duration_s=900, quiz_version=2, by="admin:ops")
+    assert mapped(timing) == [("attempt.extended", {"duration_s": 900, "source": "timing_change"})]
     assert mapped(submitted()) == [
         ("attempt.submitted", {"reason": "deadline", "finished_at": T0 + 8}),
         (

@@ -17,6 +17,7 @@ from quizsession.app.outbound import OutboundEvent, OutboundType
 from quizsession.app.ports import BacklogEntry, RecordedEvent
 from quizsession.domain.events import (
     Actor,
+    DurationChanged,
     Reopened,
     SectionStarted,
     Submitted,
@@ -48,6 +49,13 @@ def _payloads(record: RecordedEvent) -> list[tuple[OutboundType, dict[str, objec
             return [("attempt.extended", {"seconds": event.seconds, "source": source})]
         case TimeAccommodated():
             return [("attempt.extended", {"seconds": event.seconds, "source": "accommodation"})]
+        case DurationChanged():
+            return [
+                (
+                    "attempt.extended",
+                    {"duration_s": event.duration_s, "source": "timing_change"},
+                )
+            ]
         case Submitted():
             return [
                 (

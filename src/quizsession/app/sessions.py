@@ -21,11 +21,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from quizsession.api.models import CompleteResult as CompleteResult
-from quizsession.api.models import HeartbeatResult as HeartbeatResult
-from quizsession.api.models import NextQuestion as NextQuestion
-from quizsession.api.models import OpenedSession as OpenedSession
-from quizsession.api.models import SaveResult as SaveResult
+from quizsession.api.models import (
+    CompleteResult,
+    HeartbeatResult,
+    NextQuestion,
+    OpenedSession,
+    SaveResult,
+)
 from quizsession.app.accommodations import NO_ACCOMMODATIONS, AccommodationLookup
 from quizsession.app.attempts import AttemptExecutor, Outcome, QuizCache
 from quizsession.app.metrics import NO_METRICS, HeartbeatGaps, Metrics
@@ -33,11 +35,7 @@ from quizsession.app.ports import Clock, LiveState, SessionClaims, TokenCodec
 from quizsession.app.session_activity import WRITE_EVERY_S, SessionActivity
 from quizsession.app.session_leases import SessionLeases
 from quizsession.app.session_logins import LoginLimits, LoginStore, SessionLogins
-from quizsession.app.session_logins import attempt_id_for as attempt_id_for
-from quizsession.app.session_logins import hash_token as hash_token
-from quizsession.app.session_logins import new_session_id as new_session_id
-from quizsession.app.session_reads import SessionReads
-from quizsession.app.session_reads import Tick as Tick
+from quizsession.app.session_reads import SessionReads, Tick
 from quizsession.app.session_tokens import SessionTokens
 from quizsession.app.session_writes import SessionWrites, WriteLimits
 from quizsession.app.views import AttemptView, QuestionView
