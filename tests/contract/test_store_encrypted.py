@@ -292,7 +292,8 @@ async def test_an_escape_shaped_text_is_kept_with_or_without_keys(inner: Store) 
         await store.put_accommodation(accommodation("c1", note=note))
         assert await store.find_invite("h" * 64) == shaped
         found = await store.get_accommodation("c1")
-        assert found is not None and found.note == note
+        assert found is not None
+        assert found.note == note
 
 
 async def test_a_removed_key_is_unavailable_not_a_bad_request(inner: Store) -> None:

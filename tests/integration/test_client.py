@@ -14,6 +14,13 @@ import msgspec
 import pytest
 from litestar import Litestar
 
+from quizsession.api.models import (
+    CompleteResult,
+    HeartbeatResult,
+    NextQuestion,
+    OpenedSession,
+    SaveResult,
+)
 from quizsession.app.admin import LiveAttempt, TimingResult
 from quizsession.app.catalog import IssuedInvite
 from quizsession.app.ports import AttemptIndexRow, QuizSummary

@@ -17,13 +17,13 @@ import yaml
 
 import quizsession
 from quizsession.adapters.tokens_jwt import JwtTokens
+from quizsession.api.models import OpenedSession
 from quizsession.app.attempts import AttemptExecutor, QuizCache
 from quizsession.app.catalog import RosterEntry
 from quizsession.app.clock import FakeClock
 from quizsession.app.ports import SessionClaims
 from quizsession.app.reaper import Reaper
 from quizsession.app.session_activity import WRITE_EVERY_S
-from quizsession.api.models import OpenedSession
 from quizsession.app.sessions import SessionService
 from quizsession.bootstrap import Container, build
 from quizsession.domain.attempt import AttemptState, deadline, fold

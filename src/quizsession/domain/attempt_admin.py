@@ -49,7 +49,7 @@ def change_duration(
 ) -> list[AttemptEvent]:
     require_exists(state)
     require_open(state)
-    current = state.duration_override or quiz.duration_s
+    current = base_duration(state, quiz)
     if command.duration_s <= current:
         return []  # only longer durations are applied to attempts in progress
     events: list[AttemptEvent] = [
