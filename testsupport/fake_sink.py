@@ -21,10 +21,15 @@ class FakeSink:
         self.sent: list[tuple[str, OutboundEvent]] = []
         #: Per destination id, the URL path answers to use instead of its URL's.
         self.script: dict[str, list[str]] = {}
+        #: Attempts this sink's destinations do not hear of (``reaches``).
+        self.unreached: set[str] = set()
 
     @property
     def kind(self) -> str:
         return self._kind
+
+    async def reaches(self, destination: Destination, attempt_id: str) -> bool:
+        return attempt_id not in self.unreached
 
     async def send(self, destination: Destination, event: OutboundEvent) -> SendOutcome:
         self.sent.append((destination.id, event))

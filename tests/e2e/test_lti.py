@@ -27,6 +27,7 @@ from quizsession.app.lti_platforms import ags_destination
 from quizsession.app.outbound import OutboundEvent
 from quizsession.bootstrap import Container, build
 from quizsession.client import AsyncQuizClient
+from quizsession.domain.events import AttemptCreated
 from quizsession.entrypoints.http.app import create_app
 from quizsession.settings import Settings
 from testsupport.lti_platform import INSTRUCTOR, Launch, LtiPlatform, form_of, new_rsa_key
@@ -151,7 +152,12 @@ async def test_a_learner_launch_takes_the_quiz_and_the_score_reaches_the_gradebo
     assert link is not None
     assert link.subject == "learner-1"
     assert link.lineitem == platform.lineitem(7)
-    assert link.name == "Ada Lovelace"
+    # The name is in the attempt's log (encrypted at rest when keys are set), never
+    # in the launch link.
+    assert (link.name, link.email) == ("", "")
+    created = (await tool.container.data.read(session["attemptId"]))[0].event
+    assert isinstance(created, AttemptCreated)
+    assert created.candidate_name == "Ada Lovelace"
     # The delivery engine follows the log: the score reaches the gradebook.
     for _ in range(200):
         if platform.scores:

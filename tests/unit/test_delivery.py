@@ -176,6 +176,20 @@ async def test_a_submission_reaches_each_subscribed_endpoint_in_log_order(
     assert (latest.status, latest.attempts, latest.last_status) == ("delivered", 1, 204)
 
 
+async def test_no_delivery_is_written_for_a_destination_the_sink_does_not_reach(
+    store: Store, clock: FakeClock
+) -> None:
+    # An LMS gradebook hears only of attempts launched from it.
+    dest = await endpoint(store, clock)
+    await log(store, "a1", started())
+    await log(store, "a2", started())
+    sink = FakeSink()
+    sink.unreached.add("a2")
+    assert await engine(store, sink, clock).run_once() == (2, 1)
+    assert [(e.attempt_id, e.type) for _, e in sink.sent] == [("a1", "attempt.started")]
+    assert [d.event.attempt_id for d in await store.list_deliveries(dest)] == ["a1"]
+
+
 async def test_a_failing_endpoint_is_retried_with_backoff_then_failed(
     store: Store, clock: FakeClock
 ) -> None:

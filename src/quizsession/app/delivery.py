@@ -163,6 +163,7 @@ class DeliveryEngine:
         return len(page)
 
     async def _fan_out(self, entry: BacklogEntry, destinations: list[DestinationRecord]) -> None:
+        destinations = [r for r in destinations if await self._reaches(r, entry.attempt_id)]
         records = await self._store.read(entry.attempt_id, after=entry.cursor)
         deliveries: list[NewDelivery] = []
         upto = entry.cursor
@@ -182,6 +183,12 @@ class DeliveryEngine:
         await self._store.fan_out(
             entry.attempt_id, upto, deliveries, now, now + self.settings.retry_for_s
         )
+
+    async def _reaches(self, record: DestinationRecord, attempt_id: str) -> bool:
+        sink = self._sinks.get(record.destination.kind)
+        # A kind without its sink here still gets its deliveries written: they
+        # wait (and are retried) until an instance that has the sink sends them.
+        return sink is None or await sink.reaches(record.destination, attempt_id)
 
     # -- sending ------------------------------------------------------------------------
 

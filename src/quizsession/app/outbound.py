@@ -85,4 +85,12 @@ class Sink(Protocol):
     @property
     def kind(self) -> str: ...
 
+    async def reaches(self, destination: Destination, attempt_id: str) -> bool:
+        """Whether the events of ``attempt_id`` concern ``destination`` at all
+        (an LMS gradebook hears only of attempts launched from it; a webhook
+        endpoint of every attempt). Asked once per attempt and destination when
+        the attempt's new events are fanned out: no delivery is written for a
+        destination it does not reach."""
+        ...
+
     async def send(self, destination: Destination, event: OutboundEvent) -> SendOutcome: ...

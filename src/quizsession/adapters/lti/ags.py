@@ -131,6 +131,11 @@ class AgsSink:
     def kind(self) -> str:
         return "lti_ags"
 
+    async def reaches(self, destination: Destination, attempt_id: str) -> bool:
+        """Only attempts launched from this destination's platform."""
+        link = await self._store.get_lti_link(attempt_id)
+        return link is not None and link.platform_id == destination.config.get("platform_id")
+
     async def send(self, destination: Destination, event: OutboundEvent) -> SendOutcome:
         try:
             return await self._send(destination, event)

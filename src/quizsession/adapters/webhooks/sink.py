@@ -45,6 +45,9 @@ class WebhookSink:
             trust_env=False,
         )
 
+    async def reaches(self, destination: Destination, attempt_id: str) -> bool:
+        return True  # an endpoint hears of every attempt (filtered by event type)
+
     async def send(self, destination: Destination, event: OutboundEvent) -> SendOutcome:
         secrets = signing.active_secrets(destination, self._clock.now())
         if not secrets:

@@ -1,6 +1,6 @@
 // The administrator's page: /admin. Signing in, choosing a quiz, the refresh
-// loop and the downloads; the list (admin_list.js) and the detail panel
-// (admin_detail.js) do the rest.
+// loop and the downloads; the list (admin_list.js), the detail panel
+// (admin_detail.js) and the webhooks panel (admin_webhooks.js) do the rest.
 //
 // The API key is typed in and kept in admin_session.js's memory only: never in
 // the URL, never in any storage. Reloading the page forgets it.
@@ -9,6 +9,7 @@ import { bindDetail, closeDetail, renderDetail, selectAttempt, selectedAttempt }
 import { download } from "./admin_downloads.js";
 import { bindList, clearList, renderList, resetListControls } from "./admin_list.js";
 import { $, admin, message, onAuthError, problemText, session } from "./admin_session.js";
+import { bindWebhooks, closeWebhooks, openWebhooks } from "./admin_webhooks.js";
 import { ApiError, el } from "./api.js";
 
 const REFRESH_MS = 3000;
@@ -39,6 +40,7 @@ async function signIn(event) {
     $("sign-out").hidden = false;
     $("signed-in-as").textContent = "Signed in";
     fillQuizzes(data.quizzes);
+    openWebhooks();
     $("quiz-select").focus();
   } catch (err) {
     session.apiKey = null;
@@ -59,6 +61,7 @@ function signOut(reason = "") {
   clearTimeout(refreshTimer);
   clearList();
   closeDetail();
+  closeWebhooks();
   for (const id of ["quiz-panel", "attempts-panel", "results-panel", "sign-out"]) {
     $(id).hidden = true;
   }
@@ -175,6 +178,7 @@ async function offer(kind) {
 session.signOut = signOut;
 bindList({ onManage: selectAttempt });
 bindDetail({ refreshList: refresh });
+bindWebhooks();
 $("login-form").addEventListener("submit", signIn);
 $("sign-out").addEventListener("click", () => signOut(""));
 $("quiz-select").addEventListener("change", chooseQuiz);
