@@ -19,14 +19,10 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
-from testsupport.net import free_port, port_in_use
+from testsupport.net import free_port
 from testsupport.processes import (
-    POLL_S,
-    RUNNING,
-    START_TIMEOUT_S,
     STOP_TIMEOUT_S,
     BinaryNotFound,
     ManagedServer,
@@ -35,7 +31,6 @@ from testsupport.processes import (
     reap_pids,
     set_child_subreaper,
     signal_pid,
-    tail,
     wait_exit,
 )
 
@@ -69,8 +64,12 @@ class PostgresServer(ManagedServer):
     """A private PostgreSQL cluster: fsync on, ``synchronous_commit=on``, TCP on
     127.0.0.1, its unix socket in its own directory, database ``quizsession``."""
 
+    name = "postgres"
     database = "quizsession"
     superuser = "postgres"
+    #: Fast shutdown (SIGINT: abort open transactions, checkpoint, exit), then
+    #: immediate shutdown (SIGQUIT), then SIGKILL.
+    stop_signals = ((signal.SIGINT, STOP_TIMEOUT_S), (signal.SIGQUIT, 10.0))
 
     def __init__(self, tmpdir: Path, *, run_as: str | None = None) -> None:
         self.bindir = find_postgres_bindir()
@@ -172,57 +171,35 @@ class PostgresServer(ManagedServer):
             "-c",
             "logging_collector=off",
         ]
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in _reap
-        self._proc = subprocess.Popen(
+        self._spawn(
             args,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
             cwd=self.base,
             user=ids[0] if ids else None,
             group=ids[1] if ids else None,
             extra_groups=[] if ids else None,
         )
-        RUNNING.add(self)
-        self._wait_ready()
 
-    def _wait_ready(self) -> None:
-        assert self._proc is not None
-        pg_isready = self.bindir / "pg_isready"
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                code = self._proc.returncode
-                self._reap()
-                raise ServerStartError(
-                    f"postgres exited with {code} while starting:\n{tail(self.log_path)}"
-                )
-            probe = subprocess.run(
-                [
-                    str(pg_isready),
-                    "-q",
-                    "-h",
-                    self.host,
-                    "-p",
-                    str(self.port),
-                    "-U",
-                    self.superuser,
-                    "-d",
-                    "postgres",
-                    "-t",
-                    "1",
-                ],
-                capture_output=True,
-                timeout=10,
-                check=False,
-            )
-            if probe.returncode == 0:
-                return
-            time.sleep(POLL_S)
-        self.kill()
-        raise ServerStartError(
-            f"postgres not ready after {START_TIMEOUT_S:.0f}s:\n{tail(self.log_path)}"
+    def _ready(self) -> bool:
+        probe = subprocess.run(
+            [
+                str(self.bindir / "pg_isready"),
+                "-q",
+                "-h",
+                self.host,
+                "-p",
+                str(self.port),
+                "-U",
+                self.superuser,
+                "-d",
+                "postgres",
+                "-t",
+                "1",
+            ],
+            capture_output=True,
+            timeout=10,
+            check=False,
         )
+        return probe.returncode == 0
 
     def create_database(self, name: str) -> None:
         """Create an empty database (for a test that needs one of its own)."""
@@ -238,25 +215,6 @@ class PostgresServer(ManagedServer):
                 name,
             ]
         )
-
-    def start(self) -> None:
-        if self.running:
-            return
-        self._start()
-
-    def stop(self) -> None:
-        """Fast shutdown (SIGINT: abort open transactions, checkpoint, exit)."""
-        proc = self._proc
-        if proc is None:
-            return
-        if proc.poll() is None:
-            signal_pid(proc.pid, signal.SIGINT)
-            if not wait_exit(proc, STOP_TIMEOUT_S):
-                signal_pid(proc.pid, signal.SIGQUIT)  # immediate shutdown
-                if not wait_exit(proc, 10):
-                    self.kill()
-                    return
-        self._reap()
 
     def kill(self) -> None:
         """SIGKILL the postmaster and its backends (a crash); ``restart()`` then
@@ -283,17 +241,9 @@ class PostgresServer(ManagedServer):
                 set_child_subreaper(False)
         self._reap()
 
-    def restart(self) -> None:
-        """Stop (if running) and start again on the same port and data."""
-        self.stop()
-        deadline = time.monotonic() + 10
-        while port_in_use(self.port) and time.monotonic() < deadline:
-            time.sleep(POLL_S)
-        self._start()
-
     def destroy(self) -> None:
         """Stop the server and remove the cluster if it lives outside ``tmpdir``."""
-        self.stop()
+        super().destroy()
         if self._owned_dir is not None:
             shutil.rmtree(self._owned_dir, ignore_errors=True)
             self._owned_dir = None
@@ -311,15 +261,7 @@ def start_postgres(tmpdir: Path | str, *, run_as: str | None = None) -> Postgres
     server = PostgresServer(Path(tmpdir), run_as=user)
     try:
         server.initdb()
-        for attempt in range(3):
-            try:
-                server._start()
-                break
-            except ServerStartError:
-                # Most likely the port was taken between choosing and binding it.
-                if attempt == 2:
-                    raise
-                server.port = free_port()
+        server.start_on_a_free_port()
         server.create_database(server.database)
     except BaseException:
         server.destroy()

@@ -14,7 +14,9 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import IO, Self
+from typing import IO, Any, Self
+
+from testsupport.net import free_port, port_in_use
 
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 30.0
@@ -97,9 +99,10 @@ def reap_pids(pids: list[int], timeout: float) -> None:
             time.sleep(POLL_S / 5)
 
 
-class ManagedServer:
+class OwnedProcess:
+    """A child process started here (``_proc`` while it runs)."""
+
     _proc: subprocess.Popen[bytes] | None = None
-    _log: IO[bytes] | None = None
 
     @property
     def pid(self) -> int | None:
@@ -109,15 +112,121 @@ class ManagedServer:
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
+
+class ManagedServer(OwnedProcess):
+    """A server process (PostgreSQL, Redis) on ``host``:``port`` with its output
+    appended to ``log_path``: started and probed until ready, stopped by its own
+    pid (the signals of ``stop_signals`` in turn, then SIGKILL), reaped.
+
+    A subclass gives ``name``, ``stop_signals``, ``_start()`` (which calls
+    ``_spawn``) and ``_ready()``; it may add to ``kill()`` and ``destroy()``."""
+
+    name = "server"
+    #: Each signal in turn with how long to wait for an exit; SIGKILL after the last.
+    stop_signals: tuple[tuple[signal.Signals, float], ...] = ((signal.SIGTERM, STOP_TIMEOUT_S),)
+    host: str
+    port: int
+    log_path: Path
+    _log: IO[bytes] | None = None
+
+    def _start(self) -> None:
+        raise NotImplementedError
+
+    def _ready(self) -> bool:
+        raise NotImplementedError
+
+    def _spawn(self, args: list[str], *, cwd: Path, **popen: Any) -> None:
+        """Start ``args`` with the output appended to the log; return once it
+        answers (``_ready``), or raise ``ServerStartError`` (it is then gone)."""
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in _reap
+        self._proc = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            **popen,
+        )
+        RUNNING.add(self)
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        assert self._proc is not None
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                code = self._proc.returncode
+                self._reap()
+                raise ServerStartError(
+                    f"{self.name} exited with {code} while starting:\n{tail(self.log_path)}"
+                )
+            if self._ready():
+                return
+            time.sleep(POLL_S)
+        self.kill()
+        raise ServerStartError(
+            f"{self.name} not ready after {START_TIMEOUT_S:.0f}s:\n{tail(self.log_path)}"
+        )
+
+    def start_on_a_free_port(self, attempts: int = 3) -> None:
+        """``_start``, on another free port if it fails (most likely the port was
+        taken between choosing and binding it)."""
+        for attempt in range(attempts):
+            try:
+                self._start()
+                return
+            except ServerStartError:
+                if attempt == attempts - 1:
+                    raise
+                self.port = free_port()
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self._start()
+
+    def stop(self) -> None:
+        """The signals of ``stop_signals`` in turn, each waited for; SIGKILL if
+        the process is still there after the last."""
+        proc = self._proc
+        if proc is None:
+            return
+        if proc.poll() is None:
+            for sig, timeout in self.stop_signals:
+                signal_pid(proc.pid, sig)
+                if wait_exit(proc, timeout):
+                    break
+            else:
+                self.kill()
+                return
+        self._reap()
+
+    def kill(self) -> None:
+        """SIGKILL (a crash)."""
+        proc = self._proc
+        if proc is None:
+            return
+        signal_pid(proc.pid, signal.SIGKILL)
+        wait_exit(proc, 10)
+        self._reap()
+
+    def restart(self) -> None:
+        """Stop (if running) and start again on the same port."""
+        self.stop()
+        deadline = time.monotonic() + 10
+        while port_in_use(self.port) and time.monotonic() < deadline:
+            time.sleep(POLL_S)
+        self._start()
+
+    def destroy(self) -> None:
+        self.stop()
+
     def _reap(self) -> None:
         if self._log is not None:
             self._log.close()
             self._log = None
         self._proc = None
         RUNNING.discard(self)
-
-    def stop(self) -> None:
-        raise NotImplementedError
 
     def __enter__(self) -> Self:
         return self

@@ -31,7 +31,7 @@ from typing import IO, Self
 import httpx
 
 from testsupport.net import free_port
-from testsupport.processes import ServerStartError, tail
+from testsupport.processes import OwnedProcess, ServerStartError, tail
 
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 15.0
@@ -40,7 +40,7 @@ _POLL_S = 0.05
 _RUNNING: set[ServerProcess] = set()
 
 
-class ServerProcess:
+class ServerProcess(OwnedProcess):
     """One ``quizsession serve`` process at a time on ``db_path`` and ``port``.
 
     ``env`` is added to a copy of this process's environment (``QUIZSESSION_*``
@@ -92,14 +92,6 @@ class ServerProcess:
     @property
     def admin_headers(self) -> dict[str, str]:
         return {"X-API-Key": self.admin_key}
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
-
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
 
     def command(self) -> list[str]:
         if self.asgi_server == "granian":

@@ -11,6 +11,7 @@ timeout, the whole module in well under a minute."""
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import threading
 import time
@@ -31,9 +32,12 @@ MAX_HEADER_BYTES = 32_768  # the default
 MAX_HEADER_COUNT = 100  # the default
 IO_TIMEOUT_S = 10.0
 
+MAX_BODY_BYTES = 262_144
+
 ENV = {
     "QUIZSESSION_HEAD_TIMEOUT_S": str(HEAD_TIMEOUT_S),
     "QUIZSESSION_MAX_CONNECTIONS": str(MAX_CONNECTIONS),
+    "QUIZSESSION_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
 }
 
 
@@ -140,6 +144,89 @@ def test_a_body_larger_than_the_head_limit_is_not_a_head(server: ServerProcess) 
     answer = _send_and_read(server, request)
     assert answer.startswith(b"HTTP/1.1 4"), answer[:200]
     assert not answer.startswith(b"HTTP/1.1 431"), answer[:200]
+
+
+# -- pipelined requests -----------------------------------------------------------------
+
+
+def _read_until_closed(sock: socket.socket) -> bytes:
+    chunks: list[bytes] = []
+    with contextlib.suppress(OSError):
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _statuses(answer: bytes) -> list[bytes]:
+    """The status codes of the answers in ``answer``, in order (a body does not
+    end with a line break, so an answer may begin mid-line)."""
+    return re.findall(rb"HTTP/1\.1 (\d{3}) ", answer)
+
+
+def test_a_head_that_begins_in_the_read_of_the_previous_request_counts_from_its_start(
+    server: ServerProcess,
+) -> None:
+    """A complete request and the first 20,000 bytes of the next head in one
+    write, then 20,000 more: that head (about 40 KB) is over the limit."""
+    big = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: "
+    with _connect(server) as sock:
+        sock.sendall(_head() + big + b"a" * 20_000)
+        time.sleep(0.2)  # two reads on the server's side
+        with contextlib.suppress(OSError):
+            sock.sendall(b"a" * 20_000 + b"\r\n\r\n")
+        answer = _read_until_closed(sock)
+    assert _statuses(answer) in ([b"200", b"431"], [b"431"]), answer[:300]
+    assert _healthz(server) == 200
+
+
+def test_two_small_pipelined_requests_in_one_write_are_both_answered(
+    server: ServerProcess,
+) -> None:
+    with _connect(server) as sock:
+        sock.sendall(_head() + _head(b"Connection: close\r\n"))
+        answer = _read_until_closed(sock)
+    assert _statuses(answer) == [b"200", b"200"], answer[:300]
+
+
+def test_many_pipelined_requests_in_one_write_are_all_answered(server: ServerProcess) -> None:
+    """More heads in one write than fit in one head's limit: each is counted on
+    its own."""
+    count = MAX_HEADER_BYTES // len(_head()) + 50
+    with _connect(server) as sock:
+        sock.sendall(_head() * (count - 1) + _head(b"Connection: close\r\n"))
+        answer = _read_until_closed(sock)
+    assert _statuses(answer) == [b"200"] * count, _statuses(answer)[-3:]
+
+
+def _chunked(body: bytes, size: int = 4096) -> bytes:
+    parts = [
+        b"%x\r\n%s\r\n" % (len(body[i : i + size]), body[i : i + size])
+        for i in range(0, len(body), size)
+    ]
+    return b"".join(parts) + b"0\r\n\r\n"
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+def test_a_pipelined_request_with_a_large_body_is_answered(
+    server: ServerProcess, framing: str
+) -> None:
+    """A 100 KB body (under the body limit, three times the head limit) and the
+    next request in one write: the body is no head, the next head is counted
+    from its first byte, and both are answered."""
+    body = b'{"invite_token": "' + b"t" * 100_000 + b'"}'
+    head = b"POST /sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    if framing == "content-length":
+        post = head + b"Content-Length: %d\r\n\r\n" % len(body) + body
+    else:
+        post = head + b"Transfer-Encoding: chunked\r\n\r\n" + _chunked(body)
+    with _connect(server) as sock:
+        sock.sendall(post + _head(b"Connection: close\r\n"))
+        answer = _read_until_closed(sock)
+    statuses = _statuses(answer)
+    assert len(statuses) == 2, answer[:300]
+    assert statuses[0].startswith(b"4"), answer[:300]  # the invitation is not known
+    assert statuses[0] not in (b"413", b"431"), answer[:300]
+    assert statuses[1] == b"200", answer[:300]
 
 
 # -- slow heads ---------------------------------------------------------------------------

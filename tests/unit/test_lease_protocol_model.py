@@ -382,7 +382,7 @@ def key(world: World) -> tuple[object, ...]:
         world.redis_faults,
         world.restarts,
         world.blips,
-        # world.acted,
+        world.acted,
     )
 
 

@@ -12,7 +12,10 @@ head is never refused. ``bounded_protocol`` returns a subclass of
 - **the head's size** (request line and header fields together): the bytes of a
   head are counted as they arrive and handed to the parser only up to the limit,
   so the parser never buffers more than that; beyond it the answer is 431 and
-  the connection is closed;
+  the connection is closed. This holds for pipelined requests too: the bytes
+  are handed over in pieces that end where a head or a body ends, so a head that
+  begins in the same read as the end of the previous request is counted from
+  its first byte;
 - **the number of header fields**: 431 and close beyond the limit;
 - **the time to send a head**: a connection that has not sent a complete head
   within ``head_timeout_s`` of connecting (or of the first byte of its next
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -41,6 +45,13 @@ log = logging.getLogger("uvicorn.error")
 #: At most one warning line per this many seconds for each kind of refusal (a
 #: flood of refusals must not become a flood of log lines).
 WARN_EVERY_S = 10.0
+
+#: A chunked body is parsed in pieces of at most this many bytes: where such a
+#: body ends is not known in advance, so a head that begins in the same piece is
+#: charged the piece's bytes that were not body (chunk sizes, trailers).
+CHUNKED_PIECE_BYTES = 8192
+
+_BLANK_LINES = re.compile(rb"[\r\n]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +110,14 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._over_cap = False  # refused when it connected: nothing else was set up
         self._refused = False  # answered 431: whatever else arrives is ignored
         self._upgraded = False
-        self._in_head = True
-        self._head_bytes = 0
+        self._in_head = True  # from a message's end (or the start) to its head's end
+        self._began = False  # the parser has seen the head's first byte
+        self._head_bytes = 0  # an upper bound of the head in progress
+        self._tail = b""  # its last bytes, for a blank line split between two reads
+        self._body_left: int | None = None  # the body's bytes still to come, if known
+        self._piece_body = 0  # body bytes in the piece being parsed
+        self._ended_in_piece = False  # a message ended in the piece being parsed
+        self._began_after_end = False  # ... and the next one began in it
         self._header_count = 0
         self._head_overflow: str | None = None
         self._head_timer: asyncio.TimerHandle | None = None
@@ -129,35 +146,83 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     # -- the head: size, count, time -----------------------------------------------
+    #
+    # Every byte handed to the parser is counted against the head in progress
+    # unless it is known to be something else. The parser tells when a head or a
+    # message ends, not where, so the bytes are handed to it in pieces that end
+    # where a message can end: a head's piece ends at its first blank line (a
+    # head ends there and nowhere else: the parser takes CRLF line ends only), a
+    # body of known length is handed over as exactly that many bytes. Then the
+    # next request's head begins at the next piece: pipelined requests are
+    # counted one by one, exactly. Only where that cannot be known (the end of a
+    # chunked body) is a head that begins inside a piece charged the whole rest
+    # of that piece (an upper bound; such pieces are kept small).
 
     def data_received(self, data: bytes) -> None:
         if self._refused or self._over_cap:
             return
-        while data:
-            if not self._in_head:
-                super().data_received(data)
-                return
-            self._start_head_timer()
-            room = self.limits.max_header_bytes - self._head_bytes
-            if len(data) <= room:
-                self._head_bytes += len(data)
-                super().data_received(data)
-                return
-            # Only what fits is parsed: if the head is not complete within it,
-            # it is too large (and the parser never buffered more than the limit).
-            piece, data = data[:room], data[room:]
-            self._head_bytes += len(piece)
-            if piece:
-                super().data_received(piece)
-            if self._upgraded or self._refused or self.transport.is_closing():
-                return
+        view = memoryview(data)
+        pos, end = 0, len(data)
+        while pos < end:
             if self._in_head:
+                self._start_head_timer()
+                n = self._head_piece(data, pos, end)
+                self._head_bytes += n
+            elif self._body_left:
+                n = min(end - pos, self._body_left)
+            else:  # a chunked body: where it ends is the parser's to find
+                n = min(end - pos, CHUNKED_PIECE_BYTES)
+            if not self._feed(view[pos : pos + n]):
+                return
+            pos += n
+            if self._in_head and self._head_bytes >= self.limits.max_header_bytes:
+                # Not complete within the limit: it is too large (and the
+                # parser never buffered more than the limit of it).
                 self._refuse_head(f"a head over {self.limits.max_header_bytes} bytes")
                 return
+
+    def _head_piece(self, data: bytes, pos: int, end: int) -> int:
+        """How many bytes of ``data[pos:end]`` to hand to the parser as (part of)
+        the head in progress: up to its first blank line, never past the limit."""
+        room = max(self.limits.max_header_bytes - self._head_bytes, 1)
+        stop = min(end, pos + room)
+        if not self._began:
+            # Blank lines before a request line are skipped by the parser: hand
+            # them over on their own, so that they are not taken for the end.
+            blank = _BLANK_LINES.match(data, pos, stop)
+            if blank is not None and blank.end() > pos:
+                return blank.end() - pos
+        if self._tail:
+            i = (self._tail + data[pos : pos + 3]).find(b"\r\n\r\n")
+            if i >= 0 and i + 4 - len(self._tail) <= stop - pos:
+                return i + 4 - len(self._tail)
+        i = data.find(b"\r\n\r\n", pos, stop)
+        return i + 4 - pos if i >= 0 else stop - pos
+
+    def _feed(self, piece: memoryview) -> bool:
+        """Hand ``piece`` to the parser; False once nothing more is to be fed."""
+        was_in_head = self._in_head
+        self._piece_body = 0
+        self._ended_in_piece = self._began_after_end = False
+        super().data_received(piece)  # type: ignore[arg-type]
+        if self._upgraded or self._refused or self.transport.is_closing():
+            return False
+        if self._in_head and self._began_after_end:
+            # A head began inside this piece, after a message ended in it: it
+            # is charged everything of the piece that was not body.
+            self._head_bytes = len(piece) - self._piece_body
+            self._tail = bytes(piece[-3:])
+            self._start_head_timer()
+        elif self._in_head and was_in_head and not self._ended_in_piece:
+            self._tail = (self._tail + bytes(piece[-3:]))[-3:]
+        return True
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._header_count = 0
+        self._began = True
+        if self._ended_in_piece:
+            self._began_after_end = True
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._header_count += 1
@@ -169,14 +234,26 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._in_head = False
         self._head_bytes = 0
+        self._tail = b""
+        self._body_left = _body_length(self.headers)
         self._stop_head_timer()
         super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        self._piece_body += len(body)
+        if self._body_left is not None:
+            self._body_left -= len(body)
+        super().on_body(body)
 
     def on_message_complete(self) -> None:
         # The next bytes on this connection begin the next request's head (its
         # timer starts with its first byte: until then the keep-alive timeout).
         self._in_head = True
+        self._began = False
         self._head_bytes = 0
+        self._tail = b""
+        self._body_left = None
+        self._ended_in_piece = True
         super().on_message_complete()
 
     def handle_websocket_upgrade(self) -> None:
@@ -221,6 +298,21 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def _peer(self) -> str:
         return f"{self.client[0]}:{self.client[1]}" if self.client else "?"
+
+
+def _body_length(headers: list[tuple[bytes, bytes]]) -> int | None:
+    """The request body's length from its head: 0 without one, None when chunked
+    (the parser has already refused a head with both, or a malformed length)."""
+    length = 0
+    for name, value in headers:
+        if name == b"transfer-encoding":
+            return None
+        if name == b"content-length":
+            try:
+                length = int(value)
+            except ValueError:
+                return None
+    return length
 
 
 def bounded_protocol(limits: EdgeLimits) -> type[BoundedHttpToolsProtocol]:

@@ -103,7 +103,8 @@ function render(page) {
 function when(seconds, zone) {
   if (seconds === null || seconds === undefined) return DASH;
   const ms = seconds * 1000;
-  return el("time", { datetime: isoTime(Math.floor(ms / 1000) * 1000), text: formatWhen(ms, zone) });
+  const datetime = isoTime(Math.floor(ms / 1000) * 1000);
+  return el("time", { datetime, text: formatWhen(ms, zone) });
 }
 
 function row(d, zone) {
@@ -120,7 +121,12 @@ function row(d, zone) {
     onclick: () => redeliver(d, button),
   });
   const cells = [
-    el("span", { text: eventTypeText(d.type) }, el("br"), el("code", { class: "small", text: d.type })),
+    el(
+      "span",
+      { text: eventTypeText(d.type) },
+      el("br"),
+      el("code", { class: "small", text: d.type }),
+    ),
     el("code", { text: d.attempt_id }),
     el("span", { class: `badge delivery-${d.status}`, text: deliveryStatusText(d) }),
     String(d.attempts),

@@ -34,7 +34,8 @@ export function checkRegistration({ url, types, description }) {
   if (chosen.length === 0) errors.types = "Choose at least one event type.";
   const note = String(description ?? "").trim();
   if (note.length > MAX_DESCRIPTION) {
-    errors.description = `Keep the description to ${MAX_DESCRIPTION} characters (it has ${note.length}).`;
+    const has = `(it has ${note.length})`;
+    errors.description = `Keep the description to ${MAX_DESCRIPTION} characters ${has}.`;
   }
   if (Object.keys(errors).length) return { errors, body: null };
   const body = { url: address, event_types: chosen };
@@ -58,7 +59,9 @@ export function checkUrl(url) {
     return "The URL must start with https:// or http://.";
   }
   if (!parsed.hostname) return "The URL has no host.";
-  if (parsed.username || parsed.password) return "The URL must not contain a user name or password.";
+  if (parsed.username || parsed.password) {
+    return "The URL must not contain a user name or password.";
+  }
   if (url.includes("#")) return "The URL must not contain a fragment (#…).";
   return "";
 }

@@ -33,7 +33,8 @@ async function copySecret() {
     input.select();
     message(
       "webhooks-message",
-      "The browser did not let the page copy: the secret is selected, copy it with Ctrl+C (⌘+C on a Mac).",
+      "The browser did not let the page copy: the secret is selected; " +
+        "copy it with Ctrl+C (⌘+C on a Mac).",
       "error",
     );
   }

@@ -8,7 +8,6 @@ import { $, admin, message, onAuthError, problemText } from "./admin_session.js"
 import {
   bindLog,
   closeLog,
-  loadLog,
   logEndpointId,
   openLog,
   updateLogEndpoint,
@@ -87,7 +86,13 @@ function endpointRow(e) {
   const state = endpointState(e);
   const selected = logEndpointId() === e.id;
   const button = (text, label, onclick, extra = "") =>
-    el("button", { type: "button", class: `button small ${extra}`.trim(), "aria-label": label, text, onclick });
+    el("button", {
+      type: "button",
+      class: `button small ${extra}`.trim(),
+      "aria-label": label,
+      text,
+      onclick,
+    });
   return el(
     "tr",
     { "data-endpoint": e.id, class: selected ? "selected" : undefined },
@@ -112,8 +117,8 @@ function endpointRow(e) {
         { class: "row-actions" },
         button("Deliveries", `Deliveries to ${e.url}`, () => chooseEndpoint(e.id)),
         e.enabled
-          ? button("Disable", `Disable ${e.url}`, (ev) => setEnabled(e.id, false, ev.currentTarget))
-          : button("Enable", `Enable ${e.url}`, (ev) => setEnabled(e.id, true, ev.currentTarget)),
+          ? button("Disable", `Disable ${e.url}`, (ev) => setEnabled(e, false, ev.currentTarget))
+          : button("Enable", `Enable ${e.url}`, (ev) => setEnabled(e, true, ev.currentTarget)),
         button("Rotate the secret", `Rotate the secret of ${e.url}`, () => rotate(e.id)),
         button("Remove…", `Remove ${e.url}…`, (ev) => askRemove(e.id, ev.currentTarget), "danger"),
       ),
@@ -157,21 +162,18 @@ async function change(id, body, done, focusLabel) {
   }
 }
 
-function setEnabled(id, enabled, button) {
-  const e = byId(id);
-  if (!e) return;
+async function setEnabled(e, enabled, button) {
   button.disabled = true;
-  change(
-    id,
+  const done = await change(
+    e.id,
     { enabled },
     () =>
       enabled
         ? `Enabled ${e.url}: its waiting deliveries are sent now.`
         : `Disabled ${e.url}: its deliveries wait until it is enabled again.`,
     enabled ? "Disable" : "Enable",
-  ).then(() => {
-    if (logEndpointId() === id) loadLog();
-  });
+  );
+  if (!done) button.disabled = false;
 }
 
 async function rotate(id) {
@@ -206,7 +208,8 @@ async function remove(e) {
     await loadEndpoints();
     message("webhooks-message", `Removed ${e.url}.`, "ok");
   } catch (err) {
-    if (!onAuthError(err)) message("webhooks-message", `Not removed: ${problemText(err)}`, "error");
+    if (onAuthError(err)) return;
+    message("webhooks-message", `Not removed: ${problemText(err)}`, "error");
   }
 }
 
@@ -270,7 +273,8 @@ function resetForm() {
 
 async function register(event) {
   event.preventDefault();
-  const types = [...$("webhook-type-boxes").querySelectorAll("input:checked")].map((b) => b.value);
+  const boxes = $("webhook-type-boxes").querySelectorAll("input:checked");
+  const types = [...boxes].map((b) => b.value);
   const { errors, body } = checkRegistration({
     url: $("webhook-url").value,
     types,
