@@ -2,52 +2,43 @@
 
 One PostgreSQL and one Redis per test session, started on first use. A missing
 server binary skips the tests that need it, except when ``CI=true``: a CI run
-must never silently skip these suites, so there it fails instead.
+must never silently skip these suites, so there it fails instead
+(``testsupport/ci.py``).
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from typing import NoReturn
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
+from testsupport.ci import unavailable
 from testsupport.postgres_server import PostgresServer, start_postgres
-from testsupport.processes import BinaryNotFound
+from testsupport.processes import BinaryNotFound, ManagedServer
 from testsupport.redis_server import RedisServer, start_redis
 
-
-def servers_required() -> bool:
-    return os.environ.get("CI", "").lower() == "true"
+S = TypeVar("S", bound=ManagedServer)
 
 
-def server_unavailable(reason: str) -> NoReturn:
-    """Skip, or fail under CI."""
-    if servers_required():
-        pytest.fail(f"{reason} (CI=true: server suites must run, not skip)", pytrace=False)
-    pytest.skip(reason)
+def _running(start: Callable[[Path], S], tmpdir: Path) -> Iterator[S]:
+    """The server ``start`` returns, destroyed afterwards."""
+    try:
+        server = start(tmpdir)
+    except BinaryNotFound as exc:
+        unavailable(str(exc))
+    try:
+        yield server
+    finally:
+        server.destroy()
 
 
 @pytest.fixture(scope="session")
 def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
-    try:
-        server = start_postgres(tmp_path_factory.mktemp("postgres"))
-    except BinaryNotFound as exc:
-        server_unavailable(str(exc))
-    try:
-        yield server
-    finally:
-        server.destroy()
+    yield from _running(start_postgres, tmp_path_factory.mktemp("postgres"))
 
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    try:
-        server = start_redis(tmp_path_factory.mktemp("redis"))
-    except BinaryNotFound as exc:
-        server_unavailable(str(exc))
-    try:
-        yield server
-    finally:
-        server.destroy()
+    yield from _running(start_redis, tmp_path_factory.mktemp("redis"))

@@ -17,7 +17,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     ``postgresql://user:pass@host:port/db``."""
     redis_url: str | None = None
     host: str = "127.0.0.1"
-    port: int = 8002
+    port: Annotated[int, msgspec.Meta(ge=1, le=65_535)] = 8002
     secret_key: str | None = None
     """HS256 key for session tokens. Unset: a key is created next to the SQLite
     file (mode 0600) so tokens survive a restart; in-process only for memory://."""
@@ -33,7 +33,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     (the same on every instance) for LTI to work."""
     api_keys: str = ""
     """Administrator/backend keys as ``name=key,name2=key2``."""
-    token_ttl_s: float = 900.0
+    token_ttl_s: Annotated[float, msgspec.Meta(ge=30, le=86_400)] = 900.0
+    """How long a session token is valid, in seconds (30 to a day); the live
+    channel renews it well before."""
     heartbeat_s: Annotated[float, msgspec.Meta(ge=1, le=60)] = 5.0
     """The service's own heartbeat, in seconds (1 to 60): every instance marks
     itself alive this often (the whole service counts as down after three
@@ -41,9 +43,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     token every 12 heartbeats (by elapsed time; at most a third of the token
     lifetime), and the candidate's page beats this often until it knows the
     quiz's own ``policies.heartbeat_s``."""
-    max_body_bytes: int = 65_536
+    max_body_bytes: Annotated[int, msgspec.Meta(ge=1024, le=67_108_864)] = 65_536
+    """The largest request body, in bytes (1 KiB to 64 MiB; 413 beyond)."""
     base_url: str = ""
-    reaper_interval_s: float = 0.5
+    reaper_interval_s: Annotated[float, msgspec.Meta(ge=0.05, le=60)] = 0.5
+    """The longest the reaper sleeps between two passes, in seconds (it wakes
+    sooner, just after the earliest deadline it knows)."""
     # Outbound delivery (webhooks, LMS scores): app/delivery.py.
     webhook_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 10.0
     """How long one send to a webhook endpoint may take, all told."""
@@ -55,10 +60,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     hour), with jitter."""
     outbound_retry_for_s: Annotated[float, msgspec.Meta(gt=0, le=604_800)] = 86_400.0
     """How long a delivery is retried before it is marked failed."""
-    cache_size: int = 100_000
-    login_limit_per_minute: int = 30
-    failed_login_limit_per_minute: int = 20
-    write_limit_per_second: int = 20
+    cache_size: Annotated[int, msgspec.Meta(ge=1, le=10_000_000)] = 100_000
+    """Folded attempts kept in memory by one process."""
+    login_limit_per_minute: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 30
+    """Logins per candidate and quiz in a moving minute (429 beyond)."""
+    failed_login_limit_per_minute: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 20
+    """Wrong invitation tokens per client address in a moving minute (429 beyond)."""
+    write_limit_per_second: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 20
+    """Writes per session in a moving second, counted per process (429 beyond)."""
     allowed_origins: str = ""
     """Extra origins allowed to open the live WebSocket (comma separated); the
     service's own origin is always allowed."""
@@ -121,4 +130,14 @@ def load_settings(environ: Mapping[str, str], **overrides: Any) -> Settings:
     try:
         return msgspec.convert(raw, Settings, strict=False)
     except msgspec.ValidationError as exc:
-        raise ValueError(f"invalid settings: {exc}") from exc
+        raise ValueError(_explained(exc)) from exc
+
+
+def _explained(exc: msgspec.ValidationError) -> str:
+    """msgspec's ``Expected `int` >= 1 - at `$.cache_size``` as ``invalid
+    QUIZSESSION_CACHE_SIZE: expected `int` >= 1``."""
+    what, sep, where = str(exc).rpartition(" - at `$.")
+    if not sep:
+        return f"invalid settings: {exc}"
+    name = PREFIX + where.rstrip("`").upper()
+    return f"invalid {name}: {what[:1].lower()}{what[1:]}"

@@ -20,7 +20,7 @@ from quizsession.adapters.live.memory import MemoryLiveState
 from quizsession.adapters.live.redis import RedisLiveState
 from quizsession.app.clock import FakeClock, SystemClock
 from quizsession.app.ports import LiveState, LiveStateUnavailable, Notice, Subscription
-from testsupport.fixtures import server_unavailable
+from testsupport.ci import unavailable
 from testsupport.processes import BinaryNotFound
 from testsupport.redis_server import RedisServer, find_redis_server, start_redis
 
@@ -317,7 +317,7 @@ class TestRedisLiveState(LiveStateContract):
         try:
             find_redis_server()
         except BinaryNotFound as exc:
-            server_unavailable(str(exc))
+            unavailable(str(exc))
         server = start_redis(tmp_path)
         try:
             yield server

@@ -33,6 +33,7 @@ from playwright.async_api import (
 )
 
 from tests.e2e.conftest import ServerFactory
+from testsupport.ci import unavailable
 from testsupport.scenario import quiz_definition
 from testsupport.service import ServerProcess
 
@@ -113,17 +114,8 @@ expect.set_options(timeout=10_000)
 def chromium_path() -> Path:
     """The Chromium executable; skips (or fails on CI) when it is missing."""
     if not CHROMIUM.exists():
-        why = f"{CHROMIUM} is missing: install Debian's chromium to run the browser tests"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but {why}", pytrace=False)
-        pytest.skip(why)
+        unavailable(f"{CHROMIUM} is missing: install Debian's chromium to run the browser tests")
     return CHROMIUM
-
-
-def _missing(why: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI=true but {why}", pytrace=False)
-    pytest.skip(why)
 
 
 class Axe:
@@ -174,7 +166,7 @@ def describe_violations(violations: list[dict[str, Any]]) -> str:
 def axe() -> Axe:
     """axe-core; skips (or fails on CI) when the npm package is missing."""
     if not AXE_SCRIPT.exists():
-        _missing(f"{AXE_SCRIPT.relative_to(ROOT)} is missing: run `npm ci` to install axe-core")
+        unavailable(f"{AXE_SCRIPT.relative_to(ROOT)} is missing: run `npm ci` to install axe-core")
     return Axe(AXE_SCRIPT.read_text(encoding="utf-8"))
 
 

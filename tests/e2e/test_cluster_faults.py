@@ -52,7 +52,7 @@ import pytest
 
 from tests.e2e.cluster_load import HEARTBEAT_S, Beat, Cluster, Driver, Fault, Record
 from tests.e2e.conftest import LOAD_ENV
-from testsupport.fixtures import server_unavailable
+from testsupport.ci import unavailable
 from testsupport.postgres_server import PostgresServer, start_postgres
 from testsupport.processes import BinaryNotFound
 from testsupport.redis_server import RedisServer, start_redis
@@ -80,12 +80,12 @@ def own_servers(tmp_path: Path) -> Iterator[tuple[PostgresServer, RedisServer]]:
     try:
         pg = start_postgres(tmp_path / "pg")
     except BinaryNotFound as exc:
-        server_unavailable(str(exc))
+        unavailable(str(exc))
     try:
         try:
             redis = start_redis(tmp_path / "redis")
         except BinaryNotFound as exc:
-            server_unavailable(str(exc))
+            unavailable(str(exc))
         try:
             yield pg, redis
         finally:

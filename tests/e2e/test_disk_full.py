@@ -10,8 +10,9 @@ why in its log; once space returns, saves succeed again without a restart; and
 every save that got a 2xx is in the log afterwards, exactly once, with its
 answer, also after a SIGKILL and a restart.
 
-Without root (no ``mount``) the test is skipped with the reason; the store's
-error translation for a full database is also covered without root by
+Without root (no ``mount``) the test is skipped with the reason, except on CI
+(``CI=true``, where it runs as root): there it fails instead. The store's error
+translation for a full database is also covered without root by
 ``tests/contract/test_store.py`` (``PRAGMA max_page_count``).
 """
 
@@ -34,6 +35,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import ServerFactory
+from testsupport.ci import unavailable
 from testsupport.scenario import (
     Candidate,
     deliver_all,
@@ -61,7 +63,7 @@ AFTER_S = 3.0  # load after the recovery
 def small_tmpfs(path: Path, size: str) -> Iterator[Path]:
     """A tmpfs of ``size`` at ``path``, unmounted afterwards (whatever happens)."""
     if os.geteuid() != 0:
-        pytest.skip("needs root to mount a small tmpfs")
+        unavailable("the test needs root to mount a small tmpfs")
     path.mkdir(parents=True)
     done = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(path)],
@@ -70,7 +72,7 @@ def small_tmpfs(path: Path, size: str) -> Iterator[Path]:
         check=False,
     )
     if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+        unavailable(f"cannot mount a tmpfs here: {done.stderr.strip()}")
     try:
         yield path
     finally:

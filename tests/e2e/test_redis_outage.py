@@ -39,7 +39,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import LOAD_ENV
-from testsupport.fixtures import server_unavailable
+from testsupport.ci import unavailable
 from testsupport.postgres_server import PostgresServer
 from testsupport.processes import BinaryNotFound
 from testsupport.redis_server import RedisServer, start_redis
@@ -273,7 +273,7 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
     try:
         server = start_redis(tmp_path / "redis")
     except BinaryNotFound as exc:
-        server_unavailable(str(exc))
+        unavailable(str(exc))
     try:
         yield server
     finally:

@@ -10,7 +10,6 @@ a missing one fails the run; elsewhere the test is skipped with the reason.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from quizsession.adapters.store.encrypted import new_key
 from tests.e2e.browser_conftest import *  # noqa: F403 - the fixtures
 from tests.e2e.browser_conftest import RIGHT, SCREENSHOTS, TEST_ORDER
 from tests.e2e.conftest import ServerFactory
+from testsupport.ci import unavailable
 from testsupport.scenario import quiz_definition
 from testsupport.service import ServerProcess
 
@@ -39,10 +39,7 @@ WRONG: dict[str, Any] = {"capital-au": "sydney", "red-planet": "Venus", "great-w
 def axe_source() -> str:
     """axe-core's script; skips (or fails on CI) when the npm package is missing."""
     if not AXE.exists():
-        why = f"{AXE.relative_to(ROOT)} is missing: run `npm ci` to install axe-core"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but {why}", pytrace=False)
-        pytest.skip(why)
+        unavailable(f"{AXE.relative_to(ROOT)} is missing: run `npm ci` to install axe-core")
     return AXE.read_text(encoding="utf-8")
 
 

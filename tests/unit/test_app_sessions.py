@@ -18,6 +18,7 @@ import yaml
 import quizsession
 from quizsession.adapters.tokens_jwt import JwtTokens
 from quizsession.api.models import OpenedSession
+from quizsession.app.accommodations import Accommodations
 from quizsession.app.attempts import AttemptExecutor, QuizCache
 from quizsession.app.catalog import RosterEntry
 from quizsession.app.clock import FakeClock
@@ -169,7 +170,16 @@ def instance(env: Env) -> tuple[SessionService, AttemptExecutor]:
     quizzes = QuizCache(env.c.store)
     executor = AttemptExecutor(env.c.store, quizzes, env.clock, authoritative_cache=False)
     tokens = JwtTokens(SECRET, env.clock)
-    service = SessionService(env.c.store, env.c.live, tokens, executor, quizzes, env.clock)
+    accommodations = Accommodations(env.c.store, executor, env.c.live, env.clock)
+    service = SessionService(
+        env.c.store,
+        env.c.live,
+        tokens,
+        executor,
+        quizzes,
+        env.clock,
+        accommodations=accommodations,
+    )
     return service, executor
 
 

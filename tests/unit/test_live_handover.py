@@ -12,6 +12,7 @@ import pytest
 from quizsession.adapters.live.handover import GENERATION_RECORD, STORE_MODE_RECORD
 from quizsession.adapters.live.resilient import ResilientLiveState
 from quizsession.adapters.tokens_jwt import JwtTokens
+from quizsession.app.accommodations import Accommodations
 from quizsession.app.attempts import AttemptExecutor, QuizCache
 from quizsession.app.sessions import SessionService
 from quizsession.domain.errors import DomainError, ErrorCode
@@ -181,7 +182,10 @@ async def test_a_login_through_an_instance_started_after_the_outage_is_refused(
     async def service(live: ResilientLiveState) -> SessionService:
         quizzes = QuizCache(store)
         executor = AttemptExecutor(store, quizzes, rig.clock, authoritative_cache=False)
-        return SessionService(store, live, tokens, executor, quizzes, rig.clock)
+        accommodations = Accommodations(store, executor, live, rig.clock)
+        return SessionService(
+            store, live, tokens, executor, quizzes, rig.clock, accommodations=accommodations
+        )
 
     a = await service(await rig.instance())
     first = await a.open_for_user("u1", "quiz-r")

@@ -19,6 +19,7 @@ import pytest
 from quizsession.adapters.live.resilient import ResilientLiveState
 from quizsession.adapters.store.memory import MemoryStore
 from quizsession.adapters.tokens_jwt import JwtTokens
+from quizsession.app.accommodations import Accommodations
 from quizsession.app.attempts import AttemptExecutor, QuizCache
 from quizsession.app.clock import FakeClock
 from quizsession.app.ports import (
@@ -508,7 +509,10 @@ async def test_two_instances_keep_refusing_a_second_login_across_an_outage(rig: 
         live = await rig.instance()
         quizzes = QuizCache(store)
         executor = AttemptExecutor(store, quizzes, rig.clock, authoritative_cache=False)
-        return SessionService(store, live, tokens, executor, quizzes, rig.clock)
+        accommodations = Accommodations(store, executor, live, rig.clock)
+        return SessionService(
+            store, live, tokens, executor, quizzes, rig.clock, accommodations=accommodations
+        )
 
     one, two = await service(), await service()
 

@@ -14,6 +14,7 @@ from typing import Any, cast
 import pytest
 
 from quizsession.adapters.tokens_jwt import JwtTokens
+from quizsession.app.accommodations import Accommodations
 from quizsession.app.attempts import AttemptExecutor, Outcome, QuizCache
 from quizsession.app.ports import AttemptIndexRow, RecordedEvent, Store, StoreUnavailable
 from quizsession.app.reaper import AFTER_DUE_S, Reaper
@@ -92,7 +93,11 @@ def service_on(env: Env, store: Store) -> tuple[SessionService, AttemptExecutor]
     quizzes = QuizCache(store)
     executor = AttemptExecutor(store, quizzes, env.clock)
     tokens = JwtTokens(SECRET, env.clock)
-    return SessionService(store, env.c.live, tokens, executor, quizzes, env.clock), executor
+    accommodations = Accommodations(store, executor, env.c.live, env.clock)
+    service = SessionService(
+        store, env.c.live, tokens, executor, quizzes, env.clock, accommodations=accommodations
+    )
+    return service, executor
 
 
 # ------------------------------------------------------------------------------ waking

@@ -20,6 +20,8 @@ keeps the records (``AccommodationStore``) and brings them to the attempts:
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from quizsession.api.models import AttemptView
 from quizsession.app.attempts import AttemptExecutor
 from quizsession.app.ports import Accommodation as AccommodationRecord
@@ -35,7 +37,7 @@ from quizsession.domain.commands import Accommodate
 from quizsession.domain.errors import ErrorCode, refuse
 from quizsession.domain.quiz import Quiz
 
-__all__ = ["NO_ACCOMMODATIONS", "AccommodationLookup", "Accommodations", "applied"]
+__all__ = ["AccommodationLookup", "Accommodations", "applied"]
 
 
 def applied(record: AccommodationRecord) -> Accommodation:
@@ -45,35 +47,31 @@ def applied(record: AccommodationRecord) -> Accommodation:
     )
 
 
-class AccommodationLookup:
-    """What the candidate's session needs: the accommodation to start a test
-    with, the view before the start, and the check right after a start."""
+class AccommodationLookup(Protocol):
+    """What the candidate's session needs (``Accommodations`` is it): the
+    accommodation to start a test with, the view before the start, and the
+    check right after a start. A required argument of the session's parts, so
+    that no wiring can leave the accommodations out."""
 
     async def current(self, candidate_id: str) -> Accommodation | None:
         """The candidate's accommodation as set now (None: none)."""
-        return None
+        ...
 
     async def view(self, state: AttemptState, quiz: Quiz, now: float) -> AttemptView:
         """The attempt view; before the test starts, with the candidate's
         accommodation as set now (afterwards the log has what was applied, and
         nothing is read)."""
-        if state.test is not None or not state.candidate_id:
-            return attempt_view(state, quiz, now)
-        return attempt_view(state, quiz, now, await self.current(state.candidate_id))
+        ...
 
     async def settle(
         self, attempt_id: str, candidate_id: str, started_with: Accommodation | None
     ) -> bool:
         """After a test started with ``started_with``: apply a change made while
         the start was in flight; True when that gave the test more time."""
-        return False
+        ...
 
 
-#: A service without accommodations (tests of the other parts build it so).
-NO_ACCOMMODATIONS = AccommodationLookup()
-
-
-class Accommodations(AccommodationLookup):
+class Accommodations:
     """The administrators' use cases (set, read, clear, list) and the lookup
     the sessions use."""
 
@@ -92,6 +90,11 @@ class Accommodations(AccommodationLookup):
     async def current(self, candidate_id: str) -> Accommodation | None:
         record = await self._store.get_accommodation(candidate_id)
         return None if record is None else applied(record)
+
+    async def view(self, state: AttemptState, quiz: Quiz, now: float) -> AttemptView:
+        if state.test is not None or not state.candidate_id:
+            return attempt_view(state, quiz, now)
+        return attempt_view(state, quiz, now, await self.current(state.candidate_id))
 
     async def put(
         self,

@@ -9,7 +9,7 @@ domain's fencing rule)."""
 from __future__ import annotations
 
 from quizsession.api.models import HeartbeatResult
-from quizsession.app.accommodations import NO_ACCOMMODATIONS, AccommodationLookup
+from quizsession.app.accommodations import AccommodationLookup
 from quizsession.app.attempts import AttemptExecutor
 from quizsession.app.metrics import HeartbeatGaps, Metrics
 from quizsession.app.ports import Clock, LiveState, SessionClaims
@@ -30,7 +30,7 @@ class SessionLeases:
         activity: SessionActivity,
         beats: HeartbeatGaps,
         metrics: Metrics,
-        accommodations: AccommodationLookup = NO_ACCOMMODATIONS,
+        accommodations: AccommodationLookup,
     ) -> None:
         self._accommodations = accommodations
         self._exec = executor

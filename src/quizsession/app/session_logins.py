@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from quizsession.api.models import OpenedSession
-from quizsession.app.accommodations import NO_ACCOMMODATIONS, AccommodationLookup
+from quizsession.app.accommodations import AccommodationLookup
 from quizsession.app.attempts import AttemptExecutor, QuizCache
 from quizsession.app.ports import Clock, InviteRepository, LiveState, Notice, QuizRepository
 from quizsession.app.session_activity import SessionActivity
@@ -67,7 +67,7 @@ class SessionLogins:
         tokens: SessionTokens,
         activity: SessionActivity,
         limits: LoginLimits,
-        accommodations: AccommodationLookup = NO_ACCOMMODATIONS,
+        accommodations: AccommodationLookup,
     ) -> None:
         self._accommodations = accommodations
         self._store = store

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import msgspec
 
-from quizsession.app.accommodations import NO_ACCOMMODATIONS, AccommodationLookup
+from quizsession.app.accommodations import AccommodationLookup
 from quizsession.app.attempts import AttemptExecutor, Loaded
 from quizsession.app.ports import Clock, SessionClaims
 from quizsession.app.session_activity import SessionActivity
@@ -58,7 +58,7 @@ class SessionReads:
         executor: AttemptExecutor,
         clock: Clock,
         activity: SessionActivity,
-        accommodations: AccommodationLookup = NO_ACCOMMODATIONS,
+        accommodations: AccommodationLookup,
     ) -> None:
         self._exec = executor
         self._clock = clock

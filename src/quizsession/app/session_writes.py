@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from quizsession.api.models import CompleteResult, NextQuestion, SaveResult
-from quizsession.app.accommodations import NO_ACCOMMODATIONS, AccommodationLookup
+from quizsession.app.accommodations import AccommodationLookup
 from quizsession.app.attempts import AttemptExecutor, Loaded, Outcome
 from quizsession.app.metrics import Metrics
 from quizsession.app.ports import Clock, LiveState, Notice, SessionClaims
@@ -55,7 +55,7 @@ class SessionWrites:
         *,
         local: LiveState,
         limits: WriteLimits,
-        accommodations: AccommodationLookup = NO_ACCOMMODATIONS,
+        accommodations: AccommodationLookup,
     ) -> None:
         self._accommodations = accommodations
         self._exec = executor

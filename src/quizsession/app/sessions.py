@@ -28,7 +28,7 @@ from quizsession.api.models import (
     OpenedSession,
     SaveResult,
 )
-from quizsession.app.accommodations import NO_ACCOMMODATIONS, AccommodationLookup
+from quizsession.app.accommodations import AccommodationLookup
 from quizsession.app.attempts import AttemptExecutor, Outcome, QuizCache
 from quizsession.app.metrics import NO_METRICS, HeartbeatGaps, Metrics
 from quizsession.app.ports import Clock, LiveState, SessionClaims, TokenCodec
@@ -73,7 +73,7 @@ class SessionService:
         *,
         local: LiveState | None = None,
         metrics: Metrics = NO_METRICS,
-        accommodations: AccommodationLookup = NO_ACCOMMODATIONS,
+        accommodations: AccommodationLookup,
     ) -> None:
         settings = settings or SessionSettings()
         self.settings = settings
