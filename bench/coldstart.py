@@ -57,7 +57,7 @@ from bench.common import (
 )
 from bench.gen import Shape, Template, build_template, demo_quiz_definition, populate, put_quiz
 from quizsession.adapters.store.sqlite import SqliteStore
-from quizsession.app.session_logins import attempt_id_for
+from quizsession.app.sessions.logins import attempt_id_for
 from quizsession.domain.quiz import Quiz
 from testsupport.service import ServerProcess
 

@@ -24,7 +24,7 @@ import msgspec
 from quizsession.adapters.store.sqlite import SqliteStore
 from quizsession.app.attempts import index_row
 from quizsession.app.ports import AttemptIndexRow
-from quizsession.app.session_logins import attempt_id_for
+from quizsession.app.sessions.logins import attempt_id_for
 from quizsession.domain.attempt import AttemptState, apply, decide
 from quizsession.domain.commands import (
     AttemptCommand,

@@ -5,6 +5,12 @@ Run from the project root::
 
     .venv/bin/python -m bench.live            # 10,000 sockets for 120 s
     .venv/bin/python -m bench.live --quick    # 2,000 sockets for 20 s
+    .venv/bin/python -m bench.live --quick --live redis   # the same on Redis
+
+With ``--live redis`` the server's live state is Redis (behind its circuit
+breaker, as a multi-instance deployment has it): a ``redis-server`` of the
+bench's own is started on loopback (as the tests start theirs) and removed
+afterwards; every socket then subscribes to its attempt's notices through Redis.
 
 One real ``quizsession serve`` (one process) on a fresh SQLite file; a quiz and
 one invite per candidate (admin API, one roster per 10,000). ``--procs``
@@ -72,6 +78,7 @@ from bench.common import (
     verdict,
 )
 from bench.live_client import LiveJob, Report, worker_main
+from testsupport.redis_server import RedisServer, start_redis
 from testsupport.scenario import quiz_definition
 from testsupport.service import ServerProcess
 
@@ -308,6 +315,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--profile", action="store_true", help="py-spy the server for 10 s")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument(
+        "--live",
+        choices=("memory", "redis"),
+        default="memory",
+        help="the server's live state: in its process, or on a Redis started for the run",
+    )
     args = parser.parse_args(argv)
     sockets = args.sockets or (2_000 if args.quick else 10_000)
     duration = args.duration or (20.0 if args.quick else 120.0)
@@ -316,7 +329,12 @@ def main(argv: list[str] | None = None) -> int:
     load0 = load_average()
     began = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="quizsession-live-"))
-    server = ServerProcess(workdir, env=LIMITS_ENV)
+    redis: RedisServer | None = None
+    env = dict(LIMITS_ENV)
+    if args.live == "redis":
+        redis = start_redis(workdir / "redis")
+        env["QUIZSESSION_REDIS_URL"] = redis.url
+    server = ServerProcess(workdir, env=env)
     opts = {"in_test": args.in_test, "compression": not args.no_compression}
     profile_to = artifacts_dir() / "live.pyspy.txt" if args.profile else None
     try:
@@ -354,12 +372,15 @@ def main(argv: list[str] | None = None) -> int:
         raise
     finally:
         server.terminate()
+        if redis is not None:
+            redis.destroy()
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
     total_s = time.monotonic() - began
 
     print(
-        f"quizsession bench.live: {sockets} WebSockets on one server process, a ping every "
+        f"quizsession bench.live: {sockets} WebSockets on one server process (live state: "
+        f"{args.live}), a ping every "
         f"{args.ping:g} s each, tick every 5 s, {duration:g} s measured; {procs} generator "
         f"processes; permessage-deflate {'off' if args.no_compression else 'offered'}; "
         f"{'in the test' if args.in_test else 'logged in, test not started'}; "
@@ -452,6 +473,7 @@ def main(argv: list[str] | None = None) -> int:
         json_line(
             {
                 "bench": "live",
+                "live": args.live,
                 "quick": args.quick,
                 "sockets": sockets,
                 "duration_s": duration,

@@ -39,17 +39,17 @@ from quizsession.app.admin import AdminService
 from quizsession.app.attempts import AttemptExecutor, QuizCache
 from quizsession.app.catalog import Catalog
 from quizsession.app.clock import SystemClock
-from quizsession.app.delivery import DeliveryEngine, DeliverySettings
-from quizsession.app.delivery_admin import WebhookAdmin
+from quizsession.app.delivery.admin import WebhookAdmin
+from quizsession.app.delivery.engine import DeliveryEngine, DeliverySettings
 from quizsession.app.live import LiveHub
-from quizsession.app.lti import LtiService
+from quizsession.app.lti.service import LtiService
 from quizsession.app.metrics import NO_METRICS, Metrics
 from quizsession.app.outage import OutageCredit, OutageReport
 from quizsession.app.ports import Clock, LiveState, Store, UnreadableData
 from quizsession.app.quiz_import import QuizImporter
 from quizsession.app.reaper import Reaper
-from quizsession.app.reports import ReportRenderer
-from quizsession.app.sessions import SessionService, SessionSettings
+from quizsession.app.reports.builder import ReportRenderer
+from quizsession.app.sessions.service import SessionService, SessionSettings
 from quizsession.settings import Settings
 
 log = logging.getLogger("quizsession")

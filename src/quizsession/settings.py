@@ -49,7 +49,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     reaper_interval_s: Annotated[float, msgspec.Meta(ge=0.05, le=60)] = 0.5
     """The longest the reaper sleeps between two passes, in seconds (it wakes
     sooner, just after the earliest deadline it knows)."""
-    # Outbound delivery (webhooks, LMS scores): app/delivery.py.
+    # Outbound delivery (webhooks, LMS scores): app/delivery/.
     webhook_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 10.0
     """How long one send to a webhook endpoint may take, all told."""
     outbound_lease_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 60.0

@@ -23,7 +23,7 @@ import pytest
 import uvicorn
 import yaml
 
-from quizsession.app.lti_platforms import ags_destination
+from quizsession.app.lti.platforms import ags_destination
 from quizsession.app.outbound import OutboundEvent
 from quizsession.bootstrap import Container, build
 from quizsession.client import AsyncQuizClient

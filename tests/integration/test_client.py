@@ -24,7 +24,7 @@ from quizsession.api.models import (
 from quizsession.app.admin import LiveAttempt, TimingResult
 from quizsession.app.catalog import IssuedInvite
 from quizsession.app.ports import AttemptIndexRow, QuizSummary
-from quizsession.app.reports_model import AttemptAnalytics
+from quizsession.app.reports.model import AttemptAnalytics
 from quizsession.app.views import AttemptView, QuestionView
 from quizsession.client import (
     AsyncQuizClient,

@@ -16,7 +16,7 @@ from litestar.openapi.spec import OpenAPIResponse
 from quizsession.adapters.tokens_jwt import JwtTokens
 from quizsession.api.problems import HTTP_STATUS, status_for
 from quizsession.app.ports import SessionClaims, StoreUnavailable, VersionConflict
-from quizsession.app.session_activity import WRITE_EVERY_S
+from quizsession.app.sessions.activity import WRITE_EVERY_S
 from quizsession.domain.errors import ErrorCode
 from tests.integration.conftest import (
     API_KEY,

@@ -14,7 +14,7 @@ import pytest
 from litestar.testing import TestClient
 
 from quizsession.app.clock import FakeClock
-from quizsession.app.session_activity import WRITE_EVERY_S
+from quizsession.app.sessions.activity import WRITE_EVERY_S
 from quizsession.bootstrap import build
 from quizsession.entrypoints.http.app import create_app
 from quizsession.settings import load_settings

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from quizsession.app.session_activity import WRITE_EVERY_S
+from quizsession.app.sessions.activity import WRITE_EVERY_S
 from tests.integration.conftest import Api, Session
 
 pytestmark = pytest.mark.usefixtures("demo")

@@ -24,8 +24,8 @@ from quizsession.app.catalog import RosterEntry
 from quizsession.app.clock import FakeClock
 from quizsession.app.ports import SessionClaims
 from quizsession.app.reaper import Reaper
-from quizsession.app.session_activity import WRITE_EVERY_S
-from quizsession.app.sessions import SessionService
+from quizsession.app.sessions.activity import WRITE_EVERY_S
+from quizsession.app.sessions.service import SessionService
 from quizsession.bootstrap import Container, build
 from quizsession.domain.attempt import AttemptState, deadline, fold
 from quizsession.domain.errors import DomainError, ErrorCode

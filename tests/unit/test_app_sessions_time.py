@@ -12,7 +12,7 @@ import pytest
 from quizsession.adapters.live.memory import MemoryLiveState
 from quizsession.app.clock import FakeClock
 from quizsession.app.ports import SessionClaims
-from quizsession.app.session_activity import WRITE_EVERY_S, SessionActivity
+from quizsession.app.sessions.activity import WRITE_EVERY_S, SessionActivity
 from quizsession.domain.errors import ErrorCode
 from quizsession.domain.events import SessionClosed, Submitted
 from tests.unit.test_app_sessions import (

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from quizsession.entrypoints.demo import banner, http_url
+from quizsession.entrypoints.cli.demo import banner, http_url
 from quizsession.entrypoints.serving import STARTUP_FAILURE, CannotListen, HeldLogs, listen_socket
 
 

@@ -14,9 +14,9 @@ import pytest
 from quizsession.adapters.store.memory import MemoryStore
 from quizsession.adapters.store.sqlite import SqliteStore
 from quizsession.app.clock import FakeClock
-from quizsession.app.delivery import DeliveryEngine, DeliverySettings, backoff
-from quizsession.app.delivery_admin import WebhookAdmin
-from quizsession.app.delivery_events import event_id, outbound_events
+from quizsession.app.delivery.admin import WebhookAdmin
+from quizsession.app.delivery.engine import DeliveryEngine, DeliverySettings, backoff
+from quizsession.app.delivery.events import event_id, outbound_events
 from quizsession.app.ports import AttemptIndexRow, BacklogEntry, RecordedEvent, Store
 from quizsession.domain.errors import DomainError, ErrorCode
 from quizsession.domain.events import (

@@ -14,7 +14,7 @@ from quizsession.adapters.live.resilient import ResilientLiveState
 from quizsession.adapters.tokens_jwt import JwtTokens
 from quizsession.app.accommodations import Accommodations
 from quizsession.app.attempts import AttemptExecutor, QuizCache
-from quizsession.app.sessions import SessionService
+from quizsession.app.sessions.service import SessionService
 from quizsession.domain.errors import DomainError, ErrorCode
 from quizsession.domain.events import SessionSuperseded
 from quizsession.domain.quiz import Policies, Question, Quiz, Section

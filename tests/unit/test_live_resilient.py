@@ -27,7 +27,7 @@ from quizsession.app.ports import (
     Notice,
     SessionClaims,
 )
-from quizsession.app.sessions import SessionService
+from quizsession.app.sessions.service import SessionService
 from quizsession.domain.errors import DomainError, ErrorCode
 from quizsession.domain.events import SessionClosed, SessionOpened, SessionSuperseded
 from quizsession.domain.quiz import Policies, Question, Quiz, Section

@@ -7,8 +7,8 @@ import pytest
 
 from quizsession.adapters.lti.ags import scores_url
 from quizsession.adapters.lti.keys import ToolKey, ToolKeys, generate_pem
-from quizsession.app.lti_launch import candidate_id_for, display_name, is_instructor
-from quizsession.app.lti_state import SignedValues, derive_key
+from quizsession.app.lti.launch import candidate_id_for, display_name, is_instructor
+from quizsession.app.lti.state import SignedValues, derive_key
 from quizsession.domain.errors import DomainError, ErrorCode
 
 T0 = 1_800_000_000.0

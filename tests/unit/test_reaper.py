@@ -18,7 +18,7 @@ from quizsession.app.accommodations import Accommodations
 from quizsession.app.attempts import AttemptExecutor, Outcome, QuizCache
 from quizsession.app.ports import AttemptIndexRow, RecordedEvent, Store, StoreUnavailable
 from quizsession.app.reaper import AFTER_DUE_S, Reaper
-from quizsession.app.sessions import SessionService
+from quizsession.app.sessions.service import SessionService
 from quizsession.domain.events import Submitted
 from tests.unit.test_app_sessions import (
     SECRET,

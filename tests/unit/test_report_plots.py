@@ -15,7 +15,7 @@ from quizsession.adapters.report_render.html_plots import (
     span,
     time_plot,
 )
-from quizsession.app.reports_model import ItemAnalysis
+from quizsession.app.reports.model import ItemAnalysis
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -35,8 +35,8 @@ from quizsession.adapters.report_render.html_text import (
     listing,
     plural,
 )
-from quizsession.app.reports import build_report
-from quizsession.app.reports_model import QuizReport
+from quizsession.app.reports.builder import build_report
+from quizsession.app.reports.model import QuizReport
 from quizsession.domain.quiz_validation import parse_quiz
 from tests.unit.test_reports import Run, S, quiz_raw
 

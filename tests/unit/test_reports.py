@@ -20,10 +20,10 @@ import msgspec
 import pytest
 
 from quizsession.app.ports import RecordedEvent
-from quizsession.app.reports import build_report
-from quizsession.app.reports_attempt import session_analytics
-from quizsession.app.reports_items import facility_index, pearson
-from quizsession.app.reports_model import OptionCount, QuizReport
+from quizsession.app.reports.attempt import session_analytics
+from quizsession.app.reports.builder import build_report
+from quizsession.app.reports.items import facility_index, pearson
+from quizsession.app.reports.model import OptionCount, QuizReport
 from quizsession.domain.attempt import AttemptState, apply, decide
 from quizsession.domain.commands import (
     AttemptCommand,

@@ -11,8 +11,8 @@ import pytest
 from quizsession.adapters.store.encrypted import new_key
 from quizsession.adapters.store.memory import MemoryStore
 from quizsession.app.attempts import index_row
-from quizsession.app.reports import attempt_analytics, build_report, quiz_report
-from quizsession.app.reports_model import AttemptAnalytics
+from quizsession.app.reports.builder import attempt_analytics, build_report, quiz_report
+from quizsession.app.reports.model import AttemptAnalytics
 from quizsession.bootstrap import with_encryption
 from quizsession.domain.errors import DomainError
 from quizsession.domain.events import AttemptCreated

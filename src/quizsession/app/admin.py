@@ -15,7 +15,7 @@ from quizsession.app.ports import (
     LiveState,
     Notice,
 )
-from quizsession.app.sessions import SessionService
+from quizsession.app.sessions.service import SessionService
 from quizsession.app.views import AttemptView, attempt_view
 from quizsession.domain.commands import ChangeDuration, Extend, Reopen, Unlock, Void
 from quizsession.domain.errors import ErrorCode, refuse

@@ -10,7 +10,7 @@ import msgspec
 
 from quizsession.api.models import IssuedInvite as IssuedInvite
 from quizsession.app.ports import Clock, Invite, QuizCatalog, QuizSummary
-from quizsession.app.session_logins import hash_token
+from quizsession.app.sessions.logins import hash_token
 from quizsession.domain.errors import ErrorCode, refuse
 from quizsession.domain.quiz import Quiz
 from quizsession.domain.quiz_validation import parse_quiz

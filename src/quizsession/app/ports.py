@@ -18,13 +18,13 @@ from quizsession.api.lti import LtiPlatform as LtiPlatform
 from quizsession.api.models import AttemptIndexRow as AttemptIndexRow
 from quizsession.api.models import AttemptStatus as AttemptStatus
 from quizsession.api.models import QuizSummary as QuizSummary
-from quizsession.app.delivery_records import BacklogEntry as BacklogEntry
-from quizsession.app.delivery_records import Claimed as Claimed
-from quizsession.app.delivery_records import DeliveryRecord as DeliveryRecord
-from quizsession.app.delivery_records import DeliveryResult as DeliveryResult
-from quizsession.app.delivery_records import DeliveryStatus as DeliveryStatus
-from quizsession.app.delivery_records import DestinationRecord as DestinationRecord
-from quizsession.app.delivery_records import NewDelivery as NewDelivery
+from quizsession.app.delivery.records import BacklogEntry as BacklogEntry
+from quizsession.app.delivery.records import Claimed as Claimed
+from quizsession.app.delivery.records import DeliveryRecord as DeliveryRecord
+from quizsession.app.delivery.records import DeliveryResult as DeliveryResult
+from quizsession.app.delivery.records import DeliveryStatus as DeliveryStatus
+from quizsession.app.delivery.records import DestinationRecord as DestinationRecord
+from quizsession.app.delivery.records import NewDelivery as NewDelivery
 from quizsession.domain.events import AttemptEvent
 from quizsession.domain.quiz import Quiz
 

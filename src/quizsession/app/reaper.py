@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from quizsession.app.metrics import NO_METRICS, Metrics
 from quizsession.app.ports import AttemptIndex, AttemptIndexRow, Clock, StoreError
-from quizsession.app.sessions import SessionService
+from quizsession.app.sessions.service import SessionService
 from quizsession.domain.errors import DomainError
 
 log = logging.getLogger("quizsession.reaper")

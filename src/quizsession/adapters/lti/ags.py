@@ -24,8 +24,8 @@ import httpx
 import msgspec
 
 from quizsession.adapters.lti.http import LtiHttp, read_limited
-from quizsession.app.lti_platforms import SCORE_SCOPE
-from quizsession.app.lti_ports import ToolSigner
+from quizsession.app.lti.platforms import SCORE_SCOPE
+from quizsession.app.lti.ports import ToolSigner
 from quizsession.app.outbound import Destination, OutboundEvent, SendOutcome
 from quizsession.app.ports import Clock, LtiPlatform, LtiStore
 from quizsession.domain.errors import DomainError
@@ -175,7 +175,7 @@ class AgsSink:
         return _failed(response.status_code, f"scores: HTTP {response.status_code}")
 
     def _score(self, user_id: str, event: OutboundEvent) -> dict[str, Any]:
-        # ``score``: ``{"points", "max"}`` (``app/delivery_events.py``), with
+        # ``score``: ``{"points", "max"}`` (``app/delivery/events.py``), with
         # ``pending`` while a hand-graded answer waits for its grade.
         data = event.data
         score = data.get("score")

@@ -3,7 +3,7 @@ signature (RS256, by the key its ``kid`` names), ``iss`` (the registration's
 issuer), ``aud`` (its client id; ``azp`` too when there are several audiences),
 ``exp`` and ``iat`` against the service's clock with a small leeway. What LTI
 adds (nonce, state, deployment, message type) is the app layer's
-(``app/lti_launch.py``)."""
+(``app/lti/launch.py``)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from quizsession.adapters.report_render.csv_json import report_json, results_csv
 from quizsession.adapters.report_render.html_page import report_html
-from quizsession.app.reports_model import QuizReport
+from quizsession.app.reports.model import QuizReport
 
 __all__ = ["CsvJsonHtmlRenderer"]
 

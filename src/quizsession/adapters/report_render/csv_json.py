@@ -16,7 +16,7 @@ import io
 
 import msgspec
 
-from quizsession.app.reports_model import AnswerResult, QuizReport
+from quizsession.app.reports.model import AnswerResult, QuizReport
 from quizsession.domain.events import AnswerValue
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")

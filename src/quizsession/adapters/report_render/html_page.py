@@ -38,7 +38,7 @@ from quizsession.adapters.report_render.html_text import (
     table,
     utc_time,
 )
-from quizsession.app.reports_model import (
+from quizsession.app.reports.model import (
     CandidateResult,
     ItemAnalysis,
     OptionCount,

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from quizsession.adapters.report_render.html_text import fmt, plural
-from quizsession.app.reports_model import ItemAnalysis
+from quizsession.app.reports.model import ItemAnalysis
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -31,9 +31,9 @@ from litestar.status_codes import HTTP_302_FOUND
 
 from quizsession.api.lti import LtiPlatform, LtiPlatformBody, LtiPlatformList, LtiToolUrls
 from quizsession.api.problems import status_of
-from quizsession.app.lti import LAUNCH_PATH, tool_urls
-from quizsession.app.lti_launch import CandidateLaunch, DeepLinkingLaunch, InstructorLaunch
-from quizsession.app.lti_login import state_cookie_name
+from quizsession.app.lti.launch import CandidateLaunch, DeepLinkingLaunch, InstructorLaunch
+from quizsession.app.lti.login import state_cookie_name
+from quizsession.app.lti.service import LAUNCH_PATH, tool_urls
 from quizsession.domain.errors import DomainError, ErrorCode
 from quizsession.entrypoints.http.context import AnyRequest, container, require_admin
 from quizsession.entrypoints.http.lti_pages import (

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from quizsession.api.models import OpenedSession
-from quizsession.app.lti_deep_linking import DeepLinking
-from quizsession.app.lti_platforms import SCORE_SCOPE
-from quizsession.app.lti_ports import LaunchTokens
-from quizsession.app.lti_state import SignedValues
+from quizsession.app.lti.deep_linking import DeepLinking
+from quizsession.app.lti.platforms import SCORE_SCOPE
+from quizsession.app.lti.ports import LaunchTokens
+from quizsession.app.lti.state import SignedValues
 from quizsession.app.ports import (
     Clock,
     LtiLaunchLink,

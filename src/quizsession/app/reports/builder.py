@@ -2,8 +2,8 @@
 
 ``quiz_report`` / ``attempt_analytics`` read through the ``AttemptRecords`` ports;
 everything else is a pure function of events and quiz definitions (``build_report``): one
-attempt in ``reports_attempt``, item analysis in ``reports_items``, the structs in
-``reports_model``. Renderers (CSV, JSON, HTML) are behind the ``ReportRenderer``
+attempt in ``attempt``, item analysis in ``items``, the structs in
+``model``. Renderers (CSV, JSON, HTML) are behind the ``ReportRenderer``
 port, implemented in ``adapters/report_render/``.
 
 Rules (also in docs):
@@ -62,15 +62,15 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from quizsession.app.ports import AttemptRecords, RecordedEvent
-from quizsession.app.reports_attempt import (
+from quizsession.app.reports.attempt import (
     Examined,
     candidate_result,
     examine,
     rounded,
     session_analytics,
 )
-from quizsession.app.reports_items import item_analysis
-from quizsession.app.reports_model import (
+from quizsession.app.reports.items import item_analysis
+from quizsession.app.reports.model import (
     AttemptAnalytics,
     AttemptTimeline,
     CandidateResult,

@@ -8,13 +8,13 @@ epoch matters for correctness.
 
 ``SessionService`` is a facade over one module per concept:
 
-- ``session_logins``: logins and resume (invites, backends' users, takeover);
-- ``session_tokens``: tokens and the idle check on every request;
-- ``session_activity``: the idle timeout's record of activity;
-- ``session_reads``: the view, the ticks, a delivered question;
-- ``session_writes``: start, next question, save, complete, and their limits;
+- ``logins``: logins and resume (invites, backends' users, takeover);
+- ``tokens``: tokens and the idle check on every request;
+- ``activity``: the idle timeout's record of activity;
+- ``reads``: the view, the ticks, a delivered question;
+- ``writes``: start, next question, save, complete, and their limits;
   the deadline's submit;
-- ``session_leases``: heartbeats (the lease, the token refresh), logout.
+- ``leases``: heartbeats (the lease, the token refresh), logout.
 """
 
 from __future__ import annotations
@@ -32,12 +32,12 @@ from quizsession.app.accommodations import AccommodationLookup
 from quizsession.app.attempts import AttemptExecutor, Outcome, QuizCache
 from quizsession.app.metrics import NO_METRICS, HeartbeatGaps, Metrics
 from quizsession.app.ports import Clock, LiveState, SessionClaims, TokenCodec
-from quizsession.app.session_activity import WRITE_EVERY_S, SessionActivity
-from quizsession.app.session_leases import SessionLeases
-from quizsession.app.session_logins import LoginLimits, LoginStore, SessionLogins
-from quizsession.app.session_reads import SessionReads, Tick
-from quizsession.app.session_tokens import SessionTokens
-from quizsession.app.session_writes import SessionWrites, WriteLimits
+from quizsession.app.sessions.activity import WRITE_EVERY_S, SessionActivity
+from quizsession.app.sessions.leases import SessionLeases
+from quizsession.app.sessions.logins import LoginLimits, LoginStore, SessionLogins
+from quizsession.app.sessions.reads import SessionReads, Tick
+from quizsession.app.sessions.tokens import SessionTokens
+from quizsession.app.sessions.writes import SessionWrites, WriteLimits
 from quizsession.app.views import AttemptView, QuestionView
 from quizsession.domain.commands import SectionName
 from quizsession.domain.events import AnswerValue

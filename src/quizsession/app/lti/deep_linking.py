@@ -17,8 +17,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from quizsession.app.lti_ports import ToolSigner
-from quizsession.app.lti_state import SignedValues
+from quizsession.app.lti.ports import ToolSigner
+from quizsession.app.lti.state import SignedValues
 from quizsession.app.ports import Clock, LtiPlatform, LtiStore, QuizRepository
 from quizsession.domain.errors import ErrorCode, refuse
 from quizsession.domain.quiz import Quiz

@@ -12,7 +12,7 @@ import hashlib
 from typing import Protocol
 
 from quizsession.api.lti import LtiPlatformBody
-from quizsession.app.delivery_records import DestinationRecord
+from quizsession.app.delivery.records import DestinationRecord
 from quizsession.app.outbound import Destination
 from quizsession.app.ports import Clock, LtiPlatform, LtiStore, OutboundStore
 from quizsession.domain.errors import ErrorCode, refuse

@@ -20,8 +20,8 @@ from quizsession.api.models import OpenedSession
 from quizsession.app.accommodations import AccommodationLookup
 from quizsession.app.attempts import AttemptExecutor, QuizCache
 from quizsession.app.ports import Clock, InviteRepository, LiveState, Notice, QuizRepository
-from quizsession.app.session_activity import SessionActivity
-from quizsession.app.session_tokens import SessionTokens
+from quizsession.app.sessions.activity import SessionActivity
+from quizsession.app.sessions.tokens import SessionTokens
 from quizsession.domain.attempt_rules import require_in_window, require_not_voided
 from quizsession.domain.commands import CreateAttempt, OpenSession
 from quizsession.domain.errors import ErrorCode, refuse

@@ -17,8 +17,8 @@ from quizsession.app.accommodations import AccommodationLookup
 from quizsession.app.attempts import AttemptExecutor, Loaded, Outcome
 from quizsession.app.metrics import Metrics
 from quizsession.app.ports import Clock, LiveState, Notice, SessionClaims
-from quizsession.app.session_activity import SessionActivity
-from quizsession.app.session_reads import load_for, session_ref
+from quizsession.app.sessions.activity import SessionActivity
+from quizsession.app.sessions.reads import load_for, session_ref
 from quizsession.app.views import AttemptView, attempt_view, question_view, time_remaining
 from quizsession.domain.attempt import deadline
 from quizsession.domain.commands import (

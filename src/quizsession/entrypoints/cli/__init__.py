@@ -24,7 +24,7 @@ from quizsession.bootstrap import Container, make_importer
 from quizsession.domain.errors import DomainError, ErrorCode
 from quizsession.domain.quiz_export import quiz_to_mapping
 from quizsession.domain.quiz_validation import parse_quiz
-from quizsession.entrypoints.cli_common import (
+from quizsession.entrypoints.cli.common import (
     FileArg,
     QuizArg,
     StoreOpt,
@@ -33,15 +33,15 @@ from quizsession.entrypoints.cli_common import (
     fail,
     run_command,
 )
-from quizsession.entrypoints.cli_invite import invite
-from quizsession.entrypoints.cli_lti import lti_app
-from quizsession.entrypoints.cli_serve import migrate, serve
-from quizsession.entrypoints.cli_webhook import webhook_app
-from quizsession.entrypoints.definition_files import (
+from quizsession.entrypoints.cli.definition_files import (
     DefinitionFileError,
     describe_problems,
     read_definition,
 )
+from quizsession.entrypoints.cli.invite import invite
+from quizsession.entrypoints.cli.lti import lti_app
+from quizsession.entrypoints.cli.serve import migrate, serve
+from quizsession.entrypoints.cli.webhook import webhook_app
 
 HELP = """Timed quiz and exam sessions: run the service, load quizzes, invite
 candidates, read logs and reports.
@@ -233,7 +233,7 @@ def report_command(
 
     Computed from the event log: results per candidate (CSV or JSON), item
     analysis, session analytics and a self-contained HTML report."""
-    from quizsession.app.reports import quiz_report
+    from quizsession.app.reports.builder import quiz_report
 
     kind = format.lower()
     if kind not in ("csv", "json", "html"):
@@ -302,7 +302,3 @@ def accommodate(
 
 def main() -> None:
     app(prog_name="quizsession")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,7 +1,7 @@
 """The shape of a quiz's report: results per attempt, item analysis per question,
 session analytics per attempt, the summary and the timelines (msgspec structs, the
 JSON the API serves; those that travel are wire models, ``quizsession.api.models``).
-How each figure is computed: ``app/reports.py``."""
+How each figure is computed: ``app/reports/``."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ How it follows the log (never an in-memory queue)
        attempts whose log holds an event that may go out past their fan-out
        cursor; the store records it in the transaction that appends the event.
     2. ``fan_out_once`` reads each such attempt's events after its cursor, maps
-       them with the one pure function ``delivery_events.outbound_events``, and
+       them with the one pure function ``events.outbound_events``, and
        in one transaction writes a pending delivery per (subscribed enabled
        destination, outbound event) and moves the cursor. A crash before that
        commits repeats the work later; a repeat writes nothing twice (a delivery
@@ -39,7 +39,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from quizsession.app.delivery_events import outbound_events
+from quizsession.app.delivery.events import outbound_events
 from quizsession.app.outbound import SendOutcome, Sink
 from quizsession.app.ports import (
     BacklogEntry,

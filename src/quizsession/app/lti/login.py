@@ -6,7 +6,7 @@ launch; the tool sends it back to the platform's authentication endpoint with a
 The ``state`` is sealed by the service (``lti_state.SignedValues``): it names
 the registration and the nonce and expires after ten minutes, so any instance
 checks it without a store. It is also bound to the browser: the route sets it
-in a cookie that the launch must bring back (``lti_launch``)."""
+in a cookie that the launch must bring back (``launch``)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from quizsession.app.lti_state import SignedValues
+from quizsession.app.lti.state import SignedValues
 from quizsession.app.ports import Clock, LtiPlatform, LtiStore
 from quizsession.domain.errors import ErrorCode, refuse
 

@@ -1,6 +1,6 @@
 """Item analysis: per question of a quiz, over the scored attempts: delivered,
 answered, right, facility, discrimination, the answers given and the time spent. The rules
-are in ``app/reports.py``."""
+are in ``app/reports/``."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import statistics
 from collections import Counter
 from collections.abc import Sequence
 
-from quizsession.app.reports_attempt import Examined, rounded
-from quizsession.app.reports_model import ItemAnalysis, OptionCount
+from quizsession.app.reports.attempt import Examined, rounded
+from quizsession.app.reports.model import ItemAnalysis, OptionCount
 from quizsession.domain.events import AnswerValue
 from quizsession.domain.quiz import Question
 from quizsession.domain.scoring import is_correct, normalize_text

@@ -11,7 +11,7 @@ import typer
 
 from quizsession.api.webhooks import WEBHOOK_EVENT_TYPES, WebhookEventType
 from quizsession.bootstrap import Container
-from quizsession.entrypoints.cli_common import StoreOpt, cli_settings, fail, run_command
+from quizsession.entrypoints.cli.common import StoreOpt, cli_settings, fail, run_command
 
 webhook_app = typer.Typer(
     help="Signed webhooks to integrating backends: endpoints and deliveries.",

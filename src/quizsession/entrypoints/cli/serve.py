@@ -14,8 +14,8 @@ import typer
 
 from quizsession.app.ports import StoreError
 from quizsession.bootstrap import Container, build, make_store
-from quizsession.entrypoints.cli_common import StoreOpt, cli_settings, fail, store_failure
-from quizsession.entrypoints.demo import banner, demo_admin_key, http_url, load_demo
+from quizsession.entrypoints.cli.common import StoreOpt, cli_settings, fail, store_failure
+from quizsession.entrypoints.cli.demo import banner, demo_admin_key, http_url, load_demo
 from quizsession.entrypoints.serving import (
     DRAIN_TIMEOUT_S,
     STARTUP_FAILURE,

@@ -10,7 +10,7 @@ import contextlib
 from quizsession.app.attempts import AttemptExecutor
 from quizsession.app.metrics import HeartbeatGaps
 from quizsession.app.ports import Clock, LiveState, SessionClaims, TokenCodec, TokenError
-from quizsession.app.session_activity import SessionActivity
+from quizsession.app.sessions.activity import SessionActivity
 from quizsession.domain.commands import CloseSession, SessionRef
 from quizsession.domain.errors import DomainError, ErrorCode, refuse
 

@@ -13,7 +13,7 @@ import typer
 from quizsession.app.catalog import RosterEntry, parse_roster_lines
 from quizsession.bootstrap import Container
 from quizsession.domain.errors import DomainError
-from quizsession.entrypoints.cli_common import (
+from quizsession.entrypoints.cli.common import (
     QuizArg,
     StoreOpt,
     cli_settings,

@@ -9,9 +9,9 @@ import msgspec
 import typer
 
 from quizsession.api.lti import LtiPlatformBody
-from quizsession.app.lti import tool_urls
+from quizsession.app.lti.service import tool_urls
 from quizsession.bootstrap import Container
-from quizsession.entrypoints.cli_common import StoreOpt, cli_settings, fail, run_command
+from quizsession.entrypoints.cli.common import StoreOpt, cli_settings, fail, run_command
 
 lti_app = typer.Typer(
     no_args_is_help=True, rich_markup_mode=None, help="LTI 1.3: launching from an LMS."

@@ -1,6 +1,6 @@
 """One attempt in a report: its result (score, times, answers) and its session
 analytics (sessions, disconnects, takeovers, the longest quiet gap), computed from
-its event log. The rules are in ``app/reports.py``."""
+its event log. The rules are in ``app/reports/``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from quizsession.app.ports import RecordedEvent
-from quizsession.app.reports_model import AnswerResult, CandidateResult, SessionAnalytics
+from quizsession.app.reports.model import AnswerResult, CandidateResult, SessionAnalytics
 from quizsession.domain.attempt import AttemptState, fold, score
 from quizsession.domain.events import (
     AnswerSaved,

@@ -13,7 +13,7 @@ import msgspec
 from quizsession.app.accommodations import AccommodationLookup
 from quizsession.app.attempts import AttemptExecutor, Loaded
 from quizsession.app.ports import Clock, SessionClaims
-from quizsession.app.session_activity import SessionActivity
+from quizsession.app.sessions.activity import SessionActivity
 from quizsession.app.views import (
     AttemptView,
     QuestionView,

@@ -13,9 +13,9 @@ from quizsession.app.accommodations import AccommodationLookup
 from quizsession.app.attempts import AttemptExecutor
 from quizsession.app.metrics import HeartbeatGaps, Metrics
 from quizsession.app.ports import Clock, LiveState, SessionClaims
-from quizsession.app.session_activity import SessionActivity
-from quizsession.app.session_reads import check_reader, load_for, session_ref
-from quizsession.app.session_tokens import SessionTokens
+from quizsession.app.sessions.activity import SessionActivity
+from quizsession.app.sessions.reads import check_reader, load_for, session_ref
+from quizsession.app.sessions.tokens import SessionTokens
 from quizsession.domain.attempt_rules import require_live_session
 from quizsession.domain.commands import CloseSession, ViewQuestion
 

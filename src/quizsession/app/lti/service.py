@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from quizsession.app.lti_deep_linking import DeepLinking
-from quizsession.app.lti_launch import LtiLaunches, LtiStores, StartAttempt
-from quizsession.app.lti_login import LtiLogins
-from quizsession.app.lti_platforms import LtiPlatforms
-from quizsession.app.lti_ports import LaunchTokens, ToolSigner
-from quizsession.app.lti_state import SignedValues, derive_key
+from quizsession.app.lti.deep_linking import DeepLinking
+from quizsession.app.lti.launch import LtiLaunches, LtiStores, StartAttempt
+from quizsession.app.lti.login import LtiLogins
+from quizsession.app.lti.platforms import LtiPlatforms
+from quizsession.app.lti.ports import LaunchTokens, ToolSigner
+from quizsession.app.lti.state import SignedValues, derive_key
 from quizsession.app.ports import Clock
 from quizsession.domain.errors import ErrorCode
 

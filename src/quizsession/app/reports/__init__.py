@@ -1,0 +1,2 @@
+"""Reports computed from the attempt logs: ``builder`` (results, item analysis,
+session analytics and the renderer port), ``model``, ``attempt``, ``items``."""
