@@ -164,11 +164,13 @@ async def test_reload_resumes(browser_run: BrowserRun, admin_api: AdminApi) -> N
     await expect(page.locator('#q-body input[value="n17"]')).not_to_be_checked()
     await shot(page, "take-reload-resumed-360px")
 
-    # A change still waiting for its debounce when the page reloads is kept on the
-    # device and sent after the reload.
+    # A change not yet acknowledged when the page reloads (here: the network is cut
+    # as it is made) is kept on the device and sent after the reload.
+    await context.set_offline(True)
     await page.locator('#q-body input[value="n17"]').check()
     pending = await page.evaluate("Object.keys(localStorage).filter(k => k.includes('pending'))")
     assert pending, "the unsent answer must be in localStorage"
+    await context.set_offline(False)
     await page.reload()
     await expect_question(page, "primes")
     await expect(page.locator('#q-body input[value="n17"]')).to_be_checked()

@@ -194,7 +194,7 @@ def test_the_live_channel_refreshes_the_token_by_elapsed_time(
 
 @pytest.mark.parametrize("value", ["0.5", "61", "fast"])
 def test_the_heartbeat_setting_is_bounded(value: str) -> None:
-    with pytest.raises(ValueError, match="heartbeat_s"):
+    with pytest.raises(ValueError, match="HEARTBEAT_S"):
         load_settings({"QUIZSESSION_HEARTBEAT_S": value})
 
 

@@ -4,6 +4,7 @@ with a 1 s heartbeat so ticks come quickly)."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -263,9 +264,19 @@ def test_a_tick_after_logout_tells_why_and_closes_the_socket(client: TestClient[
         assert exc.value.code == CLOSE_ENDED
 
 
-def test_a_closed_socket_leaves_no_ticks_behind(client: TestClient[Any]) -> None:
+def test_a_closed_socket_leaves_no_ticks_behind(
+    client: TestClient[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Ticks come from the hub's one timer: a socket that goes away leaves it."""
     hub = client.app.state.container.hub
+    discard = hub.discard
+    gone = threading.Event()  # set by the handler's clean-up (in the server's thread)
+
+    def discard_and_tell(conn: Any) -> None:
+        discard(conn)
+        gone.set()
+
+    monkeypatch.setattr(hub, "discard", discard_and_tell)
     s = login(client)
     with client.websocket_connect(f"/sessions/{s['session_id']}/live") as ws:
         auth(ws, s["session_token"])
@@ -273,8 +284,6 @@ def test_a_closed_socket_leaves_no_ticks_behind(client: TestClient[Any]) -> None
         assert recv(ws)["type"] == "tick"
         assert len(hub) == 1
         assert len(hub.ticks) == 1
-    until = time.monotonic() + 5
-    while (len(hub) or len(hub.ticks)) and time.monotonic() < until:
-        time.sleep(0.05)
+    assert gone.wait(5)  # the timeout is only a failsafe
     assert len(hub) == 0
     assert len(hub.ticks) == 0

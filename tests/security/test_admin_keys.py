@@ -41,10 +41,24 @@ BODIES: dict[tuple[str, str], Any] = {
     ("post", "/admin/attempts/{attempt_id}/void"): {"reason": "x"},
     ("post", "/admin/attempts/{attempt_id}/reopen"): {"extra_seconds": 60},
     ("put", "/admin/candidates/{candidate_id}/accommodation"): {"multiplier": 1.5},
+    ("post", "/admin/webhooks"): {"url": "https://backend.example.org/hook"},
+    ("patch", "/admin/webhooks/{endpoint_id}"): {"enabled": True},
+    ("post", "/admin/lti/platforms"): {
+        "issuer": "https://lms.example.org",
+        "client_id": "tool-1",
+        "deployment_ids": ["d1"],
+        "auth_login_url": "https://lms.example.org/auth",
+        "jwks_url": "https://lms.example.org/jwks",
+    },
 }
 
+#: Ids for the path templates of resources the walk does not create itself.
+NO_IDS: dict[str, str] = {"endpoint_id": "wh_none", "delivery_id": "1", "platform_id": "none"}
 
-async def admin_operations(api: Api, attempt_id: str) -> list[tuple[str, str, Any]]:
+
+async def admin_operations(
+    api: Api, attempt_id: str, ids: dict[str, str] | None = None
+) -> list[tuple[str, str, Any]]:
     """(METHOD, concrete path, body) of every ``/admin`` operation in the served
     OpenAPI document."""
     doc = (await api.client.get("/schema/openapi.json")).json()
@@ -60,7 +74,9 @@ async def admin_operations(api: Api, attempt_id: str) -> list[tuple[str, str, An
                     f"{method.upper()} {template} takes a body: add a valid one to BODIES"
                 )
             body = BODIES.get((method, template))
-            path = template.format(quiz_id="demo", attempt_id=attempt_id, candidate_id="cand-1")
+            path = template.format(
+                quiz_id="demo", attempt_id=attempt_id, candidate_id="cand-1", **(ids or NO_IDS)
+            )
             found.append((method.upper(), path, body))
     assert len(found) >= 18, found  # the scan works: quizzes, attempts and reports
     # Outside the document but behind the key too (unless QUIZSESSION_METRICS_PUBLIC).
@@ -97,7 +113,19 @@ async def test_positive_control_the_key_opens_every_route(api: Api) -> None:
     await api.client.put(
         "/admin/candidates/cand-1/accommodation", json={"multiplier": 1.5}, headers=key
     )
-    for method, path, body in await admin_operations(api, session.attempt_id):
+    endpoint = await api.client.post(
+        "/admin/webhooks", json=BODIES[("post", "/admin/webhooks")], headers=key
+    )
+    platform = await api.client.post(
+        "/admin/lti/platforms", json=BODIES[("post", "/admin/lti/platforms")], headers=key
+    )
+    assert endpoint.status_code == platform.status_code == 201, (endpoint.text, platform.text)
+    ids = {
+        "endpoint_id": endpoint.json()["id"],
+        "delivery_id": "1",
+        "platform_id": platform.json()["id"],
+    }
+    for method, path, body in await admin_operations(api, session.attempt_id, ids):
         if method != "GET":
             continue
         r = await api.client.request(method, path, json=body, headers={"x-api-key": API_KEY})

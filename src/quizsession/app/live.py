@@ -21,6 +21,7 @@ import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 Sender = Callable[[dict[str, object]], Awaitable[None]]
 Tick = Callable[[], Awaitable[None]]
@@ -72,6 +73,20 @@ class Ticking:
             self.running = None
 
 
+class TimerHandle(Protocol):
+    def cancel(self) -> None: ...
+
+
+class TickTimer(Protocol):
+    """Where a ``TickSchedule`` reads the time and sets its one timer: the
+    running event loop unless one is given (tests give a fake that moves only
+    when told)."""
+
+    def time(self) -> float: ...
+
+    def call_at(self, when: float, callback: Callable[[], object], /) -> TimerHandle: ...
+
+
 class TickSchedule:
     """Every live socket's ticks from one timer of the event loop, rather than a
     task sleeping per socket (a task, its coroutines, a future and a timer held
@@ -89,11 +104,13 @@ class TickSchedule:
     #: Ticks due within this many seconds of each other start together.
     SLACK_S = 0.005
 
-    def __init__(self) -> None:
+    def __init__(self, timer: TickTimer | None = None) -> None:
+        self._given_timer = timer
+        self._clock: TickTimer | None = None
         self._heap: list[tuple[float, int, Ticking]] = []
         self._order = itertools.count()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: TimerHandle | None = None
         self._timer_at = float("inf")
 
     def __len__(self) -> int:
@@ -108,7 +125,9 @@ class TickSchedule:
                 self._timer.cancel()
             self._heap.clear()
             self._loop, self._timer, self._timer_at = loop, None, float("inf")
-        ticking = Ticking(every, tick, loop.time() + every)
+            self._clock = loop if self._given_timer is None else self._given_timer
+        assert self._clock is not None
+        ticking = Ticking(every, tick, self._clock.time() + every)
         self._push(ticking)
         self._arm()
         return ticking
@@ -117,10 +136,10 @@ class TickSchedule:
         heapq.heappush(self._heap, (ticking.due, next(self._order), ticking))
 
     def _arm(self) -> None:
-        heap, loop = self._heap, self._loop
+        heap, clock = self._heap, self._clock
         while heap and heap[0][2].cancelled:
             heapq.heappop(heap)
-        if not heap or loop is None:
+        if not heap or clock is None:
             if self._timer is not None:
                 self._timer.cancel()
             self._timer, self._timer_at = None, float("inf")
@@ -130,13 +149,14 @@ class TickSchedule:
             return
         if self._timer is not None:
             self._timer.cancel()
-        self._timer, self._timer_at = loop.call_at(due, self._fire), due
+        self._timer, self._timer_at = clock.call_at(due, self._fire), due
 
     def _fire(self) -> None:
         self._timer, self._timer_at = None, float("inf")
-        loop = self._loop
+        loop, clock = self._loop, self._clock
         assert loop is not None
-        now = loop.time()
+        assert clock is not None
+        now = clock.time()
         heap = self._heap
         while heap and heap[0][0] <= now + self.SLACK_S:
             _, _, ticking = heapq.heappop(heap)
@@ -169,9 +189,9 @@ class LiveHub:
     every live socket to reconnect elsewhere, and ``wait_idle()`` waits for the
     requests admitted before the drain began to finish."""
 
-    def __init__(self) -> None:
+    def __init__(self, ticks: TickSchedule | None = None) -> None:
         self._connections: set[LiveConnection] = set()
-        self.ticks = TickSchedule()
+        self.ticks = ticks if ticks is not None else TickSchedule()
         self.draining = False
         self._in_flight = 0
         self._idle = asyncio.Event()

@@ -1,6 +1,6 @@
 """Live state in one process: leases, presence, notices, rate limits.
 
-Enough for a single instance; several instances need ``live_redis``. Every time
+Enough for a single instance; several instances need ``live.redis``. Every time
 here (lease TTLs, session idle records, rate-limit windows) is the injected
 clock's monotonic time, so tests move time without sleeping. It passes the same
 contract suite as the Redis adapter (``tests/contract/test_live_state.py``).
