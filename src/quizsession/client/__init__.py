@@ -28,33 +28,35 @@ from __future__ import annotations
 from quizsession.api.accommodations import Accommodation, AccommodationList
 from quizsession.api.models import (
     AnswerValue,
-    AttemptAnalytics,
     AttemptDetail,
     AttemptIndexRow,
     AttemptList,
     AttemptView,
-    CandidateResult,
     CompleteResult,
     EventView,
     HeartbeatResult,
     InviteList,
     IssuedInvite,
-    ItemAnalysis,
-    ItemAnalysisReport,
     LiveAttempt,
     LiveList,
     NextQuestion,
     OpenedSession,
     QuestionView,
     QuizList,
-    QuizResults,
     QuizStored,
     QuizSummary,
     Readiness,
     RosterLine,
     SaveResult,
-    Summary,
     TimingResult,
+)
+from quizsession.api.reports import (
+    AttemptAnalytics,
+    CandidateResult,
+    ItemAnalysis,
+    ItemAnalysisReport,
+    QuizResults,
+    Summary,
 )
 from quizsession.client.admin import LogEntry
 from quizsession.client.errors import (

@@ -8,7 +8,6 @@ from typing import Any, Literal, overload
 
 from quizsession.api.accommodations import Accommodation, AccommodationBody, AccommodationList
 from quizsession.api.models import (
-    AttemptAnalytics,
     AttemptDetail,
     AttemptList,
     AttemptStatus,
@@ -18,16 +17,19 @@ from quizsession.api.models import (
     InviteList,
     InvitesBody,
     IssuedInvite,
-    ItemAnalysisReport,
     LiveList,
     QuizList,
-    QuizResults,
     QuizStored,
     QuizSummary,
     ReasonBody,
     ReopenBody,
     RosterLine,
     TimingResult,
+)
+from quizsession.api.reports import (
+    AttemptAnalytics,
+    ItemAnalysisReport,
+    QuizResults,
 )
 from quizsession.client.transport import HttpCore, Params, seg
 

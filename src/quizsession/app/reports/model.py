@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import msgspec
 
-from quizsession.api.models import AnswerResult as AnswerResult
-from quizsession.api.models import AttemptAnalytics as AttemptAnalytics
-from quizsession.api.models import CandidateResult as CandidateResult
-from quizsession.api.models import ItemAnalysis as ItemAnalysis
-from quizsession.api.models import OptionCount as OptionCount
-from quizsession.api.models import SessionAnalytics as SessionAnalytics
-from quizsession.api.models import Summary as Summary
+from quizsession.api.reports import AnswerResult as AnswerResult
+from quizsession.api.reports import AttemptAnalytics as AttemptAnalytics
+from quizsession.api.reports import CandidateResult as CandidateResult
+from quizsession.api.reports import ItemAnalysis as ItemAnalysis
+from quizsession.api.reports import OptionCount as OptionCount
+from quizsession.api.reports import SessionAnalytics as SessionAnalytics
+from quizsession.api.reports import Summary as Summary
 
 
 class AttemptTimeline(msgspec.Struct, frozen=True, kw_only=True):

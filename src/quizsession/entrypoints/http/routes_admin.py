@@ -36,13 +36,12 @@ from quizsession.entrypoints.http.openapi_docs import (
     WRITES,
     ApiOperation,
     InvitesOperation,
-    QuizDefinition,
-    QuizDefinitionBodyOperation,
     ReadinessOperation,
     json_response,
     problem_responses,
     readiness_responses,
 )
+from quizsession.entrypoints.http.openapi_quiz import QuizDefinition, QuizDefinitionBodyOperation
 from quizsession.entrypoints.http.routes_accommodations import ROUTES as ACCOMMODATION_ROUTES
 from quizsession.entrypoints.http.routes_webhooks import ROUTES as WEBHOOK_ROUTES
 

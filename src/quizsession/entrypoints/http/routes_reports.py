@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from litestar import Response, Router, get
 from litestar.params import Parameter
 
-from quizsession.api.models import AttemptAnalytics, ItemAnalysisReport, QuizResults
+from quizsession.api.reports import AttemptAnalytics, ItemAnalysisReport, QuizResults
 from quizsession.app.reports.builder import attempt_analytics, quiz_report
 from quizsession.domain.errors import ErrorCode
 from quizsession.entrypoints.http.context import AnyRequest, container, require_admin

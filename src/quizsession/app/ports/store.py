@@ -1,80 +1,28 @@
-"""Ports: what the app layer needs from the outside world.
-
-Adapters implement these (``quizsession.adapters``); every adapter of a port passes
-the same contract suite (``tests/contract``). Driver exceptions never cross a port:
-adapters translate them into the errors defined here.
-"""
+"""The durable store's narrow ports: each app service takes only the ones it
+uses; ``Store`` is the whole, opened and closed by the composition root, with
+its declared capabilities. Every adapter passes ``tests/contract``."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from typing import Literal, Protocol
+from collections.abc import Sequence
+from typing import Protocol
 
-import msgspec
-
-from quizsession.api.accommodations import Accommodation as Accommodation
-from quizsession.api.lti import LtiLaunchLink as LtiLaunchLink
-from quizsession.api.lti import LtiPlatform as LtiPlatform
-from quizsession.api.models import AttemptIndexRow as AttemptIndexRow
-from quizsession.api.models import AttemptStatus as AttemptStatus
-from quizsession.api.models import QuizSummary as QuizSummary
-from quizsession.app.delivery.records import BacklogEntry as BacklogEntry
-from quizsession.app.delivery.records import Claimed as Claimed
-from quizsession.app.delivery.records import DeliveryRecord as DeliveryRecord
-from quizsession.app.delivery.records import DeliveryResult as DeliveryResult
-from quizsession.app.delivery.records import DeliveryStatus as DeliveryStatus
-from quizsession.app.delivery.records import DestinationRecord as DestinationRecord
-from quizsession.app.delivery.records import NewDelivery as NewDelivery
+from quizsession.api.accommodations import Accommodation
+from quizsession.api.lti import LtiLaunchLink, LtiPlatform
+from quizsession.api.models import AttemptIndexRow, AttemptStatus, QuizSummary
+from quizsession.app.delivery.records import (
+    BacklogEntry,
+    Claimed,
+    DeliveryRecord,
+    DeliveryResult,
+    DeliveryStatus,
+    DestinationRecord,
+    NewDelivery,
+)
+from quizsession.app.ports.live import LeaseGrant
+from quizsession.app.ports.records import Invite, RecordedEvent
 from quizsession.domain.events import AttemptEvent
 from quizsession.domain.quiz import Quiz
-
-
-class StoreError(Exception):
-    """Base of the storage errors the app layer understands."""
-
-
-class VersionConflict(StoreError):
-    """``append`` found the attempt at another version than expected (the optimistic
-    lock). Nothing was written."""
-
-    def __init__(self, attempt_id: str, expected: int, actual: int | None = None) -> None:
-        super().__init__(f"attempt {attempt_id}: expected version {expected}, found {actual}")
-        self.attempt_id = attempt_id
-        self.expected = expected
-        self.actual = actual
-
-
-class StoreUnavailable(StoreError):
-    """The durable store cannot be reached or refused the write (disk full, server
-    down). Nothing was acknowledged."""
-
-
-class StoreMissing(StoreUnavailable):
-    """The store was opened for a command that must not create one, and there is
-    none at the configured place (``quizsession log`` in an empty directory)."""
-
-
-class UnreadableData(StoreUnavailable):
-    """The store holds data encrypted at rest that no configured key opens (the
-    keys are unset, or the one it was sealed with was removed). Nothing is served,
-    decided or written on it: a request meeting it gets 503, like an unreachable
-    store, until the keys are configured again."""
-
-
-class RecordedEvent(msgspec.Struct, frozen=True, kw_only=True):
-    attempt_id: str
-    seq: int  # 1-based position in the attempt's log; equals the version after it
-    event: AttemptEvent
-
-
-class Invite(msgspec.Struct, frozen=True, kw_only=True):
-    token_hash: str
-    quiz_id: str
-    candidate_id: str
-    name: str
-    email: str
-    valid_until: float
-    created_at: float
 
 
 class EventLog(Protocol):
@@ -440,121 +388,3 @@ class OutboundRecords(OutboundStore, EventLog, Protocol):
 
 class LivenessRecords(AliveStore, AttemptIndex, Protocol):
     """Liveness marks and the open attempts: the outage credit."""
-
-
-class LiveStateUnavailable(Exception):
-    """The live state (e.g. Redis) cannot be reached: no leases, presence, notices
-    or rate limits until it answers again. Correctness does not depend on it."""
-
-
-class LeaseGrant(msgspec.Struct, frozen=True, kw_only=True):
-    acquired: bool
-    holder: str | None  # the session holding the lease after the call
-    expires_in: float  # seconds until the holder's lease lapses (0 when none)
-
-
-class Notice(msgspec.Struct, frozen=True, kw_only=True):
-    """A message for the live sessions of one attempt (across instances)."""
-
-    attempt_id: str
-    kind: Literal["takeover", "extension", "end_of_test", "void", "drain", "unlock"]
-    data: dict[str, object] = {}
-
-
-class Subscription(Protocol):
-    def __aiter__(self) -> AsyncIterator[Notice]: ...
-
-    async def close(self) -> None: ...
-
-
-class LiveState(Protocol):
-    """Leases, presence, notices and rate limits. For speed and coordination only:
-    correctness (fencing, durability) never depends on it."""
-
-    @property
-    def process_local(self) -> bool:
-        """True when this live state lives in this process only (leases, notices
-        and limits are not seen by any other instance): the memory adapter. False
-        when it is shared by every instance (Redis, and the breaker in front of it)."""
-        ...
-
-    async def open(self) -> None: ...
-
-    async def close(self) -> None: ...
-
-    async def acquire_lease(
-        self, attempt_id: str, session_id: str, ttl_s: float, *, force: bool = False
-    ) -> LeaseGrant:
-        """Take the attempt's lease for ``session_id`` if it is free, lapsed or
-        already this session's (a renewal); with ``force`` take it regardless (an
-        explicit takeover). Atomic: of N concurrent callers at most one acquires a
-        free lease."""
-        ...
-
-    async def release_lease(self, attempt_id: str, session_id: str) -> None:
-        """Free the lease if (and only if) ``session_id`` holds it."""
-        ...
-
-    async def lease_holder(self, attempt_id: str) -> LeaseGrant:
-        """Who holds the lease now (acquired=False; holder None when free)."""
-        ...
-
-    async def touch_session(self, session_id: str, ttl_s: float) -> None:
-        """Record activity of a session (for the idle timeout)."""
-        ...
-
-    async def session_seen(self, session_id: str) -> bool | None:
-        """True if active within its idle TTL, False if the record lapsed, None if
-        this live state has no record (e.g. after a restart of the memory adapter)."""
-        ...
-
-    async def publish(self, notice: Notice) -> None: ...
-
-    async def subscribe(self, attempt_id: str) -> Subscription: ...
-
-    async def hit(self, key: str, limit: int, per_seconds: int) -> bool:
-        """Count one hit against ``key``; False when over ``limit`` per window."""
-        ...
-
-    async def exhausted(self, key: str, limit: int, per_seconds: int) -> bool:
-        """True when ``key`` has no hits left in the current window (counts
-        nothing)."""
-        ...
-
-    async def ping(self) -> bool: ...
-
-
-class Clock(Protocol):
-    def now(self) -> float:
-        """Wall-clock UTC seconds since the epoch (timestamps, deadlines)."""
-        ...
-
-    def monotonic(self) -> float:
-        """Monotonic seconds (intervals, TTLs)."""
-        ...
-
-
-class SessionClaims(msgspec.Struct, frozen=True, kw_only=True):
-    session_id: str
-    attempt_id: str
-    epoch: int
-    issued_at: float
-    expires_at: float
-
-
-class TokenError(Exception):
-    """A token that cannot be trusted: ``expired`` tells an honest late client from
-    a forgery."""
-
-    def __init__(self, message: str, *, expired: bool = False) -> None:
-        super().__init__(message)
-        self.expired = expired
-
-
-class TokenCodec(Protocol):
-    def issue(self, claims: SessionClaims) -> str: ...
-
-    def verify(self, token: str) -> SessionClaims:
-        """The claims of a token this service signed and that has not expired, or
-        ``TokenError``."""
-        ...

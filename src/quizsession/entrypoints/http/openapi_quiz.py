@@ -1,0 +1,128 @@
+"""The quiz definition as the OpenAPI document describes it: the body of
+``PUT /admin/quizzes/{id}`` (the routes take it as raw JSON and validate it with
+``domain.quiz_validation``; these structs only describe it, with the same
+bounds)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from inspect import cleandoc
+from typing import Annotated, Literal
+
+import msgspec
+
+from quizsession.domain import quiz_validation as QV
+from quizsession.domain.scoring import MAX_TEXT_ANSWER
+from quizsession.entrypoints.http.openapi_docs import ApiOperation, optional, ref
+
+
+def _text(low: int, high: int) -> msgspec.Meta:
+    return msgspec.Meta(min_length=low, max_length=high)
+
+
+Ident = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+Title = Annotated[str, _text(1, QV.MAX_TITLE)]
+Instructions = Annotated[str, msgspec.Meta(max_length=QV.MAX_INSTRUCTIONS)]
+Feedback = Annotated[str, msgspec.Meta(max_length=QV.MAX_FEEDBACK)]
+NonNegative = Annotated[float, msgspec.Meta(ge=0)]
+#: ISO-8601 date-time with an offset (exported as UTC ``...Z``), or epoch seconds;
+#: between 1970 and 2200.
+Moment = str | Annotated[float, msgspec.Meta(ge=0, lt=QV.TIME_MAX)]
+
+
+class DefinitionChoice(msgspec.Struct, frozen=True, kw_only=True):
+    id: Ident
+    text: Annotated[str, _text(1, QV.MAX_CHOICE_TEXT)]
+    correct: bool = optional()
+    feedback: Feedback | None = optional()
+
+
+class DefinitionQuestion(msgspec.Struct, frozen=True, kw_only=True):
+    """One question. Besides the common fields, only those of its ``kind`` are
+    allowed, and required: ``choices`` (single: exactly one correct; multiple: at
+    least one, and ``partial``), ``correct`` (true_false), ``accepted`` and
+    ``case_sensitive`` (short_text), ``value`` and ``tolerance`` (numeric)."""
+
+    id: Ident
+    kind: Literal["single", "multiple", "true_false", "short_text", "numeric"]
+    text: Annotated[str, _text(1, QV.MAX_QUESTION_TEXT)]
+    points: NonNegative = optional()
+    penalty: NonNegative = optional()
+    difficulty: Annotated[int, msgspec.Meta(ge=QV.DIFFICULTY_MIN, le=QV.DIFFICULTY_MAX)] = (
+        optional()
+    )
+    feedback: Feedback | None = optional()
+    choices: Annotated[
+        list[DefinitionChoice], msgspec.Meta(min_length=2, max_length=QV.MAX_CHOICES)
+    ] = optional()
+    partial: Literal["per_option", "all_or_nothing"] = optional()
+    correct: bool = optional()
+    accepted: Annotated[
+        list[Annotated[str, _text(1, MAX_TEXT_ANSWER)]],
+        msgspec.Meta(min_length=1, max_length=QV.MAX_ACCEPTED),
+    ] = optional()
+    case_sensitive: bool = optional()
+    value: float = optional()
+    tolerance: NonNegative = optional()
+
+
+class DefinitionSelection(msgspec.Struct, frozen=True, kw_only=True):
+    """``count`` is required for ``pool`` and ``adaptive`` (at most the number of
+    questions); otherwise it is left out or equals the number of questions."""
+
+    mode: Literal["fixed", "shuffled", "pool", "adaptive"] = optional()
+    count: Annotated[int, msgspec.Meta(ge=1, le=QV.MAX_QUESTIONS)] | None = optional()
+
+
+class DefinitionSection(msgspec.Struct, frozen=True, kw_only=True):
+    """``kind`` may be left out (it follows from the position). Question ids are
+    unique across the quiz."""
+
+    questions: Annotated[
+        list[DefinitionQuestion], msgspec.Meta(min_length=1, max_length=QV.MAX_QUESTIONS)
+    ]
+    kind: Literal["practice", "test"] = optional()
+    instructions: Instructions | None = optional()
+    selection: DefinitionSelection | None = optional()
+
+
+class DefinitionPolicies(msgspec.Struct, frozen=True, kw_only=True):
+    """``lease_ttl_s`` is at least twice ``heartbeat_s``."""
+
+    second_login: Literal["refuse", "takeover"] = optional()
+    grace_s: Annotated[float, msgspec.Meta(ge=0, le=300)] = optional()
+    heartbeat_s: Annotated[float, msgspec.Meta(ge=1, le=60)] = optional()
+    lease_ttl_s: Annotated[float, msgspec.Meta(gt=0)] = optional()
+    idle_timeout_s: Annotated[float, msgspec.Meta(ge=60)] = optional()
+    outage_credit: bool = optional()
+
+
+class QuizDefinition(msgspec.Struct, frozen=True, kw_only=True):
+    """A quiz definition (the YAML/JSON import format). The shape and the simple
+    bounds only: the other rules (kinds, ids, selection counts, ``closes_at``
+    after ``opens_at``, ...) are checked on ``PUT`` and every problem is answered
+    at once as 422 ``quiz_invalid``, located by path. Unknown keys are refused at
+    every level. Times (``opens_at``, ``closes_at``) are ISO-8601 date-times with
+    an offset, or epoch seconds, between 1970 and 2200. ``GET`` returns the export
+    form: defaults left out, times as ISO-8601 UTC, with ``id`` and the stored
+    ``version`` (which ``PUT`` ignores; the ``id``, if sent, must be the path's)."""
+
+    title: Title
+    duration_s: Annotated[float, msgspec.Meta(gt=0)]
+    test: DefinitionSection
+    id: Ident = optional()
+    version: int = optional()
+    instructions: Instructions | None = optional()
+    opens_at: Moment | None = optional()
+    closes_at: Moment | None = optional()
+    policies: DefinitionPolicies | None = optional()
+    practice: DefinitionSection | None = optional()
+
+
+@dataclass
+class QuizDefinitionBodyOperation(ApiOperation):
+    """``PUT /admin/quizzes/{id}``: the handler takes a free mapping (``parse_quiz``
+    checks it and reports every problem); the document shows its shape."""
+
+    body_schema = ref("QuizDefinition")
+    body_description = cleandoc(QuizDefinition.__doc__ or "")
