@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 
+import asyncpg
 import pytest
 
+from testsupport.ci import unavailable
+from testsupport.postgres_server import PostgresServer
+from testsupport.processes import BinaryNotFound
+from testsupport.redis_server import RedisServer, start_redis
 from testsupport.service import ServerProcess
 
 ServerFactory = Callable[..., ServerProcess]
@@ -42,3 +49,31 @@ def server_factory(tmp_path: Path) -> Iterator[ServerFactory]:
     finally:
         for server in made:
             server.terminate(timeout=5)
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A Redis of this test's own, to kill and restart."""
+    try:
+        server = start_redis(tmp_path / "redis")
+    except BinaryNotFound as exc:
+        unavailable(str(exc))
+    try:
+        yield server
+    finally:
+        server.destroy()
+
+
+@pytest.fixture
+async def fresh_dsn(postgres_server: PostgresServer) -> AsyncIterator[str]:
+    """A new, empty database on the suite's PostgreSQL, dropped afterwards."""
+    name = f"e2e_{uuid.uuid4().hex[:12]}"
+    await asyncio.to_thread(postgres_server.create_database, name)
+    try:
+        yield postgres_server.dsn_for(name)
+    finally:
+        conn = await asyncpg.connect(postgres_server.admin_dsn)
+        try:
+            await conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        finally:
+            await conn.close()

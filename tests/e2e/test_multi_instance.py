@@ -35,7 +35,6 @@ from websockets.exceptions import ConnectionClosed
 
 from quizsession.app.live import CLOSE_SUPERSEDED
 from tests.e2e.conftest import LOAD_ENV
-from testsupport.postgres_server import PostgresServer
 from testsupport.redis_server import RedisServer
 from testsupport.scenario import (
     JSON,
@@ -279,14 +278,6 @@ async def _check_deadline_submits(cluster: Cluster, shorts: list[Candidate]) -> 
         if pending:
             await asyncio.sleep(0.2)
     return lag
-
-
-@pytest.fixture
-def fresh_dsn(postgres_server: PostgresServer) -> str:
-    """A new, empty database (the cluster is removed with the session)."""
-    name = "multi_" + secrets.token_hex(4)
-    postgres_server.create_database(name)
-    return postgres_server.dsn_for(name)
 
 
 @pytest.fixture

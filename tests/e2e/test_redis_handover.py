@@ -21,20 +21,14 @@ import asyncio
 import contextlib
 import secrets
 import time
-import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 
 from tests.e2e.conftest import LOAD_ENV
-from testsupport.ci import unavailable
-from testsupport.postgres_server import PostgresServer
-from testsupport.processes import BinaryNotFound
-from testsupport.redis_server import RedisServer, start_redis
+from testsupport.redis_server import RedisServer
 from testsupport.scenario import Candidate, invite, put_quiz, quiz_definition
 from testsupport.service import PgServerProcess
 
@@ -47,33 +41,6 @@ pytestmark = [
 
 STORE_ONLY_S = 5.0
 PROBING_S = 6.0
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    """A Redis of this test's own, to kill and restart."""
-    try:
-        server = start_redis(tmp_path / "redis")
-    except BinaryNotFound as exc:
-        unavailable(str(exc))
-    try:
-        yield server
-    finally:
-        server.destroy()
-
-
-@pytest.fixture
-async def fresh_dsn(postgres_server: PostgresServer) -> AsyncIterator[str]:
-    name = f"handover_{uuid.uuid4().hex[:12]}"
-    await asyncio.to_thread(postgres_server.create_database, name)
-    try:
-        yield postgres_server.dsn_for(name)
-    finally:
-        conn = await asyncpg.connect(postgres_server.admin_dsn)
-        try:
-            await conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
-        finally:
-            await conn.close()
 
 
 def _code(r: httpx.Response) -> str:

@@ -27,22 +27,16 @@ import asyncio
 import random
 import secrets
 import time
-import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
 from tests.e2e.conftest import LOAD_ENV
-from testsupport.ci import unavailable
-from testsupport.postgres_server import PostgresServer
-from testsupport.processes import BinaryNotFound
-from testsupport.redis_server import RedisServer, start_redis
+from testsupport.redis_server import RedisServer
 from testsupport.scenario import JSON, Candidate, invite, put_quiz, quiz_definition, random_answer
 from testsupport.service import PgServerProcess
 
@@ -267,47 +261,19 @@ async def _readyz(cluster: Cluster, run: Run, stop: asyncio.Event) -> None:
         await asyncio.sleep(0.25)
 
 
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    """A Redis of this test's own, to kill and restart."""
-    try:
-        server = start_redis(tmp_path / "redis")
-    except BinaryNotFound as exc:
-        unavailable(str(exc))
-    try:
-        yield server
-    finally:
-        server.destroy()
-
-
-@pytest.fixture
-async def outage_dsn(postgres_server: PostgresServer) -> AsyncIterator[str]:
-    """A fresh database on the suite's PostgreSQL, dropped afterwards."""
-    name = f"outage_{uuid.uuid4().hex[:12]}"
-    await asyncio.to_thread(postgres_server.create_database, name)
-    try:
-        yield postgres_server.dsn_for(name)
-    finally:
-        conn = await asyncpg.connect(postgres_server.admin_dsn)
-        try:
-            await conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
-        finally:
-            await conn.close()
-
-
 async def test_a_redis_outage_loses_nothing_and_keeps_one_session(
-    tmp_path: Path, outage_dsn: str, own_redis: RedisServer
+    tmp_path: Path, fresh_dsn: str, own_redis: RedisServer
 ) -> None:
     began = time.monotonic()
     env = {
         **LOAD_ENV,
-        "QUIZSESSION_STORE_URL": outage_dsn,
+        "QUIZSESSION_STORE_URL": fresh_dsn,
         "QUIZSESSION_REDIS_URL": own_redis.url,
         "QUIZSESSION_SECRET_KEY": secrets.token_urlsafe(48),
         "QUIZSESSION_API_KEYS": f"admin=outage-{secrets.token_hex(16)}",
     }
     servers = [
-        PgServerProcess(tmp_path / f"instance-{i}", dsn=outage_dsn, env=env) for i in range(2)
+        PgServerProcess(tmp_path / f"instance-{i}", dsn=fresh_dsn, env=env) for i in range(2)
     ]
     run = Run()
     stop = asyncio.Event()
