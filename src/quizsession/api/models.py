@@ -22,7 +22,7 @@ import msgspec
 #: An answer as it travels: a choice id or text, true/false, a number, a list of
 #: choice ids or ordered/matched items, or None (blank). The same union as
 #: ``domain.events.AnswerValue`` (a test keeps them equal).
-AnswerValue = str | bool | float | list[str] | None
+AnswerValue = str | bool | float | list[str] | dict[str, str | float] | None
 AttemptStatus = Literal["open", "submitted", "voided"]
 Section = Literal["practice", "test"]
 EventData = TypeVar("EventData")

@@ -44,6 +44,8 @@ def _answer(value: AnswerValue) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return f"{value:g}"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{k}={_answer(v)}" for k, v in value.items()) + "}"
     return value.replace("\n", " ")
 
 

@@ -12,6 +12,7 @@ from quizsession.domain.commands import (
     SectionName,
 )
 from quizsession.domain.events import (
+    AnswerGraded,
     AnswerSaved,
     AnswerValue,
     AttemptCreated,
@@ -19,7 +20,9 @@ from quizsession.domain.events import (
     DurationChanged,
     PracticeFinished,
     QuestionDelivered,
+    QuestionFlagged,
     QuestionViewed,
+    Regraded,
     Reopened,
     SectionStarted,
     SessionClosed,
@@ -44,6 +47,7 @@ class SectionProgress:
     delivered: list[str] = field(default_factory=list)
     delivered_set: set[str] = field(default_factory=set)
     answers: dict[str, AnswerValue] = field(default_factory=dict)
+    flagged: set[str] = field(default_factory=set)
     finished: bool = False
 
     def current_question(self) -> str | None:
@@ -89,6 +93,10 @@ class AttemptState:
     reopened_base: float | None = None  # a reopen's new base deadline
     viewed: str | None = None
     submitted: Submitted | None = None
+    # Grades of questions graded by hand: question id -> (points, comment, grader).
+    grades: dict[str, tuple[float, str, str]] = field(default_factory=dict)
+    # The quiz version the attempt is scored with after a regrade (None: its own).
+    regraded_version: int | None = None
     ops: dict[str, OpRecord] = field(default_factory=dict)
     last_event_at: float = 0.0
 
@@ -207,6 +215,20 @@ def apply(state: AttemptState, event: AttemptEvent) -> AttemptState:
                 target.delivered_set.add(event.question_id)
         case QuestionViewed():
             state.viewed = event.question_id
+        case QuestionFlagged():
+            current = state.current_section()
+            flagged_in = state.progress(current) if current is not None else None
+            if flagged_in is not None:
+                if event.flagged:
+                    flagged_in.flagged.add(event.question_id)
+                else:
+                    flagged_in.flagged.discard(event.question_id)
+            _record_op(
+                state,
+                event.op_id,
+                "flag",
+                fingerprint("flag", event.question_id, event.flagged),
+            )
         case AnswerSaved():
             answered = state.progress(event.section)
             if answered is not None:
@@ -233,6 +255,10 @@ def apply(state: AttemptState, event: AttemptEvent) -> AttemptState:
             if state.test is not None:
                 state.test.finished = True
             _record_op(state, event.op_id, "submit", fingerprint("submit"))
+        case AnswerGraded():
+            state.grades[event.question_id] = (event.points, event.comment, event.by)
+        case Regraded():
+            state.regraded_version = event.quiz_version
         case Voided():
             state.status = "voided"
         case Reopened():

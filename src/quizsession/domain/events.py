@@ -13,7 +13,7 @@ from typing import Literal
 
 import msgspec
 
-AnswerValue = str | bool | float | list[str] | None
+AnswerValue = str | bool | float | list[str] | dict[str, str | float] | None
 Actor = str  # "candidate", "deadline", "system" or "admin:<key name>"
 SessionEndReason = Literal["logout", "idle", "unlock", "expired", "voided", "submitted"]
 SubmitReason = Literal["candidate", "deadline", "admin"]
@@ -74,6 +74,35 @@ class AnswerSaved(Event, tag="answer_saved", frozen=True, kw_only=True):
     answer: AnswerValue
     op_id: str
     session_id: str
+
+
+class QuestionFlagged(Event, tag="question_flagged", frozen=True, kw_only=True):
+    """The candidate flagged a question for review (or took the flag off)."""
+
+    question_id: str
+    flagged: bool
+    op_id: str | None = None
+
+
+class AnswerGraded(Event, tag="answer_graded", frozen=True, kw_only=True):
+    """A grader's points and comment for a question graded by hand (after submit)."""
+
+    question_id: str
+    points: float
+    comment: str = ""
+    by: Actor
+
+
+class Regraded(Event, tag="regraded", frozen=True, kw_only=True):
+    """The finished attempt scored again with ``quiz_version`` of its quiz (an
+    author fixed an answer key): the scores before and after, and each question
+    whose score changed (question id -> [old, new])."""
+
+    quiz_version: int
+    old_score: float
+    new_score: float
+    changes: dict[str, list[float]]
+    by: Actor
 
 
 class TimeExtended(Event, tag="time_extended", frozen=True, kw_only=True):
@@ -139,6 +168,7 @@ AttemptEvent = (
     | PracticeFinished
     | QuestionDelivered
     | QuestionViewed
+    | QuestionFlagged
     | AnswerSaved
     | TimeExtended
     | TimeAccommodated
@@ -146,6 +176,8 @@ AttemptEvent = (
     | Submitted
     | Voided
     | Reopened
+    | AnswerGraded
+    | Regraded
 )
 
 # The outage credit's reason names its window: "outage credit: the service was

@@ -43,6 +43,8 @@ class ScoreSheet(msgspec.Struct, frozen=True):
     score: float
     max_score: float
     per_question: dict[str, float]
+    # Questions graded by hand, answered and not graded yet: the score is pending.
+    pending: tuple[str, ...] = ()
 
 
 def _round(x: float) -> float:

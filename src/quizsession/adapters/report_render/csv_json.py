@@ -64,6 +64,8 @@ def answer_text(value: AnswerValue) -> str:
         return ";".join(value)
     if isinstance(value, str):
         return value
+    if isinstance(value, dict):
+        return ";".join(f"{k}={answer_text(v)}" for k, v in value.items())
     return number(value)
 
 
