@@ -12,7 +12,13 @@ with the same concurrency and the same load generator:
 
 (a) ``save``: ``PUT /sessions/{id}/progress`` as fast as each candidate can, every
     request a new ``op_id`` (a new event on disk before the 2xx);
-(b) ``bare``: ``GET /healthz`` on the same server stack (no store, no auth).
+(b) ``bare``: ``GET /healthz`` on the same server stack (no store, no auth);
+(c) ``open``: saves offered at a fixed rate (latency, no coordinated omission);
+(d) ``workers``: a second server, ``serve --workers N`` (default: one per CPU)
+    on a fresh file, takes the same save load through all its workers; its
+    throughput is compared with the one process's bare endpoint (the target:
+    x0.8 or better), and each server's CPU per save is printed (``--workers 0``
+    skips it).
 
 The load generator is ``--procs`` separate processes (default 2), each holding
 ``concurrency / procs`` raw HTTP/1.1 keep-alive connections on uvloop with one
@@ -36,6 +42,7 @@ import shutil
 import sys
 import tempfile
 import time
+import zlib
 from array import array
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -87,6 +94,9 @@ class Job:
     duration_s: float
     rate: float = 0.0  # "open": requests per second this worker offers
     procs: int = 1  # how many workers share the offered load
+    # True: each target's requests all go to one instance, ``instance_for`` its
+    # session id (a balancer's hash of the session id); False: round robin.
+    sticky: bool = False
 
 
 @dataclass(frozen=True)
@@ -140,16 +150,27 @@ def _save_request(port: int, target: Target, op_id: str, answer: str) -> bytes:
     return head + body
 
 
+def instance_for(session_id: str, instances: int) -> int:
+    """The instance a sticky balancer sends a session's requests to: a hash of
+    the session id (the same in every process, unlike ``hash``)."""
+    return zlib.crc32(session_id.encode()) % instances
+
+
 async def _drive(job: Job) -> WorkerResult:
     loop = asyncio.get_running_loop()
     # Each connection of the generator holds one keep-alive connection per instance
     # and sends its requests to the instances in turn (a round-robin balancer
-    # without sticky sessions).
-    conns = [
-        [_Conn(*await asyncio.open_connection(HOST, port)) for port in job.ports]
-        for _ in job.targets
+    # without sticky sessions), or one to its session's instance (``sticky``).
+    routes = [
+        (job.ports[instance_for(t.session_id, len(job.ports))],) if job.sticky else job.ports
+        for t in job.targets
     ]
-    bare = [f"GET /healthz HTTP/1.1\r\nHost: {HOST}:{port}\r\n\r\n".encode() for port in job.ports]
+    conns = [
+        [_Conn(*await asyncio.open_connection(HOST, port)) for port in route] for route in routes
+    ]
+    bare = {
+        port: f"GET /healthz HTTP/1.1\r\nHost: {HOST}:{port}\r\n\r\n".encode() for port in job.ports
+    }
     latencies = array("d")
     statuses: dict[int, int] = {}
     # perf_counter marks for the phases, anchored to the shared wall-clock start
@@ -168,14 +189,13 @@ async def _drive(job: Job) -> WorkerResult:
                 return
             n += 1
             turn = n % len(mine)
+            port = routes[index][turn]
             if job.mode == "save":
                 # Unique across phases too (a phase's start time is its own).
                 op_id = f"{job.start_at:.3f}-w{job.worker}-c{index}-{n}"
-                data = _save_request(
-                    job.ports[turn], target, op_id, target.answers[n % len(target.answers)]
-                )
+                data = _save_request(port, target, op_id, target.answers[n % len(target.answers)])
             else:
-                data = bare[turn]
+                data = bare[port]
             status = await mine[turn].request(data)
             t1 = clock()
             if measure_from <= t1 <= measure_to:  # completed within the window
@@ -198,9 +218,9 @@ async def _drive(job: Job) -> WorkerResult:
                 counts[index] += 1
                 n = counts[index]
                 op_id = f"{job.start_at:.3f}-w{job.worker}-o{index}-{n}"
-                turn = n % len(job.ports)
+                turn = n % len(routes[index])
                 data = _save_request(
-                    job.ports[turn], target, op_id, target.answers[n % len(target.answers)]
+                    routes[index][turn], target, op_id, target.answers[n % len(target.answers)]
                 )
                 status = await conns[index][turn].request(data)
                 done = clock()
@@ -343,9 +363,11 @@ def run_phase(
     duration_s: float,
     extra_cpu: Mapping[str, Callable[[], float]] | None = None,
     rate: float = 0.0,
+    sticky: bool = False,
 ) -> Phase:
     """One measured phase against one server, or several in round robin (their
-    CPU is summed); ``extra_cpu`` names other CPU-seconds counters read at the
+    CPU is summed; ``sticky``: each session to one of them instead, see
+    ``instance_for``); ``extra_cpu`` names other CPU-seconds counters read at the
     same instants (``Phase.extra_cpu_s``); ``rate``: the requests per second all
     workers together offer in the ``open`` mode."""
     extra = dict(extra_cpu or {})
@@ -367,6 +389,7 @@ def run_phase(
             duration_s=duration_s,
             rate=rate / procs,
             procs=procs,
+            sticky=sticky,
         )
         proc = ctx.Process(target=_worker_main, args=(job, child), name=f"bench-{mode}-{w}")
         proc.start()
@@ -469,6 +492,74 @@ async def saved_events(server: ServerProcess, targets: list[Target]) -> int:
         return sum(await asyncio.gather(*(one(t.attempt_id) for t in targets)))
 
 
+@dataclass(frozen=True)
+class WorkersRun:
+    phase: Phase
+    on_disk: int
+    per_worker_cpu_s: list[float]
+
+
+def workers_phase(workdir: Path, args: argparse.Namespace) -> WorkersRun:
+    """The save phase against ``serve --workers N`` on a fresh file."""
+    env = {**SERVER_ENV, "QUIZSESSION_WORKERS": str(args.workers)}
+    server = ServerProcess(workdir / "workers", env=env, asgi_server=args.server)
+    try:
+        server.start()
+        assert server.pid is not None
+        # Every worker up (``/healthz`` answers as soon as one is; a worker
+        # starts in well under a second once forked).
+        deadline = time.monotonic() + 30
+        while len(_children(server.pid)) < args.workers:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the workers did not all start")
+            time.sleep(0.05)
+        time.sleep(1.0)
+        targets = asyncio.run(prepare_targets(server, args.concurrency))
+        pids = _children(server.pid)
+        before = [_server_cpu(pid) for pid in pids]
+        phase = run_phase(server, "save", targets, args.procs, args.warmup, args.duration)
+        after = [_server_cpu(pid) for pid in pids]
+        on_disk = asyncio.run(saved_events(server, targets))
+    except BaseException:
+        print(server.log_text()[-3000:], file=sys.stderr)
+        raise
+    finally:
+        server.terminate()
+    return WorkersRun(phase, on_disk, [b - a for a, b in zip(before, after, strict=True)])
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def report_workers(count: int, save: Phase, bare: Phase, run: WorkersRun) -> dict[str, Any]:
+    """Print the workers phase against the one process's phases; its JSON fields."""
+    phase = run.phase
+    ratio = phase.rps / bare.rps if bare.rps else float("nan")
+    scale = phase.rps / save.rps if save.rps else float("nan")
+    one_ms = save.server_cpu_s / max(save.requests, 1) * 1000
+    many_ms = phase.server_cpu_s / max(phase.requests, 1) * 1000
+    share = " ".join(f"{cpu / phase.window_s * 100:.0f}%" for cpu in run.per_worker_cpu_s)
+    print(
+        f"workers: {count} processes took {phase.rps:.1f} saves/s "
+        f"(p50 {phase.p50_ms:.2f} ms, p99 {phase.p99_ms:.2f} ms, {phase.errors} errors): "
+        f"x{ratio:.3f} of one process's bare endpoint (target x0.8), x{scale:.2f} of its "
+        f"saves; server CPU per save {many_ms:.3f} ms (one process: {one_ms:.3f} ms); "
+        f"each worker busy {share} of a core, machine busy {phase.machine_busy_pct:.0f}%, "
+        f"load generator {phase.generator_cpu_s / phase.window_s * 100:.0f}% of a core"
+    )
+    return {
+        "workers": {**phase.row(), "processes": count, "answer_saved_events": run.on_disk},
+        "ratio_workers_save_bare_rps": round(ratio, 4),
+        "ratio_workers_save_one_rps": round(scale, 4),
+        "cpu_ms_per_save_one": round(one_ms, 4),
+        "cpu_ms_per_save_workers": round(many_ms, 4),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--concurrency", type=int, default=256)
@@ -486,6 +577,12 @@ def main(argv: list[str] | None = None) -> int:
         choices=("uvicorn", "granian"),
         default="uvicorn",
         help="ASGI server: uvicorn (quizsession serve) or granian on the same app",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=len(os.sched_getaffinity(0)),
+        help="worker processes of the workers phase (0: skip it; default: one per CPU)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args(argv)
@@ -506,6 +603,10 @@ def main(argv: list[str] | None = None) -> int:
             server, "open", targets, args.procs, args.warmup, args.duration, rate=offered
         )
         on_disk = asyncio.run(saved_events(server, targets))
+        server.terminate()
+        workers = None
+        if args.workers > 0:
+            workers = workers_phase(workdir, args)
     except BaseException:
         print(server.log_text()[-3000:], file=sys.stderr)
         raise
@@ -558,6 +659,9 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"non-2xx responses: save {save.statuses}, bare {bare.statuses}, open {opened.statuses}"
         )
+    workers_row: dict[str, Any] = {}
+    if workers is not None:
+        workers_row = report_workers(args.workers, save, bare, workers)
     print(f"setup {setup_s:.1f} s, total {total_s:.1f} s")
     print(
         json.dumps(
@@ -573,11 +677,14 @@ def main(argv: list[str] | None = None) -> int:
                 "ratio_save_bare_rps": round(ratio_rps, 4),
                 "ratio_save_bare_p50": round(ratio_p50, 2),
                 "answer_saved_events": on_disk,
+                **workers_row,
                 "total_s": round(total_s, 1),
             }
         )
     )
     failed = save.errors or bare.errors or opened.errors
+    if workers is not None:
+        failed = failed or workers.phase.errors or workers.on_disk < workers.phase.requests
     return 1 if failed or on_disk < save.requests + opened.requests else 0
 
 

@@ -70,6 +70,9 @@ class ServerProcess(OwnedProcess):
         base = {k: v for k, v in os.environ.items() if not k.startswith("QUIZSESSION_")}
         base["QUIZSESSION_API_KEYS"] = f"admin={self.admin_key}"
         base["PYTHONUNBUFFERED"] = "1"
+        # One process unless the caller asks for workers (``serve`` defaults to
+        # one per CPU): a test means the process model it was written for.
+        base["QUIZSESSION_WORKERS"] = "1"
         base.update(env or {})
         if "QUIZSESSION_API_KEYS" in (env or {}):
             self.admin_key = _first_key(base["QUIZSESSION_API_KEYS"])

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from quizsession.adapters.exporters import MoodleExporter
 from quizsession.adapters.importers import MoodleImporter
 from quizsession.adapters.live.memory import MemoryLiveState
 from quizsession.adapters.lti.ags import AgsSink
@@ -36,6 +37,7 @@ from quizsession.adapters.tokens_jwt import JwtTokens
 from quizsession.adapters.webhooks import WebhookSink
 from quizsession.app.accommodations import Accommodations
 from quizsession.app.admin import AdminService
+from quizsession.app.grading import GradingService
 from quizsession.app.attempts import AttemptExecutor, QuizCache
 from quizsession.app.catalog import Catalog
 from quizsession.app.clock import SystemClock
@@ -46,9 +48,11 @@ from quizsession.app.lti.service import LtiService
 from quizsession.app.metrics import NO_METRICS, Metrics
 from quizsession.app.outage import OutageCredit, OutageReport
 from quizsession.app.ports import Clock, LiveState, Store, UnreadableData
+from quizsession.app.quiz_exporter import QuizExporter
 from quizsession.app.quiz_import import QuizImporter
 from quizsession.app.reaper import Reaper
 from quizsession.app.reports.builder import ReportRenderer
+from quizsession.app.review import Reviews
 from quizsession.app.sessions.service import SessionService, SessionSettings
 from quizsession.settings import Settings
 
@@ -81,15 +85,23 @@ def make_store(url: str, *, create: bool = True) -> Store:
     raise ValueError(f"unsupported store URL scheme {scheme!r} (memory, sqlite, postgresql)")
 
 
-def make_live(settings: Settings, clock: Clock, store: Store) -> LiveState:
+def make_live(
+    settings: Settings, clock: Clock, store: Store, live_file: str | None = None
+) -> LiveState:
     """Redis behind a circuit breaker when ``QUIZSESSION_REDIS_URL`` is set (while
     Redis is down, leases go to ``store`` and the rest stays in this process);
-    otherwise the in-process live state (one instance)."""
+    else, for the worker processes of ``serve --workers N``, the SQLite file
+    ``live_file`` they all share; otherwise the in-process live state (one
+    process)."""
     if settings.redis_url:
         from quizsession.adapters.live.redis import RedisLiveState
         from quizsession.adapters.live.resilient import ResilientLiveState
 
         return ResilientLiveState(RedisLiveState(settings.redis_url, clock), store, clock)
+    if live_file is not None:
+        from quizsession.adapters.live.sqlite_file import SqliteFileLiveState
+
+        return SqliteFileLiveState(live_file, clock)
     return MemoryLiveState(clock)
 
 
@@ -97,6 +109,11 @@ def make_importer() -> QuizImporter:
     """The quiz importer (Moodle GIFT and XML). It holds no resources: a command
     that only converts a file (``quiz import --dry-run``) needs no store."""
     return MoodleImporter()
+
+
+def make_exporter() -> QuizExporter:
+    """The quiz exporter (Moodle XML and GIFT). Holds no resources."""
+    return MoodleExporter()
 
 
 def make_report_renderer() -> ReportRenderer:
@@ -196,6 +213,10 @@ class Container:
     admin_keys: dict[str, str]
     reports: ReportRenderer
     accommodations: Accommodations
+    #: Reviews of submitted tests and the practice round's feedback.
+    reviews: Reviews
+    #: Grading by hand (the queue, grades) and regrades.
+    grading: GradingService
     #: LTI 1.3: registrations, login, launch, deep linking, the tool's key set.
     lti: LtiService
     #: The ``lti_ags`` sink of the outbound delivery (scores to LMS gradebooks).
@@ -272,22 +293,30 @@ class Container:
 
 
 def build(
-    settings: Settings, *, clock: Clock | None = None, create_store: bool = True
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    create_store: bool = True,
+    live_file: str | None = None,
 ) -> Container:
     """Every part, from ``settings``. ``create_store=False`` for the commands that
     read a store: an embedded store that does not exist is not created
-    (``StoreMissing`` on ``start``)."""
+    (``StoreMissing`` on ``start``). ``live_file``: a worker process of ``serve
+    --workers N`` (N > 1) sharing its live state with the others through this
+    SQLite file (unless Redis is configured)."""
     clock = clock or SystemClock()
     adapter = make_store(settings.store_url, create=create_store)
     store = with_encryption(adapter, settings.encryption_keys)
-    live = make_live(settings, clock, adapter)
+    live = make_live(settings, clock, adapter, live_file)
     hub = LiveHub()
     metrics = PrometheusMetrics(live_sessions=lambda: len(hub), breaker=live)
     secret = token_secret(settings, adapter, create=create_store)
     tokens = JwtTokens(secret, clock)
     quizzes = QuizCache(store)
-    # Several instances on one store: no instance's cache can be the truth.
-    shared = adapter.shared
+    # Several instances on one store, or several worker processes on one file:
+    # no process's cache can be the truth (appends are checked by the store's
+    # optimistic lock; reads catch up from the log).
+    shared = adapter.shared or (settings.workers or 1) > 1
     executor = AttemptExecutor(
         store,
         quizzes,
@@ -363,6 +392,8 @@ def build(
         admin_keys=settings.admin_keys(),
         reports=make_report_renderer(),
         accommodations=accommodations,
+        reviews=Reviews(executor, clock, sessions.activity),
+        grading=GradingService(store, executor, clock),
         lti=lti,
         lti_sink=lti_sink,
         lti_http=lti_http,

@@ -88,6 +88,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     head_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 10.0
     """A connection that has not sent a complete request head within this many
     seconds (of connecting, or of its next request's first byte) is closed."""
+    workers: Annotated[int, msgspec.Meta(ge=1, le=256)] | None = None
+    """Worker processes of ``quizsession serve`` (1 to 256), all serving on one
+    port; unset: the number of CPUs (1 on a ``memory://`` store, which one
+    process holds). With several, the store is shared by them (SQLite: one
+    file; every promise holds across them) and so is the live state (Redis when
+    ``QUIZSESSION_REDIS_URL`` is set, else a file of the machine's)."""
     max_connections: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 16_384
     """Open connections (HTTP and live sockets) per process; one more is answered
     503 and closed. Lowered to fit the process's file descriptor limit."""

@@ -18,6 +18,7 @@ import pytest
 
 from quizsession.adapters.live.memory import MemoryLiveState
 from quizsession.adapters.live.redis import RedisLiveState
+from quizsession.adapters.live.sqlite_file import SqliteFileLiveState
 from quizsession.app.clock import FakeClock, SystemClock
 from quizsession.app.ports import LiveState, LiveStateUnavailable, Notice, Subscription
 from testsupport.ci import unavailable
@@ -277,6 +278,61 @@ class TestMemoryLiveState(LiveStateContract):
 
     async def advance(self, seconds: float) -> None:
         self.clock.advance(seconds)
+
+
+class TestSqliteFileLiveState(LiveStateContract):
+    """The live state the worker processes of one machine share (``serve
+    --workers N`` without Redis): a fake clock moves its time too (every process
+    reads the same monotonic clock)."""
+
+    tolerance = 1e-9
+
+    @pytest.fixture
+    async def live(self, tmp_path: Path) -> AsyncIterator[LiveState]:
+        self.clock = FakeClock()
+        state = SqliteFileLiveState(str(tmp_path / "live.db"), self.clock, poll_s=0.01)
+        await state.open()
+        yield state
+        await state.close()
+
+    async def advance(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+
+    async def test_processes_share_leases_limits_and_notices(self, tmp_path: Path) -> None:
+        """Two opened on one file (as two worker processes): one lease, one
+        count per key, and a notice published by one reaches the other's
+        subscribers."""
+        clock = FakeClock()
+        path = str(tmp_path / "shared.db")
+        one = SqliteFileLiveState(path, clock, poll_s=0.01)
+        two = SqliteFileLiveState(path, clock, poll_s=0.01)
+        await one.open()
+        await two.open()
+        try:
+            attempt, s1, s2 = uid("a"), uid("s"), uid("s")
+            assert (await one.acquire_lease(attempt, s1, 10.0)).acquired
+            refused = await two.acquire_lease(attempt, s2, 10.0)
+            assert not refused.acquired
+            assert refused.holder == s1
+            assert (await two.lease_holder(attempt)).holder == s1
+            key = uid("k")
+            assert await one.hit(key, 1, 60) is True
+            assert await two.hit(key, 1, 60) is False
+            assert await two.exhausted(key, 1, 60) is True
+            await one.touch_session(s1, 10.0)
+            assert await two.session_seen(s1) is True
+            sub_one, sub_two = await one.subscribe(attempt), await two.subscribe(attempt)
+            notice = Notice(attempt_id=attempt, kind="takeover", data={"by": s2})
+            await two.publish(notice)
+            assert await next_notice(aiter(sub_one)) == notice
+            assert await next_notice(aiter(sub_two)) == notice  # at once, and only once
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(anext(aiter(sub_two)), 0.1)
+            await sub_one.close()
+            await sub_two.close()
+        finally:
+            await one.close()
+            await two.close()
 
 
 @pytest.mark.redis

@@ -356,6 +356,15 @@ class StoreContract(AccommodationContract, LtiContract, OutboundContract):
         assert (info.value.attempt_id, info.value.expected, info.value.actual) == ("a1", 2, 3)
         await self._assert_untouched(store, "a1", events, index)
 
+    async def test_a_refusal_carries_nothing_or_the_events_after_the_expected_version(
+        self, store: Store
+    ) -> None:
+        await create(store, "a1", 4)
+        with pytest.raises(VersionConflict) as info:
+            await store.append("a1", 2, [answer(7)], row("a1"))
+        after = info.value.after
+        assert after is None or list(after) == await store.read("a1", after=2)
+
     async def test_an_expected_version_ahead_conflicts_and_writes_nothing(
         self, store: Store
     ) -> None:

@@ -485,6 +485,30 @@ class TestPostgresStore(StoreContract):
         assert index.version == 2
         assert [r.seq for r in await store.read("y19")] == [1]
 
+    async def test_a_refusal_carries_the_events_its_writer_lacks(self, store: Store) -> None:
+        await create(store, "behind", 3)
+        await create(store, "ahead", 2)
+        outcomes = await asyncio.gather(
+            *(store.append(f"w{n}", 0, [created(f"w{n}")], row(f"w{n}")) for n in range(10)),
+            store.append("behind", 1, [answer(7)], row("behind")),  # two events behind
+            store.append("ahead", 5, [answer(8)], row("ahead")),  # ahead of the log
+            return_exceptions=True,
+        )
+        assert outcomes[:10] == [1] * 10
+        behind, ahead = outcomes[10:]
+        assert isinstance(behind, VersionConflict)
+        assert behind.actual == 3
+        assert behind.after == await store.read("behind", after=1)
+        assert isinstance(ahead, VersionConflict)
+        assert (ahead.actual, ahead.after) == (2, None)  # nothing to catch up with
+        # Alone (a batch of one) as in a batch; a second creator gets the log.
+        with pytest.raises(VersionConflict) as info:
+            await store.append("behind", 2, [answer(9)], row("behind"))
+        assert info.value.after == await store.read("behind", after=2)
+        with pytest.raises(VersionConflict) as info:
+            await store.append("w0", 0, [created("w0")], row("w0"))
+        assert info.value.after == await store.read("w0")
+
     async def test_two_appends_to_one_attempt_never_share_a_batch(self, store: Store) -> None:
         outcomes = await asyncio.gather(
             *(store.append(f"z{n}", 0, [created(f"z{n}")], row(f"z{n}")) for n in range(10)),

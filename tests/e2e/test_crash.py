@@ -273,9 +273,14 @@ async def _check_deadline_submits(
     return latest
 
 
-async def test_acknowledged_saves_survive_sigkill(server_factory: ServerFactory) -> None:
+@pytest.mark.parametrize("workers", [1, 2], ids=["one-process", "two-workers"])
+async def test_acknowledged_saves_survive_sigkill(
+    server_factory: ServerFactory, workers: int
+) -> None:
+    """With two workers, SIGKILL goes to the parent (the whole service): the
+    workers die with it, mid-request, and the restart binds the port again."""
     began = time.monotonic()
-    server = server_factory("crash")
+    server = server_factory("crash", env={"QUIZSESSION_WORKERS": str(workers)})
     await server.start_async()
     stats = Stats()
     seed = random.randrange(2**32)

@@ -191,7 +191,7 @@ async def test_a_learner_launch_takes_the_quiz_and_the_score_reaches_the_gradebo
     assert platform.scores[-1]["scoreGiven"] == 2.0
     pending = msgspec_replace(event, data={"score": {"points": 1.0, "max": 13.0, "pending": True}})
     assert (await tool.container.lti_sink.send(ags_destination(registered), pending)).ok
-    assert platform.scores[-1]["gradingProgress"] == "Pending"
+    assert platform.scores[-1]["gradingProgress"] == "PendingManual"
     assert len(platform.tokens_issued) == 1
     # The platform failing: 5xx retried, 4xx not.
     platform.fail_scores_with = 503

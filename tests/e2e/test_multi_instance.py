@@ -55,6 +55,7 @@ pytestmark = [
 ]
 
 INSTANCES = 3
+WORKERS_OF_B_AND_C = 2
 N_CANDIDATES = 60
 N_SHORT = 20
 SHORT_DURATION_S = 3.0
@@ -291,8 +292,15 @@ async def cluster(
         "QUIZSESSION_SECRET_KEY": secrets.token_urlsafe(48),
         "QUIZSESSION_API_KEYS": f"admin={key}",
     }
+    # Instances B (whose socket is taken over) and C (the one killed) each run
+    # two worker processes (``serve --workers 2``): workers are instances too,
+    # and a killed parent takes its workers with it.
     servers = [
-        PgServerProcess(tmp_path / f"instance-{i}", dsn=fresh_dsn, env=env)
+        PgServerProcess(
+            tmp_path / f"instance-{i}",
+            dsn=fresh_dsn,
+            env={**env, "QUIZSESSION_WORKERS": str(1 if i == 0 else WORKERS_OF_B_AND_C)},
+        )
         for i in range(INSTANCES)
     ]
     # The schema first, as a deployment would (deploy/compose.yaml's migrate).

@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 
 import {
   lastSeenText,
+  scoreText,
   stateText,
   timeLeftText,
 } from "../../src/quizsession/entrypoints/web/static/admin_format.js";
@@ -14,6 +15,16 @@ describe("the administrator page's wording", () => {
     assert.equal(stateText({ status: "submitted", state: "test_finished" }), "Submitted");
     assert.equal(stateText({ status: "voided", state: "test_started" }), "Voided");
     assert.equal(stateText({ status: "open", state: "new_state" }), "new_state");
+    assert.equal(
+      stateText({ status: "submitted", state: "test_finished", pending: true }),
+      "Submitted, score pending",
+    );
+  });
+
+  it("words a score, pending while answers wait for a grader", () => {
+    assert.equal(scoreText({ score: null }), "–");
+    assert.equal(scoreText({ score: 7.5, max_score: 9 }), "7.5 / 9");
+    assert.equal(scoreText({ score: 1, max_score: 9, pending: true }), "pending (1 / 9 so far)");
   });
 
   it("words the last sign of life", () => {

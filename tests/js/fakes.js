@@ -61,3 +61,5 @@ export class FakeTimers {
 export async function settle() {
   for (let i = 0; i < 20; i += 1) await Promise.resolve();
 }
+
+export { choose, installFakeDom, makeEvent, typeInto } from "./fake_dom.js";

@@ -59,6 +59,22 @@ describe("Outbox", () => {
     assert.equal(outbox.count(), 1);
   });
 
+  it("a new order is a new answer when the order matters; an equal object is the same", () => {
+    const { outbox } = makeOutbox({ outcome: () => SENT });
+    outbox.put("q1", ["x", "y"], "test", { ordered: true });
+    outbox.put("q1", ["x", "y"], "test", { ordered: true });
+    assert.equal(outbox.get("q1").op_id, "op-1");
+    outbox.put("q1", ["y", "x"], "test", { ordered: true });
+    assert.deepEqual(outbox.get("q1"), { answer: ["y", "x"], op_id: "op-2", section: "test", at: 2 });
+    outbox.put("q2", { fr: "Paris", de: "Berlin" }, "test");
+    outbox.put("q2", { de: "Berlin", fr: "Paris" }, "test");
+    assert.equal(outbox.get("q2").op_id, "op-3");
+    outbox.put("q2", { de: "Berlin" }, "test");
+    assert.equal(outbox.get("q2").op_id, "op-4");
+    outbox.put("q2", { de: "Rome" }, "test");
+    assert.equal(outbox.get("q2").op_id, "op-5");
+  });
+
   it("resends with the same op id after a failure and after a reload", async () => {
     const storage = new MemoryStorage();
     const timers = new FakeTimers();

@@ -137,7 +137,7 @@ def test_definition_problems_at_their_lines_counted_from_one(
     bad.write_text(BAD_QUIZ, "utf-8")
     result = runner.invoke(app, ["quiz", "load", str(bad)])
     assert result.exit_code == 1
-    allowed = "id, kind, text, points, penalty, difficulty, feedback, choices, partial"
+    allowed = "id, kind, text, points, penalty, difficulty, feedback, images, choices, partial"
     assert result.stderr.splitlines() == [
         "error [quiz_invalid]: the quiz definition has 6 problem(s)",
         f"{bad}:6:7: test.questions[1].choices: is required",
@@ -147,7 +147,8 @@ def test_definition_problems_at_their_lines_counted_from_one(
         "(first at test.questions[1].id, line 6)",
         f"{bad}:15:7: test.questions[2].correct: must be true or false",
         f"{bad}:16:7: test.questions[2].frobnicate: unknown key (allowed: {allowed}, "
-        "correct, accepted, case_sensitive, value, tolerance)",
+        "correct, accepted, case_sensitive, value, tolerance, word_limit, response_template, "
+        "grader_info, pairs, distractors, items, ordering_rule, gaps)",
     ]
     assert not (tmp_path / "quizsession.db").exists()  # refused before any store
 

@@ -151,6 +151,29 @@ EXPECTED_QUESTIONS: list[dict[str, Any]] = [
         ],
     },
     {
+        "id": "essay",
+        "kind": "essay",
+        "text": "Describe the water cycle in your own words.",
+        "points": 1.0,
+    },
+    {
+        "id": "capitals-match",
+        "kind": "matching",
+        "text": "Match each country with its capital.",
+        "points": 1.0,
+        "pairs": [
+            {"id": "a", "text": "Canada", "answer": "Ottawa"},
+            {"id": "b", "text": "Italy", "answer": "Rome"},
+            {"id": "c", "text": "Japan", "answer": "Tokyo"},
+        ],
+    },
+    {
+        "id": "welcome",
+        "kind": "description",
+        "text": "This quiz has ten questions. Good luck!",
+        "points": 0.0,
+    },
+    {
         "id": "capital-of-australia-2",  # the same title again
         "kind": "single",
         "text": "Which city hosts Australia's parliament?",
@@ -247,28 +270,6 @@ EXPECTED_PROBLEMS = [
         line=30,
     ),
     ImportProblem(
-        index=11,
-        name="Essay",
-        kind="essay",
-        message="not supported: essays are marked by hand; quizsession marks every answer "
-        "automatically",
-        line=43,
-    ),
-    ImportProblem(
-        index=12,
-        name="Capitals match",
-        kind="matching",
-        message="not supported: matching questions (pairs of items) have no quizsession equivalent",
-        line=45,
-    ),
-    ImportProblem(
-        index=13,
-        name="Welcome",
-        kind="description",
-        message="not a question (a Moodle description: text shown without an answer)",
-        line=51,
-    ),
-    ImportProblem(
         index=15,
         name="Half right",
         kind="multichoice",
@@ -302,7 +303,7 @@ def test_fixture_problems_are_exact_and_unsupported_kinds_are_skipped(
     fixture_result: ImportResult,
 ) -> None:
     assert fixture_result.problems == EXPECTED_PROBLEMS
-    assert fixture_result.skipped == 4
+    assert fixture_result.skipped == 1
     imported = {q["id"] for q in fixture_result.questions}
     assert all(p.id in imported for p in fixture_result.problems if not p.skipped)
 
@@ -339,9 +340,9 @@ def test_fixture_definition_passes_parse_quiz_in_canonical_form(
 
 def test_describe_names_the_question_and_the_line(fixture_result: ImportResult) -> None:
     lines = [p.describe() for p in fixture_result.problems]
-    assert lines[5] == (
-        "question 11 'Essay' (line 43, essay): skipped: not supported: essays are marked by "
-        "hand; quizsession marks every answer automatically"
+    assert lines[6] == (
+        "question 16 'Two blanks' (line 58, multianswer): skipped: has 2 answer blocks; a "
+        "quizsession question has one answer (embedded answers are not supported)"
     )
     assert lines[2].startswith("question 5 'Red planet' (line 24, shortanswer): imported as ")
 
@@ -544,24 +545,37 @@ def test_general_feedback() -> None:
     assert only("Q?{=a ~b####See chapter 2.}")["feedback"] == "See chapter 2."
 
 
-def test_images_are_noted() -> None:
+def test_images_are_kept_from_https_and_noted_otherwise() -> None:
+    # GIFT embeds no files: an @@PLUGINFILE@@ image is lost, by name.
     result = gift('[html]<p>Which shape?</p><img src="@@PLUGINFILE@@/s.png" alt="a square">{T}')
     assert result.questions[0]["text"] == "Which shape?\n\n[image: a square]"
-    assert notes(result) == ["1 image is not imported (only its description, if any, is kept)"]
+    assert notes(result) == [
+        "image 's.png' is not imported: its file is not in the export (the text keeps its "
+        "description)"
+    ]
+    kept = gift('[html]Which shape?<img src="https://example.org/s.png" alt="a square">{T}')
+    [q] = kept.questions
+    assert q["text"] == "Which shape?"
+    assert q["images"] == [{"url": "https://example.org/s.png", "alt": "a square"}]
+    assert notes(kept) == []
+    # Images of answers stay their description (a choice shows no image).
+    answer = gift(r'[html]Pick.{=<img src\="https://example.org/a.png" alt\="A"> ~b}')
+    first: dict[str, Any] = answer.questions[0]
+    assert first["choices"][0]["text"] == "[image: A]"
+    assert notes(answer) == ["1 image is not imported (only its description, if any, is kept)"]
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("Just some words.", "not a question (a Moodle description: text shown without an answer)"),
         ("Open {=a", "malformed: the '{' and '}' around the answers do not match (escape a "
          r"literal brace as \{ or \})"),
         ("Open }=a{", "malformed: the '{' and '}' around the answers do not match (escape a "
          r"literal brace as \{ or \})"),
-        ("Write.{}", "not supported: essays are marked by hand; quizsession marks every answer "
-         "automatically"),
-        ("Match.{=a -> 1 =b -> 2}", "not supported: matching questions (pairs of items) have no "
-         "quizsession equivalent"),
+        ("Match.{=a -> 1 =b}", "malformed: the pair 'b' has no '->'"),
+        ("Match.{=a -> 1 =b -> }", "the item 'b' has no answer"),
+        ("Match.{=a -> 1 = -> 2}", "does not fit quizsession's rules: pairs: must have between 2 "
+         "and 100 pairs"),
         ("Pick.{junk ~a =b}", "malformed: text before the first '~' or '=' answer"),
         ("{=a ~b}", "does not fit quizsession's rules: text: must not be empty"),
         ("Pick.{~%150%a =b}", "answer 'a' has weight 150%; Moodle allows -100% to 100%"),
@@ -572,9 +586,9 @@ def test_unmappable_questions_are_skipped_with_a_reason(text: str, message: str)
 
 
 def test_one_skipped_question_does_not_stop_the_others() -> None:
-    result = gift("A?{T}\n\nB.{}\n\n\n\nC?{=c}")
+    result = gift("A?{T}\n\nB.{~%150%a =b}\n\n\n\nC?{=c}")
     assert [q["id"] for q in result.questions] == ["q1", "q3"]
-    assert [(p.index, p.line, p.kind) for p in result.problems] == [(2, 3, "essay")]
+    assert [(p.index, p.line, p.kind) for p in result.problems] == [(2, 3, "multichoice")]
 
 
 def test_duration_is_given_or_defaults_to_half_an_hour() -> None:
@@ -633,10 +647,10 @@ def test_cli_import_gift(tmp_path: Path) -> None:
     args = ["quiz", "import", str(FIXTURE), "--id", "sci", "--title", "Science", "--store-url"]
     first = runner.invoke(app, [*args, store, "--duration", "900"])
     assert first.exit_code == 0, first.output
-    assert first.stdout == "sci version 1 (14 questions, 4 skipped)\n"
+    assert first.stdout == "sci version 1 (17 questions, 1 skipped)\n"
     assert first.stderr.splitlines() == [p.describe() for p in EXPECTED_PROBLEMS]
     second = runner.invoke(app, [*args, store, "--format", "gift"])
-    assert second.stdout == "sci version 2 (14 questions, 4 skipped)\n"
+    assert second.stdout == "sci version 2 (17 questions, 1 skipped)\n"
     exported = runner.invoke(app, ["quiz", "export", "sci", "--version", "1", "--store-url", store])
     assert exported.exit_code == 0, exported.output
     mapping = yaml.safe_load(exported.stdout)
@@ -647,7 +661,7 @@ def test_cli_import_gift(tmp_path: Path) -> None:
 def test_cli_dry_run_prints_yaml_and_stores_nothing(tmp_path: Path) -> None:
     store = f"sqlite:///{tmp_path / 'q.db'}"
     source = tmp_path / "Week 1 quiz.gift"
-    source.write_text("::t::Q?{T}\n\nEssay.{}\n", "utf-8")
+    source.write_text("::t::Q?{T}\n\nBad.{~%150%a =b}\n", "utf-8")
     runner = CliRunner()
     result = runner.invoke(app, ["quiz", "import", str(source), "--dry-run", "--store-url", store])
     assert result.exit_code == 0, result.output
@@ -676,7 +690,7 @@ def test_cli_dry_run_prints_yaml_and_stores_nothing(tmp_path: Path) -> None:
 def test_cli_refusals(tmp_path: Path) -> None:
     runner = CliRunner()
     empty = tmp_path / "empty.gift"
-    empty.write_text("Only an essay.{}\n", "utf-8")
+    empty.write_text("Only a bad one.{~%150%a =b}\n", "utf-8")
     result = runner.invoke(app, ["quiz", "import", str(empty), "--dry-run"])
     assert result.exit_code == 1
     assert "no question could be imported (1 skipped)" in result.stderr
@@ -691,3 +705,76 @@ def test_cli_refusals(tmp_path: Path) -> None:
     refused = runner.invoke(app, ["quiz", "import", str(latin1), "--dry-run"])
     assert refused.exit_code == 1
     assert "must be UTF-8 text" in refused.stderr
+
+
+# ---------------------------------------------------------------- the other kinds
+
+KINDS_FIXTURE = Path(__file__).parent.parent / "fixtures" / "moodle" / "kinds.gift"
+
+
+def test_kinds_fixture_description_essay_matching_and_image() -> None:
+    result = parse_gift(KINDS_FIXTURE.read_text("utf-8"), quiz_id="rivers", title="Rivers")
+    assert result.problems == []
+    assert result.questions == [
+        {
+            "id": "about-rivers",
+            "kind": "description",
+            "text": "The next questions are about rivers.",
+            "points": 0.0,
+        },
+        {
+            "id": "meanders",
+            "kind": "essay",
+            "text": "Why do rivers meander?",
+            "points": 1.0,
+            "feedback": "Think of erosion.",
+        },
+        {
+            "id": "rivers-and-seas",
+            "kind": "matching",
+            "text": "Which sea does each river flow into?",
+            "points": 1.0,
+            "pairs": [
+                {"id": "a", "text": "Danube", "answer": "Black Sea"},
+                {"id": "b", "text": "Rhine", "answer": "North Sea"},
+                {"id": "c", "text": "Po", "answer": "Adriatic Sea"},
+            ],
+            "distractors": ["Baltic Sea"],
+        },
+        {
+            "id": "picture",
+            "kind": "single",
+            "text": "Which river is this?",
+            "points": 1.0,
+            "images": [{"url": "https://example.org/nile.jpg", "alt": "A wide river"}],
+            "choices": [
+                {"id": "a", "text": "Nile", "correct": True},
+                {"id": "b", "text": "Amazon"},
+            ],
+        },
+    ]
+    quiz = parse_quiz(result.definition)
+    exported = quiz_to_mapping(quiz)
+    del exported["version"]
+    assert exported == result.definition
+
+
+def test_a_description_alone_imports_but_is_no_test() -> None:
+    result = gift("Just some words.")
+    assert result.questions == [
+        {"id": "q1", "kind": "description", "text": "Just some words.", "points": 0.0}
+    ]
+
+
+def test_matching_extra_answers_are_listed_once_and_not_when_they_are_answers() -> None:
+    q = only("Match.{=a -> 1 =b -> 2 = -> 3 = -> 3 = -> 1}")
+    assert q["distractors"] == ["3"]
+
+
+def test_grades_moodle_refuses_are_noted() -> None:
+    result = gift("Pick.{~%40%a ~%40%b ~c}")
+    assert notes(result) == [  # 40% is one of Moodle's grades; their sum is not 100%
+        "the positive weights add up to 80%, not 100% (Moodle refuses to save such a "
+        "question); imported: each correct choice earns an equal share"
+    ]
+    assert notes(gift("Pick.{~%35%a ~%65%b ~c}"))[0].startswith("answer weights 35%, 65% are not")

@@ -110,10 +110,45 @@ EXPECTED_QUESTIONS: list[dict[str, Any]] = [
     {
         "id": "speed-of-light",
         "kind": "numeric",
-        "text": "The speed of light in vacuum, in thousands of km/s?\n\n[image: A beam of light]",
+        "text": "The speed of light in vacuum, in thousands of km/s?",
         "points": 2.0,
+        # The embedded file, a PNG, becomes a data: URL with the <img>'s alt text.
+        "images": [{"url": "data:image/png;base64,iVBORw0KGgo=", "alt": "A beam of light"}],
         "value": 300.0,
         "tolerance": 1.0,
+    },
+    {
+        "id": "instructions",
+        "kind": "description",
+        "text": "The next questions are about chemistry.",
+        "points": 0.0,
+    },
+    {"id": "water-cycle", "kind": "essay", "text": "Describe the water cycle.", "points": 5.0},
+    {
+        "id": "capitals",
+        "kind": "matching",
+        "text": "Match each country with its capital.",
+        "points": 3.0,
+        "pairs": [
+            {"id": "a", "text": "Canada", "answer": "Ottawa"},
+            {"id": "b", "text": "Italy", "answer": "Rome"},
+        ],
+    },
+    {
+        "id": "cloze-the-planets",
+        "kind": "cloze",
+        "text": "The largest planet is {{g1}}.",
+        "points": 1.0,
+        "gaps": [
+            {
+                "id": "g1",
+                "kind": "choice",
+                "choices": [
+                    {"id": "a", "text": "Jupiter", "correct": True},
+                    {"id": "b", "text": "Saturn"},
+                ],
+            }
+        ],
     },
     {
         "id": "capital-of-australia-2",
@@ -181,36 +216,11 @@ EXPECTED_PROBLEMS = [
     ),
     note(5, "Speed of light", "numerical", "speed-of-light", FEEDBACK_NOTE.format("numeric")),
     note(
-        5,
-        "Speed of light",
-        "numerical",
-        "speed-of-light",
-        "1 image is not imported (only its description, if any, is kept)",
-    ),
-    skip(
-        6,
-        "Instructions",
-        "description",
-        "not a question (a Moodle description: text shown without an answer)",
-    ),
-    skip(
         7,
         "Water cycle",
         "essay",
-        "not supported: essays are marked by hand; quizsession marks every answer automatically",
-    ),
-    skip(
-        8,
-        "Capitals",
-        "matching",
-        "not supported: matching questions (pairs of items) have no quizsession equivalent",
-    ),
-    skip(
-        9,
-        "Cloze: the planets",
-        "multianswer",
-        "not supported: embedded-answers (Cloze) questions hold several sub-questions in one "
-        "text; a quizsession question has one answer",
+        "water-cycle",
+        "Moodle's response format was an HTML editor; the answer is plain text with line breaks",
     ),
     skip(
         10,
@@ -265,7 +275,7 @@ def test_fixture_problems_are_exact_and_unsupported_kinds_are_skipped(
     fixture_result: ImportResult,
 ) -> None:
     assert fixture_result.problems == EXPECTED_PROBLEMS
-    assert fixture_result.skipped == 8
+    assert fixture_result.skipped == 4
 
 
 def test_fixture_definition_passes_parse_quiz(fixture_result: ImportResult) -> None:
@@ -377,7 +387,6 @@ def test_numerical() -> None:
          "quizsession question has one answer"),
         ("random", "not supported: a random question is drawn from a Moodle category at attempt "
          "time; import the category's questions and use pool selection instead"),
-        ("ordering", "not supported: ordering questions have no quizsession equivalent"),
         ("coderunner", "the question type 'coderunner' is not supported"),
     ],
 )  # fmt: skip
@@ -549,7 +558,7 @@ def test_cli_import_xml_then_export_round_trip(tmp_path: Path) -> None:
         app, ["quiz", "import", str(FIXTURE), "--title", "Science 101", "--store-url", store]
     )
     assert imported.exit_code == 0, imported.output
-    assert imported.stdout == "moodle-sample version 1 (6 questions, 8 skipped)\n"
+    assert imported.stdout == "moodle-sample version 1 (10 questions, 4 skipped)\n"
     assert imported.stderr.splitlines() == [p.describe() for p in EXPECTED_PROBLEMS]
 
     imported_quiz = parse_quiz(
@@ -602,3 +611,353 @@ def test_cli_auto_detects_xml_by_content_and_refuses_hostile_xml(tmp_path: Path)
     assert refused.stderr.startswith(f"error: {bomb}: the XML declares a document type")
     forced = runner.invoke(app, ["quiz", "import", str(FIXTURE), "--format", "gift", "--dry-run"])
     assert forced.exit_code == 1  # read as GIFT, the XML holds no question
+
+
+# ---------------------------------------------------------------- the other kinds
+
+KINDS_FIXTURE = Path(__file__).parent.parent / "fixtures" / "moodle" / "kinds.xml"
+PIXEL = (  # a 1x1 PNG
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9aw"
+    "AAAABJRU5ErkJggg=="
+)
+
+
+@pytest.fixture(scope="module")
+def kinds_result() -> ImportResult:
+    return parse_moodle_xml(KINDS_FIXTURE.read_bytes(), quiz_id="rivers", title="Rivers")
+
+
+def by_id(result: ImportResult, qid: str) -> dict[str, Any]:
+    [q] = [q for q in result.questions if q["id"] == qid]
+    return q
+
+
+def notes_of(result: ImportResult, qid: str) -> list[str]:
+    return [p.message for p in result.problems if p.id == qid]
+
+
+def test_kinds_fixture_imports_every_question_and_passes_parse_quiz(
+    kinds_result: ImportResult,
+) -> None:
+    assert [q["id"] for q in kinds_result.questions] == [
+        "about-this-part",
+        "rivers",  # the <idnumber> differs from the name: ignored
+        "rivers-and-seas",
+        "longest-rivers",
+        "rivers-cloze",
+        "old-flag-question",
+        "rivers-of-europe-pick-1",  # HTML in the name is stripped
+    ]
+    assert kinds_result.skipped == 0
+    quiz = parse_quiz(kinds_result.definition)
+    exported = quiz_to_mapping(quiz)
+    del exported["version"]
+    assert exported == kinds_result.definition
+
+
+def test_description(kinds_result: ImportResult) -> None:
+    assert by_id(kinds_result, "about-this-part") == {
+        "id": "about-this-part",
+        "kind": "description",
+        "text": "The next questions are about geography.",
+        "points": 0.0,
+    }
+
+
+def test_essay_with_limits_template_and_grader_information(kinds_result: ImportResult) -> None:
+    assert by_id(kinds_result, "rivers") == {
+        "id": "rivers",
+        "kind": "essay",
+        "text": "Why do rivers meander?",
+        "points": 10.0,
+        "feedback": "Think of erosion.",
+        "word_limit": 400,
+        "response_template": "Cause:\n\nEffect:",
+        "grader_info": "Full marks: erosion and deposition.",
+    }
+    assert notes_of(kinds_result, "rivers") == [
+        "Moodle's response format was an HTML editor; the answer is plain text with line breaks",
+        "file attachments are not supported: the candidate types the answer only",
+        "the minimum of 50 words is not kept (only a maximum is)",
+    ]
+
+
+def test_essay_in_plain_text_has_no_note() -> None:
+    result = xml(question("essay", "<responseformat>plain</responseformat><maxwordlimit/>"))
+    assert result.questions[0]["kind"] == "essay"
+    assert "word_limit" not in result.questions[0]
+    assert result.problems == []
+
+
+def test_matching_with_an_extra_answer(kinds_result: ImportResult) -> None:
+    q = by_id(kinds_result, "rivers-and-seas")
+    assert q["pairs"] == [
+        {"id": "a", "text": "Danube", "answer": "Black Sea"},
+        {"id": "b", "text": "Rhine", "answer": "North Sea"},
+        {"id": "c", "text": "Po", "answer": "Adriatic Sea"},
+    ]
+    assert q["distractors"] == ["Baltic Sea"]  # the subquestion without text
+    assert (q["points"], notes_of(kinds_result, "rivers-and-seas")) == (3.0, [])
+
+
+def test_ordering_items_in_file_order_with_ids_that_hide_it(kinds_result: ImportResult) -> None:
+    q = by_id(kinds_result, "longest-rivers")
+    assert q["items"] == [
+        {"id": "c", "text": "Nile"},
+        {"id": "a", "text": "Amazon"},
+        {"id": "d", "text": "Yangtze"},
+        {"id": "b", "text": "Danube"},
+    ]
+    assert q["ordering_rule"] == "longest_contiguous"
+
+
+ORDERING_ITEMS = "".join(
+    f'<answer fraction="{n}"><text>{t}</text></answer>' for n, t in enumerate("WXYZ", start=1)
+)
+
+
+@pytest.mark.parametrize(
+    ("grading", "rule", "noted"),
+    [
+        ("ALL_OR_NOTHING", "all_or_nothing", False),
+        ("ABSOLUTE_POSITION", "absolute_position", False),
+        ("RELATIVE_NEXT_EXCLUDE_LAST", "relative_next", False),
+        ("", "relative_next", False),  # Moodle's default
+        ("LONGEST_ORDERED_SUBSET", "longest_subset", False),
+        ("RELATIVE_ALL_PREVIOUS_AND_NEXT", "relative_next", True),
+        ("RELATIVE_TO_CORRECT", "relative_next", True),
+    ],
+)
+def test_ordering_grading_types(grading: str, rule: str, noted: bool) -> None:
+    body = f"<selecttype>ALL</selecttype><gradingtype>{grading}</gradingtype>{ORDERING_ITEMS}"
+    result = xml(question("ordering", body))
+    [q] = result.questions
+    assert q.get("ordering_rule", "absolute_position") == rule
+    messages = [p.message for p in result.problems]
+    assert messages == (
+        [
+            f"the grading type {grading!r} has no quizsession equivalent: graded by "
+            "'relative_next' (each item followed by its right successor), Moodle's default"
+        ]
+        if noted
+        else []
+    )
+
+
+def test_ordering_that_showed_a_subset_is_noted() -> None:
+    body = f"<selecttype>RANDOM</selecttype><selectcount>3</selectcount>{ORDERING_ITEMS}"
+    result = xml(question("ordering", body))
+    assert [p.message for p in result.problems] == [
+        "Moodle showed 3 of the 4 items; every item is shown here"
+    ]
+
+
+def test_cloze_from_moodles_export_type(kinds_result: ImportResult) -> None:
+    q = by_id(kinds_result, "rivers-cloze")
+    assert q["text"] == (
+        "The Nile flows into the {{g1}}.\n\nIts delta is in {{g2}}, it is about {{g3}} km long."
+    )
+    assert q["points"] == 4.0  # the sum of the weights, as in Moodle
+    assert q["images"] == [{"url": f"data:image/png;base64,{PIXEL}", "alt": "The Nile delta"}]
+    assert q["gaps"] == [
+        {
+            "id": "g1",
+            "kind": "choice",
+            "choices": [
+                {"id": "a", "text": "Mediterranean", "correct": True, "feedback": "Yes"},
+                {"id": "b", "text": "Red Sea", "feedback": "No"},
+            ],
+        },
+        {"id": "g2", "kind": "short_text", "weight": 2.0, "accepted": ["Egypt"]},
+        {"id": "g3", "kind": "numeric", "value": 6650.0, "tolerance": 50.0},
+    ]
+    assert notes_of(kinds_result, "rivers-cloze") == [
+        "gap 2: partial-credit answer 'Sudan' (50%) is not accepted",
+        "the answer feedback of gap 2 is not kept (a short-text or numeric gap has no "
+        "per-answer feedback)",
+    ]
+
+
+# ---------------------------------------------------------------- import defects
+
+
+def test_moodle_19_image_fields_are_kept(kinds_result: ImportResult) -> None:
+    q = by_id(kinds_result, "old-flag-question")
+    assert q["images"] == [{"url": f"data:image/png;base64,{PIXEL}", "alt": ""}]
+    assert notes_of(kinds_result, "old-flag-question") == [
+        "the image 'flag.png' (Moodle 1.9 <image>) has no description: add its 'alt' text, or "
+        "leave it empty if the image is decorative"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ("<image>https://example.org/flag.png</image>", None),
+        ("<image>http://example.org/flag.png</image>",
+         "the image 'http://example.org/flag.png' (Moodle 1.9 <image>) is not imported: only "
+         "https:// addresses are kept"),
+        ("<image>flag.png</image>",
+         "the image 'flag.png' (Moodle 1.9 <image>) is not imported: its data is not in the "
+         "export"),
+        ("<image>notes.txt</image><image_base64>aGVsbG8=</image_base64>",
+         "the image 'notes.txt' (Moodle 1.9 <image>) is not imported: it is not a PNG, JPEG, "
+         "GIF or WebP image"),
+        (f"<image>big.png</image><image_base64>{'A' * 800_000}</image_base64>",
+         "the image 'big.png' (Moodle 1.9 <image>) is not imported: it is too large (585 KiB; "
+         "images up to 512 KiB are kept)"),
+    ],
+)  # fmt: skip
+def test_moodle_19_images_that_cannot_be_kept_are_noted(fields: str, message: str | None) -> None:
+    result = xml(question("truefalse", fields + answer(100, "true") + answer(0, "false")))
+    [q] = result.questions
+    messages = [p.message for p in result.problems]
+    if message is None:
+        assert q["images"] == [{"url": "https://example.org/flag.png", "alt": ""}]
+        assert len(messages) == 1  # the missing description
+    else:
+        assert "images" not in q
+        assert messages == [message]
+
+
+def test_html_images_are_kept_from_https_and_embedded_files() -> None:
+    text = (
+        '&lt;p&gt;Which?&lt;/p&gt;&lt;img src="https://example.org/a.png" alt="A"&gt;'
+        '&lt;img src="@@PLUGINFILE@@/b%20c.png" alt="B"&gt;'
+    )
+    body = (
+        f'<file name="b c.png" path="/" encoding="base64">{PIXEL}</file>'
+        + answer(100, "true")
+        + answer(0, "false")
+    )
+    data = (
+        '<question type="truefalse"><name><text>Q</text></name>'
+        f'<questiontext format="html"><text>{text}</text>{body.split("</file>")[0]}</file>'
+        f"</questiontext>{body.split('</file>')[1]}</question>"
+    )
+    result = xml(data)
+    [q] = result.questions
+    assert q["text"] == "Which?"
+    assert q["images"] == [
+        {"url": "https://example.org/a.png", "alt": "A"},
+        {"url": f"data:image/png;base64,{PIXEL}", "alt": "B"},
+    ]
+    assert result.problems == []
+
+
+@pytest.mark.parametrize(
+    ("src", "file", "message"),
+    [
+        ("http://example.org/a.png", "",
+         "image 'http://example.org/a.png' is not imported: only https:// addresses are kept "
+         "(the text keeps its description)"),
+        ("a.png", "",
+         "image 'a.png' is not imported: it is neither embedded in the export nor at an "
+         "https:// address (the text keeps its description)"),
+        ("@@PLUGINFILE@@/a.png", "",
+         "image 'a.png' is not imported: its file is not in the export (the text keeps its "
+         "description)"),
+        ("@@PLUGINFILE@@/a.png", f'<file name="a.png" encoding="base64">{"A" * 800_000}</file>',
+         "image 'a.png' is not imported: it is too large (585 KiB; images up to 512 KiB are "
+         "kept) (the text keeps its description)"),
+    ],
+)  # fmt: skip
+def test_html_images_that_cannot_be_kept_are_noted_by_name(
+    src: str, file: str, message: str
+) -> None:
+    data = (
+        '<question type="truefalse"><name><text>Q</text></name><questiontext format="html">'
+        f'<text>Which? &lt;img src="{src}" alt="A"&gt;</text>{file}</questiontext>'
+        + answer(100, "true")
+        + answer(0, "false")
+        + "</question>"
+    )
+    result = xml(data)
+    assert result.questions[0]["text"] == "Which? [image: A]"
+    assert [p.message for p in result.problems] == [message]
+
+
+def test_linked_and_embedded_files_that_are_not_images_are_noted(
+    kinds_result: ImportResult,
+) -> None:
+    assert "the linked file 'map.pdf' is not imported (the link's text is kept)" in notes_of(
+        kinds_result, "rivers-of-europe-pick-1"
+    )
+    data = (
+        '<question type="truefalse"><name><text>Q</text></name><questiontext format="html">'
+        '<text>Listen: &lt;audio src="@@PLUGINFILE@@/talk.mp3"&gt;&lt;/audio&gt;</text>'
+        '<file name="talk.mp3" encoding="base64">SUQz</file>'
+        '<file name="extra.docx" encoding="base64">UEsDBA==</file></questiontext>'
+        + answer(100, "true")
+        + answer(0, "false")
+        + "</question>"
+    )
+    assert [p.message for p in xml(data).problems] == [
+        "the embedded audio 'talk.mp3' is not imported",
+        "the embedded file 'extra.docx' is not imported (no text shows it)",
+    ]
+
+
+def test_white_space_inside_pre_is_kept(kinds_result: ImportResult) -> None:
+    assert by_id(kinds_result, "rivers-of-europe-pick-1")["text"] == (
+        "Which rivers flow through Germany?\n\n  Rhine\n    Elbe\n\nSee the map."
+    )
+    assert html_to_text("<pre>a  b\n\tc</pre> d  e").text == "a  b\n\tc\n\nd e"
+
+
+def test_grades_moodle_refuses_are_imported_with_a_note(kinds_result: ImportResult) -> None:
+    q = by_id(kinds_result, "rivers-of-europe-pick-1")
+    assert [c.get("correct", False) for c in q["choices"]] == [True, True, False]
+    assert notes_of(kinds_result, "rivers-of-europe-pick-1")[:2] == [
+        "answer weight 33% is not among Moodle's grades (Moodle refuses to import such a "
+        "question); imported as written: check the scoring",
+        "the positive weights add up to 66%, not 100% (Moodle refuses to save such a "
+        "question); imported: each correct choice earns an equal share",
+    ]
+    # Moodle's own grades (a third written to 7 digits) are fine.
+    body = "<single>false</single>" + "".join(
+        answer(f, t) for f, t in ((33.33333, "a"), (33.33333, "b"), (33.33334, "c"), (0, "d"))
+    )
+    assert xml(question("multichoice", body)).problems == []
+
+
+def test_html_in_names_is_stripped_from_the_id_and_the_name(kinds_result: ImportResult) -> None:
+    [problem] = [p for p in kinds_result.problems if p.index == 7][:1]
+    assert problem.name == "Rivers of Europe : pick > 1"
+    assert problem.id == "rivers-of-europe-pick-1"
+
+
+def test_an_id_written_as_name_and_idnumber_is_kept_as_it_is() -> None:
+    body = answer(100, "true") + answer(0, "false")
+    result = xml(
+        question("truefalse", body + "<idnumber>Q_1.a</idnumber>", name="Q_1.a")
+        + question("truefalse", body + "<idnumber>GEO-2</idnumber>", name="Second")
+        + question("truefalse", body + "<idnumber>Q_1.a</idnumber>", name="Q_1.a")
+    )
+    # Quizsession's export writes the id as both; any other idnumber is ignored.
+    assert [q["id"] for q in result.questions] == ["Q_1.a", "second", "Q_1.a-2"]
+
+
+@pytest.mark.parametrize(
+    ("qid", "kind"),
+    [
+        ("about-this-part", "description"),
+        ("rivers", "essay"),
+        ("rivers-and-seas", "matching"),
+        ("longest-rivers", "ordering"),
+        ("rivers-cloze", "cloze"),
+    ],
+)
+def test_cli_imports_and_stores_each_new_kind(tmp_path: Path, qid: str, kind: str) -> None:
+    store = f"sqlite:///{tmp_path / 'q.db'}"
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["quiz", "import", str(KINDS_FIXTURE), "--id", "rivers", "--store-url", store]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "rivers version 1 (7 questions, 0 skipped)\n"
+    exported = runner.invoke(app, ["quiz", "export", "rivers", "--store-url", store])
+    stored = {q["id"]: q for q in yaml.safe_load(exported.stdout)["test"]["questions"]}
+    expected = parse_moodle_xml(KINDS_FIXTURE.read_bytes(), quiz_id="rivers", title="r")
+    assert stored[qid]["kind"] == kind
+    assert stored[qid] == by_id(expected, qid)

@@ -74,6 +74,16 @@ class HeartbeatBody(
     question_id: Id | None = None
 
 
+class FlagBody(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+):
+    """``PUT /sessions/{id}/flags/{question_id}``: flag the question for review
+    (``flagged`` false takes the flag off). Idempotent by ``op_id``."""
+
+    flagged: bool
+    op_id: OpId
+
+
 class CompleteBody(
     msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
 ):
@@ -130,6 +140,28 @@ class ChoiceView(msgspec.Struct, frozen=True, kw_only=True):
     text: str
 
 
+class ImageView(msgspec.Struct, frozen=True, kw_only=True):
+    """An image shown with a question: its URL and its text alternative."""
+
+    url: str
+    alt: str = ""
+
+
+class ItemView(msgspec.Struct, frozen=True, kw_only=True):
+    """A matching question's item or an ordering question's item."""
+
+    id: str
+    text: str
+
+
+class GapView(msgspec.Struct, frozen=True, kw_only=True):
+    """A cloze question's gap: its kind, and its choices for a choice gap."""
+
+    id: str
+    kind: str
+    choices: list[ChoiceView] | None = None
+
+
 class QuestionView(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     section: str
@@ -137,17 +169,34 @@ class QuestionView(msgspec.Struct, frozen=True, kw_only=True):
     text: str
     points: float
     penalty: float
-    number: int  # 1-based position among the questions delivered in this section
+    # 1-based position among the questions delivered in this section that take an
+    # answer; 0 for a description (shown as "Information", not numbered)
+    number: int
     total: int  # how many questions this section asks
     choices: list[ChoiceView] | None = None
     answer: AnswerValue = None  # the answer saved so far, if any
+    flagged: bool = False  # flagged for review by the candidate
+    images: list[ImageView] | None = None
+    # matching: its items; ordering: its items in this attempt's starting order
+    items: list[ItemView] | None = None
+    options: list[str] | None = None  # matching: the options, in this attempt's order
+    gaps: list[GapView] | None = None  # cloze: its gaps, in the text's order
+    word_limit: int | None = None  # essay: advice (a longer answer is still saved)
+    response_template: str | None = None  # essay: the text the answer box starts with
+    grading: str = "auto"  # how the question is scored: "auto", "manual" or "none"
 
 
 class ResultView(msgspec.Struct, frozen=True, kw_only=True):
+    """The test's result. While answers graded by hand wait for a grader,
+    ``pending`` is true, ``pending_questions`` counts them and ``score`` is the
+    automatic part so far (the final score comes once they are graded)."""
+
     score: float
     max_score: float
     finished_at: float
     reason: str
+    pending: bool = False
+    pending_questions: int = 0
 
 
 class AttemptView(msgspec.Struct, frozen=True, kw_only=True):
@@ -189,6 +238,16 @@ class AttemptView(msgspec.Struct, frozen=True, kw_only=True):
     closes_at: float | None = None
     cut_by_close: bool = False
     effective_time_s: float | None = None
+    #: The warning about negative marks that goes with ``instructions`` when a
+    #: question of the test has a penalty ("" otherwise, and in the practice
+    #: round, which is not scored).
+    penalty_warning: str = ""
+    #: How the candidate moves between questions: ``sequential`` (one at a time,
+    #: no going back to one not yet delivered) or ``free`` (any question of the
+    #: running section, a navigation panel and a summary before submitting).
+    navigation: Literal["sequential", "free"] = "sequential"
+    #: The running section's questions flagged for review.
+    flagged: list[str] = []
 
 
 # -------------------------------------------------------------------- session replies
@@ -222,6 +281,45 @@ class NextQuestion(msgspec.Struct, frozen=True, kw_only=True):
     question: QuestionView | None
     remaining: int  # questions not yet delivered in this section
     server_time: float
+    time_remaining_s: float | None
+
+
+class NavItem(msgspec.Struct, frozen=True, kw_only=True):
+    """One question of the running section in the navigation panel. ``number``:
+    1-based among the questions that take an answer (0 for an information item).
+    ``state``: ``not_seen`` (never opened), ``not_answered`` (opened, blank),
+    ``answered``, or ``information`` (a description: nothing to answer)."""
+
+    id: str
+    number: int
+    kind: str
+    state: Literal["not_seen", "not_answered", "answered", "information"]
+    flagged: bool
+
+
+class NavigationView(msgspec.Struct, frozen=True, kw_only=True):
+    """``GET /sessions/{id}/questions``: the running section's questions with
+    their state, and the counts a summary before submitting shows. Free
+    navigation lists every question of the section; sequential navigation the
+    ones delivered so far (``unanswered`` also counts those still ahead)."""
+
+    section: Section
+    navigation: Literal["sequential", "free"]
+    questions: list[NavItem]
+    answered: int
+    unanswered: int
+    flagged: int
+
+
+class FlagResult(msgspec.Struct, frozen=True, kw_only=True):
+    """A flag stored (or a replay of one: ``replayed``), with the server's time."""
+
+    question_id: str
+    flagged: bool
+    version: int
+    replayed: bool
+    server_time: float
+    deadline: float | None
     time_remaining_s: float | None
 
 
@@ -268,6 +366,8 @@ class LiveAttempt(msgspec.Struct, frozen=True, kw_only=True):
     total: int
     score: float | None = None
     max_score: float | None = None
+    #: Answers graded by hand wait for a grader: the score is pending.
+    pending: bool = False
 
 
 class LiveList(msgspec.Struct, frozen=True, kw_only=True):
@@ -309,7 +409,9 @@ class AttemptIndexRow(msgspec.Struct, frozen=True, kw_only=True):
     quiz_id: str
     candidate_id: str
     status: AttemptStatus
-    state: str  # candidate-visible section state, e.g. "test_started"
+    #: The candidate-visible section state, e.g. "test_started"; or
+    #: "grading_pending": submitted, answers graded by hand wait for a grader.
+    state: str
     version: int
     updated_at: float
     deadline: float | None = None

@@ -56,6 +56,8 @@ HTTP_STATUS: Final[Mapping[ErrorCode, int]] = MappingProxyType(
         _C.ACCOMMODATION_INVALID: 422,
         _C.LTI_MESSAGE_INVALID: 422,
         _C.WEBHOOK_INVALID: 422,
+        _C.NOT_MANUALLY_GRADED: 422,
+        _C.GRADE_OUT_OF_RANGE: 422,
         # who you are
         _C.TOKEN_INVALID: 401,
         _C.TOKEN_EXPIRED: 401,
@@ -85,6 +87,10 @@ HTTP_STATUS: Final[Mapping[ErrorCode, int]] = MappingProxyType(
         _C.VERSION_MISMATCH: 409,
         _C.OP_ID_CONFLICT: 409,
         _C.NOT_ALLOWED: 409,
+        _C.REVIEW_NOT_AVAILABLE: 409,
+        _C.PRACTICE_ONLY: 409,
+        _C.ATTEMPT_NOT_FINISHED: 409,
+        _C.REGRADE_INCOMPATIBLE: 409,
         # the quiz's window
         _C.QUIZ_NOT_OPEN: 403,
         _C.QUIZ_CLOSED: 403,
@@ -223,6 +229,12 @@ class ProblemDetails(msgspec.Struct, frozen=True, kw_only=True):
     question_id: str = _optional()
     #: ``version_mismatch``: the attempt's current version.
     version: int = _optional()
+    #: ``grade_out_of_range``: the points a grade may have (``min_points`` to
+    #: ``max_points``); ``question_id`` names the question.
+    min_points: float = _optional()
+    max_points: float = _optional()
+    #: ``regrade_incompatible``: the planned questions missing from the new version.
+    missing: list[str] = _optional()
 
     @property
     def error_code(self) -> ErrorCode | None:

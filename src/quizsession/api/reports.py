@@ -17,6 +17,8 @@ class AnswerResult(msgspec.Struct, frozen=True, kw_only=True):
     points: float
     max_points: float
     correct: bool
+    #: Graded by hand and waiting for its grade (``points`` is 0 until then).
+    pending: bool = False
 
 
 class CandidateResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -33,6 +35,13 @@ class CandidateResult(msgspec.Struct, frozen=True, kw_only=True):
     time_used_s: float | None
     submit_reason: str | None
     answers: list[AnswerResult]
+    #: Answers graded by hand wait for a grader: ``score`` is the automatic part
+    #: so far, not a final score (and the summary leaves it out).
+    pending: bool = False
+    #: After a regrade (an answer key fixed): the score the attempt had before the
+    #: first regrade, and the quiz version it is now scored with.
+    score_before_regrade: float | None = None
+    regraded_version: int | None = None
 
 
 class OptionCount(msgspec.Struct, frozen=True, kw_only=True):
@@ -90,6 +99,8 @@ class Summary(msgspec.Struct, frozen=True, kw_only=True):
     median_percentage: float | None
     mean_time_used_s: float | None
     median_time_used_s: float | None
+    #: Submitted attempts whose score is pending (left out of the score figures).
+    pending: int = 0
 
 
 class AttemptAnalytics(msgspec.Struct, frozen=True, kw_only=True):

@@ -28,6 +28,8 @@ WebhookEventType = Literal[
     "attempt.scored",
     "attempt.voided",
     "attempt.reopened",
+    "attempt.graded",
+    "attempt.regraded",
 ]
 WEBHOOK_EVENT_TYPES: tuple[WebhookEventType, ...] = (
     "attempt.started",
@@ -36,6 +38,8 @@ WEBHOOK_EVENT_TYPES: tuple[WebhookEventType, ...] = (
     "attempt.scored",
     "attempt.voided",
     "attempt.reopened",
+    "attempt.graded",
+    "attempt.regraded",
 )
 
 _URL = msgspec.Meta(

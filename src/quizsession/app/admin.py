@@ -96,6 +96,7 @@ class AdminService:
                     total=view.total,
                     score=view.result.score if view.result else None,
                     max_score=view.result.max_score if view.result else None,
+                    pending=view.result.pending if view.result else False,
                 )
             )
         return found

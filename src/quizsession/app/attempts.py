@@ -1,11 +1,17 @@
 """Loading, deciding and appending: the one path by which attempts change.
 
-``AttemptExecutor.execute`` folds the attempt (from a bounded in-process cache,
-caught up from the store), asks the domain to ``decide``, appends the events with
-the version it decided on as the optimistic lock, and only then applies them to
-the cached state. If another writer moved the attempt in between (another
-instance, a takeover), the store refuses the append; the executor catches up and
-decides again, so a stale epoch is refused by the rules on the retry.
+``AttemptExecutor.execute`` folds the attempt (from a bounded in-process cache),
+asks the domain to ``decide``, appends the events with the version it decided on
+as the optimistic lock, and only then applies them to the cached state. A write
+never reads the log first, not even with several instances on one store: it
+appends from the cached version. If another writer moved the attempt in between
+(another instance, a takeover), the store refuses the append; the executor
+catches up (with the events the refusal carries when the store sends them, else
+with a read of the events after its version, never the whole log) and decides
+again on the fresh state, so a stale epoch is refused by the rules and a replayed
+``op_id`` is recognised on the retry. Keeping an attempt's requests on one
+instance (a balancer's consistent hash of the session id) keeps its cache warm
+and saves that retry; correctness never needs it.
 
 ``prefetch`` reads many attempts' logs with one store call (the reaper, before it
 submits a page of due attempts) and caches what it folds as *unverified*: it was
@@ -23,7 +29,6 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
 
 import msgspec
 
@@ -34,14 +39,17 @@ from quizsession.app.ports import (
     Clock,
     EventLog,
     QuizRepository,
+    RecordedEvent,
     StoreError,
     StoreUnavailable,
     VersionConflict,
 )
+from quizsession.app.preview import copy_preview as _copy_preview
 from quizsession.domain.attempt import AttemptState, apply, deadline, decide, due_at
 from quizsession.domain.commands import AttemptCommand
 from quizsession.domain.errors import DomainError, ErrorCode, refuse
 from quizsession.domain.events import AttemptEvent, event_type
+from quizsession.domain.grading import grading_pending, scoring_version
 from quizsession.domain.quiz import Quiz
 
 MAX_RETRIES = 8
@@ -97,6 +105,8 @@ class QuizCache:
 
 
 _STATUS: dict[str, AttemptStatus] = {"open": "open", "submitted": "submitted", "voided": "voided"}
+#: The index row's ``state`` of a submitted attempt whose score is pending.
+GRADING_PENDING = "grading_pending"
 
 
 def index_row(state: AttemptState, quiz: Quiz, now: float) -> AttemptIndexRow:
@@ -105,55 +115,13 @@ def index_row(state: AttemptState, quiz: Quiz, now: float) -> AttemptIndexRow:
         quiz_id=state.quiz_id,
         candidate_id=state.candidate_id,
         status=_STATUS[state.status],
-        state=state.section_state(quiz),
+        # Grading: a submitted attempt with answers waiting for a grader.
+        state=GRADING_PENDING if grading_pending(state, quiz) else state.section_state(quiz),
         version=state.version,
         updated_at=now,
         deadline=deadline(state, quiz),
         due_at=due_at(state, quiz),
     )
-
-
-def _copy_preview(state: AttemptState, events: Sequence[AttemptEvent]) -> AttemptState:
-    """The state after ``events`` without touching ``state`` (for the index row)."""
-    preview = _copy_for_apply(state)
-    for event in events:
-        apply(preview, event)
-    return preview
-
-
-_T = TypeVar("_T")
-_SHARE, _COPY, _RECURSE = 0, 1, 2
-_HOW: dict[type, int] = {}  # how _copy_for_apply copies a field holding that type
-
-
-def _copy_for_apply(obj: _T) -> _T:
-    """A copy of a state (or of its section progress) that ``apply`` can change
-    without changing the original, at a fraction of the cost of a deep copy:
-    every list, dict and set field is a new container and every mutable dataclass
-    field is copied likewise; what they hold is shared. ``apply`` changes states
-    only through their fields and those containers (it puts new values in, never
-    changes one in place); tests/unit/test_executor.py checks it for every event
-    type."""
-    cls = type(obj)
-    new = cls.__new__(cls)
-    fields = vars(new)
-    for name, value in vars(obj).items():
-        how = _HOW.get(type(value))
-        if how is None:
-            how = _HOW[type(value)] = _how(type(value))
-        if how == _COPY:
-            value = value.copy()
-        elif how == _RECURSE:
-            value = _copy_for_apply(value)
-        fields[name] = value
-    return new
-
-
-def _how(cls: type) -> int:
-    if issubclass(cls, list | dict | set):
-        return _COPY
-    params = getattr(cls, "__dataclass_params__", None)
-    return _RECURSE if params is not None and not params.frozen else _SHARE
 
 
 class AttemptExecutor:
@@ -193,13 +161,21 @@ class AttemptExecutor:
             records = await self._store.read(attempt_id, after=after)
         except StoreUnavailable as exc:
             raise refuse(ErrorCode.STORE_UNAVAILABLE, "the store is unavailable; retry") from exc
+        return await self._fold(attempt_id, loaded, records)
+
+    async def _fold(
+        self, attempt_id: str, loaded: Loaded | None, records: Sequence[RecordedEvent]
+    ) -> Loaded | None:
+        """``loaded`` (None: nothing yet) moved on by ``records``, the log's events
+        after its version: now the log's state, verified and cached. Records out
+        of step with it (should not happen) mean a read of the whole log."""
         if loaded is None:
             if not records:
                 return None
             state = AttemptState()
             for rec in records:
                 apply(state, rec.event)
-            quiz = await self._quizzes.get(state.quiz_id, state.quiz_version)
+            quiz = await self._quizzes.get(state.quiz_id, scoring_version(state))
             loaded = Loaded(state=state, quiz=quiz)
         else:
             for rec in records:
@@ -209,8 +185,17 @@ class AttemptExecutor:
                     return await self._catch_up(attempt_id, None)
                 apply(loaded.state, rec.event)
             loaded.verified = True
+            loaded.quiz = await self._scoring_quiz(loaded.state, loaded.quiz)
         self._remember(attempt_id, loaded)
         return loaded
+
+    async def _scoring_quiz(self, state: AttemptState, quiz: Quiz) -> Quiz:
+        """Grading: the quiz version ``state`` is scored with (a regrade moves an
+        attempt to a newer version of its quiz); ``quiz`` when it is that one."""
+        version = state.regraded_version
+        if version is None or quiz.version == version:
+            return quiz
+        return await self._quizzes.get(quiz.id, version)
 
     def _remember(self, attempt_id: str, loaded: Loaded) -> None:
         self._cache[attempt_id] = loaded
@@ -254,7 +239,7 @@ class AttemptExecutor:
             for rec in records:
                 apply(state, rec.event)
             try:
-                quiz = await self._quizzes.get(state.quiz_id, state.quiz_version)
+                quiz = await self._quizzes.get(state.quiz_id, scoring_version(state))
             except DomainError:
                 continue
             # Checked after the await: whatever a write or a read has cached since
@@ -327,9 +312,8 @@ class AttemptExecutor:
                 loaded_new = Loaded(state=blank, quiz=quiz)
                 try:
                     await self._append(attempt_id, loaded_new, created, now)
-                except VersionConflict:
-                    self._metrics.conflict()
-                    loaded = await self._catch_up(attempt_id, None)
+                except VersionConflict as refused:
+                    loaded, verified = await self._after_conflict(attempt_id, None, refused)
                     continue
                 loaded = loaded_new
                 verified = True
@@ -348,9 +332,8 @@ class AttemptExecutor:
                 continue
             try:
                 await self._append(attempt_id, loaded, events, now)
-            except VersionConflict:
-                self._metrics.conflict()
-                loaded, verified = await self._verify(attempt_id, loaded)
+            except VersionConflict as refused:
+                loaded, verified = await self._after_conflict(attempt_id, loaded, refused)
                 continue
             return Outcome(state=loaded.state, quiz=loaded.quiz, events=events, now=now)
         raise refuse(ErrorCode.BUSY, "the attempt is changing too fast; retry")
@@ -359,11 +342,31 @@ class AttemptExecutor:
         """Catch the cached state up with the log; the state is now verified."""
         return await self._catch_up(attempt_id, loaded), True
 
+    async def _after_conflict(
+        self, attempt_id: str, loaded: Loaded | None, refused: VersionConflict
+    ) -> tuple[Loaded | None, bool]:
+        """The state to decide on again after the store refused an append decided
+        on ``loaded``: caught up with the events the refusal carries (read with
+        it, no further call), or else with a read. Verified either way."""
+        self._metrics.conflict()
+        base = loaded.state.version if loaded is not None else 0
+        after = refused.after
+        if (
+            after
+            and refused.expected == base
+            and all(rec.seq == n for n, rec in enumerate(after, base + 1))
+        ):
+            return await self._fold(attempt_id, loaded, after), True
+        return await self._catch_up(attempt_id, loaded), True
+
     async def _append(
         self, attempt_id: str, loaded: Loaded, events: Sequence[AttemptEvent], now: float
     ) -> None:
         preview = _copy_preview(loaded.state, events) if _needs_preview(events) else None
         row_state = preview if preview is not None else loaded.state
+        row_quiz = loaded.quiz
+        if preview is not None:
+            row_quiz = await self._scoring_quiz(preview, loaded.quiz)  # a regrade's version
         expected = loaded.state.version
         if preview is None:
             # Cheap path (one answer saved, one question delivered...): the index
@@ -371,7 +374,7 @@ class AttemptExecutor:
             row = index_row(loaded.state, loaded.quiz, now)
             row = _with_version(row, expected + len(events))
         else:
-            row = index_row(row_state, loaded.quiz, now)
+            row = index_row(row_state, row_quiz, now)
         began = time.perf_counter()
         try:
             await self._store.append(attempt_id, expected, events, row)
@@ -383,6 +386,7 @@ class AttemptExecutor:
             self._metrics.store_append(time.perf_counter() - began)
         for event in events:
             apply(loaded.state, event)
+        loaded.quiz = row_quiz
         loaded.verified = True  # the store was at ``expected``: this is the log's state
         self._remember(attempt_id, loaded)
 

@@ -3,7 +3,7 @@ destination implements.
 
 The delivery engine (``app/delivery*.py``) follows the attempt logs: it turns the
 events that matter outside (an attempt started, extended, submitted, scored,
-voided or reopened) into ``OutboundEvent`` values, and hands each to every enabled
+graded by hand, regraded, voided or reopened) into ``OutboundEvent`` values, and hands each to every enabled
 destination subscribed to its type, through the ``Sink`` of the destination's kind:
 signed webhooks (``kind="webhook"``) and scores to an LMS gradebook through LTI
 Assignment and Grade Services (``kind="lti_ags"``). Delivery is at least once, in
@@ -24,6 +24,8 @@ OutboundType = Literal[
     "attempt.scored",
     "attempt.voided",
     "attempt.reopened",
+    "attempt.graded",
+    "attempt.regraded",
 ]
 
 OUTBOUND_TYPES: tuple[OutboundType, ...] = (
@@ -33,6 +35,8 @@ OUTBOUND_TYPES: tuple[OutboundType, ...] = (
     "attempt.scored",
     "attempt.voided",
     "attempt.reopened",
+    "attempt.graded",
+    "attempt.regraded",
 )
 
 

@@ -4,14 +4,32 @@ structs themselves are wire models (``quizsession.api.models``)."""
 
 from __future__ import annotations
 
+import msgspec
+
 from quizsession.api.models import AttemptView as AttemptView
 from quizsession.api.models import ChoiceView as ChoiceView
+from quizsession.api.models import GapView, ImageView, ItemView
 from quizsession.api.models import QuestionView as QuestionView
 from quizsession.api.models import ResultView as ResultView
 from quizsession.domain.accommodation import Accommodation, extra_time
 from quizsession.domain.attempt import AttemptState, deadline
-from quizsession.domain.attempt_state import base_duration
+from quizsession.domain.attempt_state import base_duration, score
+from quizsession.domain.kinds import kind_of
+from quizsession.domain.navigation import question_number
 from quizsession.domain.quiz import Question, Quiz
+from quizsession.domain.review import penalty_warning
+from quizsession.domain.selection import asked_count
+
+
+class QuestionExtras(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The fields a kind's ``view`` may give, typed for ``QuestionView``."""
+
+    choices: list[ChoiceView] | None = None
+    items: list[ItemView] | None = None
+    options: list[str] | None = None
+    gaps: list[GapView] | None = None
+    word_limit: int | None = None
+    response_template: str | None = None
 
 
 def section_total(state: AttemptState, quiz: Quiz, section: str) -> int:
@@ -19,10 +37,8 @@ def section_total(state: AttemptState, quiz: Quiz, section: str) -> int:
     progress = state.progress("test" if section == "test" else "practice")
     if definition is None:
         return 0
-    if progress is not None and progress.plan:
-        return len(progress.plan)
-    count = definition.selection.count
-    return count if count is not None else len(definition.questions)
+    # Descriptions are not counted (they take no answer).
+    return asked_count(definition, progress.plan if progress is not None else None)
 
 
 def time_remaining(state: AttemptState, quiz: Quiz, now: float) -> float | None:
@@ -75,14 +91,7 @@ def attempt_view(
     section = state.current_section()
     progress = state.progress(section) if section else (state.test or state.practice)
     shown = section or "test"
-    result = None
-    if state.submitted is not None:
-        result = ResultView(
-            score=state.submitted.score,
-            max_score=state.submitted.max_score,
-            finished_at=state.submitted.finished_at,
-            reason=state.submitted.reason,
-        )
+    result = result_view(state, quiz)
     duration = base_duration(state, quiz)
     timing = CandidateTime(state, quiz, now, accommodation)
     return AttemptView(
@@ -107,12 +116,42 @@ def attempt_view(
         delivered=len(progress.delivered) if progress is not None else 0,
         total=section_total(state, quiz, shown),
         instructions=_instructions(quiz, section),
+        # The practice round is not scored: only the test's penalties are told.
+        penalty_warning=penalty_warning(quiz.test) if section != "practice" else "",
         result=result,
         test_duration_s=round(timing.total_s, 3),
         extra_time_s=round(timing.extra_s, 3),
         closes_at=quiz.closes_at,
         cut_by_close=timing.cut_by_close,
         effective_time_s=timing.effective_s,
+        navigation=quiz.navigation,
+        flagged=sorted(progress.flagged) if progress is not None and section else [],
+    )
+
+
+def result_view(state: AttemptState, quiz: Quiz) -> ResultView | None:
+    """The result of a submitted attempt (None before): the score with its grades
+    and regrades (``quiz``: the version it is scored with), pending while
+    answers graded by hand wait for a grader."""
+    submitted = state.submitted
+    if submitted is None:
+        return None
+    if not state.grades and state.regraded_version is None and not submitted.pending:
+        # Nothing changed the score since the submit (the common case).
+        return ResultView(
+            score=submitted.score,
+            max_score=submitted.max_score,
+            finished_at=submitted.finished_at,
+            reason=submitted.reason,
+        )
+    sheet = score(state, quiz)
+    return ResultView(
+        score=sheet.score,
+        max_score=sheet.max_score,
+        finished_at=submitted.finished_at,
+        reason=submitted.reason,
+        pending=bool(sheet.pending),
+        pending_questions=len(sheet.pending),
     )
 
 
@@ -129,9 +168,9 @@ def question_view(
 ) -> QuestionView:
     progress = state.progress("test" if section == "test" else "practice")
     assert progress is not None
-    choices = None
-    if question.kind in ("single", "multiple"):
-        choices = [ChoiceView(id=c.id, text=c.text) for c in question.choices]
+    spec = kind_of(question)
+    # The kind's candidate-facing fields (choices, items, options, gaps...): never the key.
+    extra = msgspec.convert(spec.view(question, progress.seed), QuestionExtras)
     return QuestionView(
         id=question.id,
         section=section,
@@ -139,8 +178,20 @@ def question_view(
         text=question.text,
         points=question.points,
         penalty=question.penalty,
-        number=progress.delivered.index(question.id) + 1,
+        number=question_number(
+            quiz.section("test" if section == "test" else "practice") or quiz.test,
+            progress,
+            question.id,
+        ),
         total=section_total(state, quiz, section),
-        choices=choices,
+        choices=extra.choices,
         answer=progress.answers.get(question.id),
+        images=[ImageView(url=i.url, alt=i.alt) for i in question.images] or None,
+        items=extra.items,
+        options=extra.options,
+        gaps=extra.gaps,
+        word_limit=extra.word_limit,
+        response_template=extra.response_template,
+        grading=spec.grading,
+        flagged=question.id in progress.flagged,
     )

@@ -26,6 +26,13 @@ reports), ``service`` (``AsyncQuizClient`` and the health checks).
 from __future__ import annotations
 
 from quizsession.api.accommodations import Accommodation, AccommodationList
+from quizsession.api.grading import (
+    GradeResult,
+    GradingItem,
+    GradingQueue,
+    RegradeItem,
+    RegradeReport,
+)
 from quizsession.api.models import (
     AnswerValue,
     AttemptDetail,
@@ -58,6 +65,7 @@ from quizsession.api.reports import (
     QuizResults,
     Summary,
 )
+from quizsession.api.review import FeedbackView, PracticeFeedback, ReviewQuestion, ReviewView
 from quizsession.client.admin import LogEntry
 from quizsession.client.errors import (
     Conflict,
@@ -98,8 +106,12 @@ __all__ = [
     "Conflict",
     "DeadlinePassed",
     "EventView",
+    "FeedbackView",
     "FieldProblem",
     "Forbidden",
+    "GradeResult",
+    "GradingItem",
+    "GradingQueue",
     "HeartbeatResult",
     "InternalError",
     "InviteList",
@@ -112,6 +124,7 @@ __all__ = [
     "NextQuestion",
     "NotFound",
     "OpenedSession",
+    "PracticeFeedback",
     "QuestionView",
     "QuizClientError",
     "QuizList",
@@ -121,6 +134,10 @@ __all__ = [
     "QuizSummary",
     "RateLimited",
     "Readiness",
+    "RegradeItem",
+    "RegradeReport",
+    "ReviewQuestion",
+    "ReviewView",
     "RosterLine",
     "SaveResult",
     "SessionActive",

@@ -31,6 +31,7 @@ from quizsession.api.reports import (
     ItemAnalysisReport,
     QuizResults,
 )
+from quizsession.api.review import ReviewView
 from quizsession.client.transport import HttpCore, Params, seg
 
 #: One entry of an attempt's log as a client reads it: ``data`` is the event's
@@ -112,6 +113,11 @@ class AttemptAdminApi(HttpCore):
     async def analytics(self, attempt_id: str) -> AttemptAnalytics:
         """One attempt's result, sessions, disconnects, takeovers and timeline."""
         return await self._admin("GET", f"/attempts/{seg(attempt_id)}/analytics", AttemptAnalytics)
+
+    async def attempt_review(self, attempt_id: str) -> ReviewView:
+        """Everything about one attempt (score, answers, right answers, feedback),
+        whatever the quiz's review policy, submitted or not."""
+        return await self._admin("GET", f"/attempts/{seg(attempt_id)}/review", ReviewView)
 
     async def extend(self, attempt_id: str, seconds: float, reason: str = "") -> AttemptView:
         """Give the attempt ``seconds`` more (audited)."""

@@ -8,12 +8,19 @@ import msgspec
 from quizsession.api.models import Readiness
 from quizsession.client.admin import AccommodationsApi, AttemptAdminApi, QuizAdminApi, ReportsApi
 from quizsession.client.errors import QuizSessionError
+from quizsession.client.grading import GradingApi
 from quizsession.client.sessions import SessionsApi
 from quizsession.client.webhooks import WebhooksApi
 
 
 class AsyncQuizClient(
-    SessionsApi, QuizAdminApi, AttemptAdminApi, AccommodationsApi, ReportsApi, WebhooksApi
+    SessionsApi,
+    QuizAdminApi,
+    AttemptAdminApi,
+    AccommodationsApi,
+    ReportsApi,
+    WebhooksApi,
+    GradingApi,
 ):
     """An asyncio client for one quizsession service.
 

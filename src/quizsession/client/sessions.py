@@ -10,8 +10,11 @@ from quizsession.api.models import (
     AttemptView,
     CompleteBody,
     CompleteResult,
+    FlagBody,
+    FlagResult,
     HeartbeatBody,
     HeartbeatResult,
+    NavigationView,
     NextQuestion,
     OpenedSession,
     OpenSessionBody,
@@ -21,6 +24,7 @@ from quizsession.api.models import (
     Section,
     StartBody,
 )
+from quizsession.api.review import PracticeFeedback, ReviewView
 from quizsession.client.transport import HttpCore, new_op_id, seg
 
 T = TypeVar("T")
@@ -128,9 +132,28 @@ class SessionHandle:
         return await self._call("GET", "/question", NextQuestion, idempotent=True)
 
     async def question(self, question_id: str) -> QuestionView:
-        """A question already delivered in the running section, with its saved answer."""
+        """A question of the running section, with its saved answer. Free
+        navigation: any question of the section (its first opening delivers it);
+        sequential: only one already delivered (``Conflict``
+        ``question_not_delivered`` otherwise)."""
         return await self._call(
             "GET", f"/questions/{seg(question_id)}", QuestionView, idempotent=True
+        )
+
+    async def questions(self) -> NavigationView:
+        """The running section's questions with their state (answered, not
+        answered, not seen, information) and flags, and the counts."""
+        return await self._call("GET", "/questions", NavigationView, idempotent=True)
+
+    async def flag(
+        self, question_id: str, flagged: bool = True, *, op_id: str | None = None
+    ) -> FlagResult:
+        """Flag a delivered question for review (``flagged=False`` takes the flag
+        off). Retried safely: ``op_id`` (a new UUID when not given) makes a
+        repeat return the first result."""
+        body = FlagBody(flagged=flagged, op_id=op_id or new_op_id())
+        return await self._call(
+            "PUT", f"/flags/{seg(question_id)}", FlagResult, idempotent=True, json=body
         )
 
     async def save(
@@ -167,6 +190,20 @@ class SessionHandle:
         safely with the same ``op_id``; submitting twice returns the same score."""
         body = CompleteBody(op_id=op_id or new_op_id())
         return await self._call("POST", "/complete", CompleteResult, idempotent=True, json=body)
+
+    async def check(self, question_id: str) -> PracticeFeedback:
+        """The practice round's feedback on the saved answer to ``question_id``
+        (right or not, the right answer, feedback). Raises ``Conflict``
+        (``practice_only``) outside the practice round."""
+        return await self._call(
+            "POST", f"/questions/{seg(question_id)}/check", PracticeFeedback, idempotent=True
+        )
+
+    async def review(self) -> ReviewView:
+        """The submitted test as the quiz's review policy shows it now (what it
+        hides is ``UNSET``). Raises ``Conflict`` (``review_not_available``)
+        before the test is submitted."""
+        return await self._call("GET", "/review", ReviewView, idempotent=True)
 
     async def logout(self) -> None:
         """End this session without submitting (a new login resumes the attempt)."""

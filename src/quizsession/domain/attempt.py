@@ -16,6 +16,7 @@ administrators and the service itself decide is in ``attempt_admin``.
 from __future__ import annotations
 
 from quizsession.domain import attempt_admin as admin
+from quizsession.domain import grading
 from quizsession.domain.accommodation import extra_time
 from quizsession.domain.attempt_rules import (
     replayed,
@@ -51,7 +52,11 @@ from quizsession.domain.commands import (
     DeliverNext,
     Extend,
     FinishPractice,
+    FlagQuestion,
+    GradeAnswer,
+    OpenQuestion,
     OpenSession,
+    Regrade,
     Reopen,
     SaveAnswer,
     StartSection,
@@ -75,9 +80,10 @@ from quizsession.domain.events import (
     Submitted,
     TimeAccommodated,
 )
+from quizsession.domain.navigation import flag_question, open_question
 from quizsession.domain.quiz import Quiz
 from quizsession.domain.scoring import answer_problem
-from quizsession.domain.selection import strategy_for
+from quizsession.domain.selection import needs_answer, strategy_for
 
 __all__ = [
     "AttemptState",
@@ -149,6 +155,10 @@ def decide(
             if progress is None or command.question_id not in progress.delivered_set:
                 return []  # a view of something not on screen is not evidence of anything
             return [QuestionViewed(at=now, question_id=command.question_id)]
+        case OpenQuestion():
+            return open_question(state, quiz, command, now)
+        case FlagQuestion():
+            return flag_question(state, quiz, command, now)
         case SaveAnswer():
             return _save_answer(state, quiz, command, now)
         case Submit():
@@ -167,6 +177,10 @@ def decide(
             return admin.void(state, command, now)
         case Reopen():
             return admin.reopen(state, quiz, command, now)
+        case GradeAnswer():
+            return grading.grade(state, quiz, command, now)
+        case Regrade():
+            return grading.regrade(state, quiz, command.quiz, command, now)
     raise AssertionError(f"unhandled command {command!r}")  # pragma: no cover
 
 
@@ -258,7 +272,8 @@ def _deliver_next(
     )
     if nxt is None:
         return []
-    return [QuestionDelivered(at=now, section=name, question_id=nxt)]
+    needs = needs_answer(section, nxt)
+    return [QuestionDelivered(at=now, section=name, question_id=nxt, needs_answer=needs)]
 
 
 def _save_answer(
@@ -338,5 +353,6 @@ def _submit(state: AttemptState, quiz: Quiz, command: Submit, now: float) -> lis
             max_score=sheet.max_score,
             op_id=command.op_id,
             by=command.by,
+            pending=len(sheet.pending),
         )
     ]

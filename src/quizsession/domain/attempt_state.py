@@ -48,14 +48,17 @@ class SectionProgress:
     delivered_set: set[str] = field(default_factory=set)
     answers: dict[str, AnswerValue] = field(default_factory=dict)
     flagged: set[str] = field(default_factory=set)
+    # Delivered questions that take no answer (descriptions).
+    info: set[str] = field(default_factory=set)
     finished: bool = False
 
     def current_question(self) -> str | None:
         """The first delivered question with no answer saved yet (shown again on
-        resume). Saving ``null`` leaves a question blank on purpose: it counts as
-        answered (scores 0) and the next question can be delivered."""
+        resume), descriptions skipped (they take no answer). Saving ``null`` leaves
+        a question blank on purpose: it counts as answered (scores 0) and the next
+        question can be delivered."""
         for qid in self.delivered:
-            if qid not in self.answers:
+            if qid not in self.answers and qid not in self.info:
                 return qid
         return None
 
@@ -154,17 +157,19 @@ def due_at(state: AttemptState, quiz: Quiz) -> float | None:
 
 
 def score(state: AttemptState, quiz: Quiz) -> ScoreSheet:
-    """The test score recomputed from the folded answers."""
+    """The test score recomputed from the folded answers and the grades of the
+    questions graded by hand (``pending``: answered and not graded yet)."""
     progress = state.test
     if progress is None:
         return ScoreSheet(score=0.0, max_score=0.0, per_question={})
     ids = planned_ids(quiz.test, progress.plan, progress.delivered)
-    sheet = score_section(quiz.test, ids, progress.answers)
+    sheet = score_section(quiz.test, ids, progress.answers, state.grades)
     if quiz.test.selection.mode == "adaptive":
         return ScoreSheet(
             score=sheet.score,
             max_score=adaptive_max_score(quiz.test),
             per_question=sheet.per_question,
+            pending=sheet.pending,
         )
     return sheet
 
@@ -213,6 +218,8 @@ def apply(state: AttemptState, event: AttemptEvent) -> AttemptState:
             if target is not None:
                 target.delivered.append(event.question_id)
                 target.delivered_set.add(event.question_id)
+                if not event.needs_answer:
+                    target.info.add(event.question_id)
         case QuestionViewed():
             state.viewed = event.question_id
         case QuestionFlagged():

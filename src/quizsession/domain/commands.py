@@ -11,6 +11,7 @@ import msgspec
 
 from quizsession.domain.accommodation import Accommodation
 from quizsession.domain.events import Actor, AnswerValue, SessionEndReason, SubmitReason
+from quizsession.domain.quiz import Quiz
 
 SectionName = Literal["practice", "test"]
 
@@ -68,6 +69,23 @@ class DeliverNext(Command, kw_only=True, frozen=True):
 class ViewQuestion(Command, kw_only=True, frozen=True):
     session: SessionRef
     question_id: str
+
+
+class OpenQuestion(Command, kw_only=True, frozen=True):
+    """Open a question of the running section (free navigation delivers a planned
+    question on its first opening; sequential opens only delivered ones)."""
+
+    session: SessionRef
+    question_id: str
+
+
+class FlagQuestion(Command, kw_only=True, frozen=True):
+    """Flag a delivered question for review (``flagged`` False takes it off)."""
+
+    session: SessionRef
+    question_id: str
+    flagged: bool
+    op_id: str | None = None
 
 
 class SaveAnswer(Command, kw_only=True, frozen=True):
@@ -137,6 +155,26 @@ class Reopen(Command, kw_only=True, frozen=True):
     extra_seconds: float = 0.0
 
 
+class GradeAnswer(Command, kw_only=True, frozen=True):
+    """A grader's points and comment for a question graded by hand (after the
+    test is submitted). Grading again replaces the grade (the last one counts)."""
+
+    question_id: str
+    points: float
+    comment: str = ""
+    by: Actor
+
+
+class Regrade(Command, kw_only=True, frozen=True):
+    """Score a finished attempt again with ``quiz`` (version ``quiz_version`` of
+    its quiz, usually the latest: an author fixed an answer key). Grades of
+    questions graded by hand are kept."""
+
+    quiz_version: int
+    by: Actor
+    quiz: Quiz
+
+
 AttemptCommand = (
     CreateAttempt
     | OpenSession
@@ -145,6 +183,8 @@ AttemptCommand = (
     | FinishPractice
     | DeliverNext
     | ViewQuestion
+    | OpenQuestion
+    | FlagQuestion
     | SaveAnswer
     | Submit
     | Extend
@@ -154,4 +194,6 @@ AttemptCommand = (
     | Unlock
     | Void
     | Reopen
+    | GradeAnswer
+    | Regrade
 )

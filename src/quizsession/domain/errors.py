@@ -52,6 +52,8 @@ class ErrorCode(StrEnum):
     ACCOMMODATION_INVALID = "accommodation_invalid"
     LTI_MESSAGE_INVALID = "lti_message_invalid"
     WEBHOOK_INVALID = "webhook_invalid"
+    NOT_MANUALLY_GRADED = "not_manually_graded"
+    GRADE_OUT_OF_RANGE = "grade_out_of_range"
     # who you are
     TOKEN_INVALID = "token_invalid"
     TOKEN_EXPIRED = "token_expired"
@@ -83,6 +85,10 @@ class ErrorCode(StrEnum):
     NOT_ALLOWED = "not_allowed"
     QUIZ_NOT_OPEN = "quiz_not_open"
     QUIZ_CLOSED = "quiz_closed"
+    REVIEW_NOT_AVAILABLE = "review_not_available"
+    PRACTICE_ONLY = "practice_only"
+    ATTEMPT_NOT_FINISHED = "attempt_not_finished"
+    REGRADE_INCOMPATIBLE = "regrade_incompatible"
     # capacity
     RATE_LIMITED = "rate_limited"
     STORE_UNAVAILABLE = "store_unavailable"
@@ -115,6 +121,8 @@ def _categories() -> dict[ErrorCode, Refusal]:
             ErrorCode.ACCOMMODATION_INVALID,
             ErrorCode.LTI_MESSAGE_INVALID,
             ErrorCode.WEBHOOK_INVALID,
+            ErrorCode.NOT_MANUALLY_GRADED,
+            ErrorCode.GRADE_OUT_OF_RANGE,
         ),
         Refusal.AUTH: (
             ErrorCode.TOKEN_INVALID,
@@ -147,6 +155,10 @@ def _categories() -> dict[ErrorCode, Refusal]:
             ErrorCode.NOT_ALLOWED,
             ErrorCode.QUIZ_NOT_OPEN,
             ErrorCode.QUIZ_CLOSED,
+            ErrorCode.REVIEW_NOT_AVAILABLE,
+            ErrorCode.PRACTICE_ONLY,
+            ErrorCode.ATTEMPT_NOT_FINISHED,
+            ErrorCode.REGRADE_INCOMPATIBLE,
         ),
         Refusal.LIMIT: (ErrorCode.RATE_LIMITED,),
         Refusal.UNAVAILABLE: (

@@ -62,6 +62,9 @@ class PracticeFinished(Event, tag="practice_finished", frozen=True, kw_only=True
 class QuestionDelivered(Event, tag="question_delivered", frozen=True, kw_only=True):
     section: Literal["practice", "test"]
     question_id: str
+    # False for a question that takes no answer (a description): it never
+    # becomes the current question.
+    needs_answer: bool = True
 
 
 class QuestionViewed(Event, tag="question_viewed", frozen=True, kw_only=True):
@@ -91,6 +94,12 @@ class AnswerGraded(Event, tag="answer_graded", frozen=True, kw_only=True):
     points: float
     comment: str = ""
     by: Actor
+    # What the attempt scores after this grade, and how many answers still wait
+    # for a grader (0: fully graded): recorded like ``Submitted.score`` so the
+    # outbound delivery, a pure mapping of each event, can tell the last grade.
+    score: float | None = None
+    max_score: float | None = None
+    pending: int = 0
 
 
 class Regraded(Event, tag="regraded", frozen=True, kw_only=True):
@@ -103,6 +112,9 @@ class Regraded(Event, tag="regraded", frozen=True, kw_only=True):
     new_score: float
     changes: dict[str, list[float]]
     by: Actor
+    # The maximum with the new version and the answers still waiting for a grader.
+    max_score: float | None = None
+    pending: int = 0
 
 
 class TimeExtended(Event, tag="time_extended", frozen=True, kw_only=True):
@@ -146,6 +158,9 @@ class Submitted(Event, tag="submitted", frozen=True, kw_only=True):
     max_score: float
     op_id: str | None = None
     by: Actor = "candidate"
+    # Answers graded by hand that wait for a grader: ``score`` is then the
+    # automatic part, pending until they are graded.
+    pending: int = 0
 
 
 class Voided(Event, tag="voided", frozen=True, kw_only=True):

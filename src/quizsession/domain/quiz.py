@@ -34,9 +34,6 @@ OrderingRule = Literal[
 GapKind = Literal["choice", "short_text", "numeric"]
 ReviewItem = Literal["score", "answers", "right_answers", "feedback", "general_feedback"]
 
-# The kinds ``parse_quiz`` reads today (the registry in ``domain/kinds`` replaces this).
-QUESTION_KINDS: tuple[str, ...] = ("single", "multiple", "true_false", "short_text", "numeric")
-
 REVIEW_ITEMS: tuple[ReviewItem, ...] = (
     "score",
     "answers",
@@ -94,7 +91,8 @@ class Gap(msgspec.Struct, frozen=True, kw_only=True):
 
 class Question(msgspec.Struct, frozen=True, kw_only=True):
     """One question. Which fields matter depends on ``kind``; each kind's module in
-    ``domain/kinds/`` reads, checks, scores and shows its own fields:
+    ``domain/kinds/`` reads, checks, scores and shows its own fields (the kinds:
+    ``domain.kinds.QUESTION_KINDS``):
 
     - single / multiple: ``choices`` (one / any number marked correct)
     - true_false: ``correct`` (bool)

@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from quizsession.domain.quiz import Choice, Policies, Question, Quiz, Section, Selection
+from quizsession.domain.kinds import kind_of
+from quizsession.domain.quiz import Policies, Question, Quiz, ReviewPolicy, Section, Selection
 
 
 def _iso(epoch: float) -> str:
@@ -42,6 +43,13 @@ def quiz_to_mapping(quiz: Quiz) -> dict[str, object]:
         out["instructions"] = quiz.instructions
     if policies := _non_default(quiz.policies, Policies()):
         out["policies"] = policies
+    if quiz.navigation != "sequential":
+        out["navigation"] = quiz.navigation
+    if quiz.review != ReviewPolicy():
+        out["review"] = {
+            "after_submit": list(quiz.review.after_submit),
+            "after_close": list(quiz.review.after_close),
+        }
     if quiz.practice is not None:
         out["practice"] = _section_to_mapping(quiz.practice)
     out["test"] = _section_to_mapping(quiz.test)
@@ -66,27 +74,7 @@ def _question_to_mapping(q: Question) -> dict[str, object]:
         out["difficulty"] = q.difficulty
     if q.feedback is not None:
         out["feedback"] = q.feedback
-    if q.kind in ("single", "multiple"):
-        out["choices"] = [_choice_to_mapping(c) for c in q.choices]
-        if q.kind == "multiple" and q.partial != "per_option":
-            out["partial"] = q.partial
-    elif q.kind == "true_false":
-        out["correct"] = q.correct
-    elif q.kind == "short_text":
-        out["accepted"] = list(q.accepted)
-        if q.case_sensitive:
-            out["case_sensitive"] = True
-    else:
-        out["value"] = q.value
-        if q.tolerance:
-            out["tolerance"] = q.tolerance
-    return out
-
-
-def _choice_to_mapping(c: Choice) -> dict[str, object]:
-    out: dict[str, object] = {"id": c.id, "text": c.text}
-    if c.correct:
-        out["correct"] = True
-    if c.feedback is not None:
-        out["feedback"] = c.feedback
+    if q.images:
+        out["images"] = [{"url": i.url, "alt": i.alt} for i in q.images]
+    out.update(kind_of(q).export(q))
     return out

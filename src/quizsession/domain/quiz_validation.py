@@ -28,13 +28,20 @@ from __future__ import annotations
 from typing import Any
 
 from quizsession.domain.errors import InvalidDefinition, Problem
+from quizsession.domain.kinds import KINDS, QUESTION_KINDS
+from quizsession.domain.kinds.base import (
+    MAX_ACCEPTED,
+    MAX_CHOICE_TEXT,
+    MAX_CHOICES,
+    MAX_FEEDBACK,
+)
 from quizsession.domain.quiz import (
-    QUESTION_KINDS,
+    REVIEW_ITEMS,
     SELECTION_MODES,
-    Choice,
     Policies,
     Question,
     Quiz,
+    ReviewPolicy,
     Section,
     Selection,
 )
@@ -47,7 +54,8 @@ from quizsession.domain.quiz_fields import (
     mapping,
     ptr,
 )
-from quizsession.domain.scoring import MAX_TEXT_ANSWER
+from quizsession.domain.quiz_images import parse_images
+from quizsession.domain.selection import takes_answer
 
 __all__ = [
     "DIFFICULTY_MAX",
@@ -68,30 +76,23 @@ __all__ = [
 MAX_TITLE = 500
 MAX_INSTRUCTIONS = 50_000
 MAX_QUESTION_TEXT = 20_000
-MAX_CHOICE_TEXT = 5_000
-MAX_FEEDBACK = 20_000
-MAX_CHOICES = 200
 MAX_QUESTIONS = 5_000  # per section
-MAX_ACCEPTED = 200
 DIFFICULTY_MIN, DIFFICULTY_MAX = 0, 100
 
 _QUIZ_KEYS = (
     "id", "title", "version", "duration_s", "instructions", "opens_at", "closes_at",
-    "policies", "practice", "test",
+    "policies", "navigation", "review", "practice", "test",
 )  # fmt: skip
 _SECTION_KEYS = ("kind", "questions", "selection", "instructions")
 _SELECTION_KEYS = ("mode", "count")
-_CHOICE_KEYS = ("id", "text", "correct", "feedback")
 _POLICY_KEYS = tuple(Policies.__struct_fields__)
-_COMMON_QUESTION_KEYS = ("id", "kind", "text", "points", "penalty", "difficulty", "feedback")
-_KIND_KEYS: dict[str, tuple[str, ...]] = {
-    "single": ("choices",),
-    "multiple": ("choices", "partial"),
-    "true_false": ("correct",),
-    "short_text": ("accepted", "case_sensitive"),
-    "numeric": ("value", "tolerance"),
-}
-_QUESTION_KEYS = _COMMON_QUESTION_KEYS + tuple(k for ks in _KIND_KEYS.values() for k in ks)
+_REVIEW_KEYS = tuple(ReviewPolicy.__struct_fields__)
+_COMMON_QUESTION_KEYS = (
+    "id", "kind", "text", "points", "penalty", "difficulty", "feedback", "images",
+)  # fmt: skip
+_QUESTION_KEYS = tuple(
+    dict.fromkeys(_COMMON_QUESTION_KEYS + tuple(k for s in KINDS.values() for k in s.keys))
+)
 
 
 def parse_quiz(raw: object) -> Quiz:
@@ -119,6 +120,8 @@ def _quiz(problems: list[Problem], raw: object) -> Quiz | None:
     if opens_at is not None and closes_at is not None and closes_at <= opens_at:
         f.add("closes_at", "must be after opens_at")
     policies = _policies(problems, f.get("policies", nullable=True), "/policies")
+    navigation = f.literal("navigation", ("sequential", "free"), "sequential")
+    review = _review(problems, f.get("review", nullable=True), "/review")
     seen: dict[str, str] = {}
     practice = None
     if (raw_practice := f.get("practice", nullable=True)) is not ABSENT:
@@ -126,6 +129,14 @@ def _quiz(problems: list[Problem], raw: object) -> Quiz | None:
     test = None
     if (raw_test := f.get("test", required=True)) is not ABSENT:
         test = _section(problems, raw_test, "/test", "test", seen)
+    if navigation == "free":
+        for name, section in (("practice", practice), ("test", test)):
+            if section is not None and section.selection.mode == "adaptive":
+                f.add(
+                    "navigation",
+                    f"free navigation cannot go with the {name} section's "
+                    "adaptive selection (it chooses each question from the answers so far)",
+                )
     if problems:
         return None
     assert quiz_id
@@ -134,6 +145,7 @@ def _quiz(problems: list[Problem], raw: object) -> Quiz | None:
     assert test
     assert instructions is not None
     assert policies
+    assert review
     return Quiz(
         id=quiz_id,
         title=title,
@@ -144,6 +156,43 @@ def _quiz(problems: list[Problem], raw: object) -> Quiz | None:
         opens_at=opens_at,
         closes_at=closes_at,
         policies=policies,
+        navigation=navigation,
+        review=review,
+    )
+
+
+def _review(problems: list[Problem], raw: object, path: str) -> ReviewPolicy | None:
+    if raw is ABSENT:
+        return ReviewPolicy()
+    data = mapping(problems, raw, path)
+    if data is None:
+        return None
+    start = len(problems)
+    f = Fields(problems, data, path, _REVIEW_KEYS)
+    default = ReviewPolicy()
+    lists: dict[str, tuple[str, ...]] = {}
+    for key in _REVIEW_KEYS:
+        value = f.get(key)
+        if value is ABSENT:
+            lists[key] = getattr(default, key)
+            continue
+        if not is_list(value):
+            f.add(key, f"must be a list of {', '.join(map(repr, REVIEW_ITEMS))}")
+            continue
+        base = ptr(path, key)
+        for i, item in enumerate(value):
+            if not isinstance(item, str) or item not in REVIEW_ITEMS:
+                problems.append(
+                    Problem(ptr(base, i), f"must be one of {', '.join(map(repr, REVIEW_ITEMS))}")
+                )
+            elif item in value[:i]:
+                problems.append(Problem(ptr(base, i), f"duplicate review item {item!r}"))
+        lists[key] = tuple(value)
+    if len(problems) > start:
+        return None
+    return ReviewPolicy(
+        after_submit=lists["after_submit"],  # type: ignore[arg-type]
+        after_close=lists["after_close"],  # type: ignore[arg-type]
     )
 
 
@@ -209,6 +258,10 @@ def _section(
         questions = [
             _question(problems, q, ptr(base, i), seen) for i, q in enumerate(raw_questions)
         ]
+        # Selection counts the questions that take an answer (not descriptions).
+        count = sum(1 for q in questions if q is None or takes_answer(q))
+        if count == 0:
+            f.add("questions", "needs at least one question that takes an answer")
     selection = _selection(problems, f.get("selection", nullable=True), path, count)
     if len(problems) > start:
         return None
@@ -264,30 +317,24 @@ def _question(
         else:
             seen[qid] = ptr(path, "id")
     kind = f.literal("kind", QUESTION_KINDS, None)
+    spec = KINDS[kind] if kind is not None else None
     text = f.text("text", MAX_QUESTION_TEXT, required=True)
-    points = f.number("points", 1.0, low=0)
+    scored = spec is None or spec.grading != "none"
+    points = f.number("points", 1.0 if scored else 0.0, low=0)
+    if not scored and points:
+        f.add("points", f"must be 0 for a {kind} question (it takes no answer)")
     penalty = f.number("penalty", 0.0, low=0)
+    if spec is not None and spec.grading != "auto" and penalty:
+        f.add("penalty", f"must be 0 for a {kind} question (it is not scored by a key)")
     difficulty = f.integer("difficulty", 2, DIFFICULTY_MIN, DIFFICULTY_MAX)
     feedback = f.optional_text("feedback", MAX_FEEDBACK)
+    images = parse_images(f, path)
     extra: dict[str, Any] = {}
-    if kind is not None:
+    if spec is not None:
         for key in data:
-            if key in _QUESTION_KEYS and key not in _COMMON_QUESTION_KEYS + _KIND_KEYS[kind]:
+            if key in _QUESTION_KEYS and key not in _COMMON_QUESTION_KEYS + spec.keys:
                 f.add(key, f"does not apply to a {kind} question")
-        if kind in ("single", "multiple"):
-            extra["choices"] = _choices(problems, f, path, kind)
-            if kind == "multiple":
-                extra["partial"] = f.literal(
-                    "partial", ("per_option", "all_or_nothing"), "per_option"
-                )
-        elif kind == "true_false":
-            extra["correct"] = f.boolean("correct", None)
-        elif kind == "short_text":
-            extra["accepted"] = _accepted(f, path)
-            extra["case_sensitive"] = f.boolean("case_sensitive", False)
-        else:
-            extra["value"] = f.number("value")
-            extra["tolerance"] = f.number("tolerance", 0.0, low=0)
+        extra = spec.parse(f, path)
     if len(problems) > start:
         return None
     assert qid
@@ -304,63 +351,6 @@ def _question(
         penalty=penalty,
         difficulty=difficulty,
         feedback=feedback,
+        images=images,
         **extra,
     )
-
-
-def _accepted(f: Fields, path: str) -> tuple[str, ...]:
-    raw = f.get("accepted", required=True)
-    if raw is ABSENT:
-        return ()
-    if not is_list(raw):
-        f.add("accepted", "must be a list of strings")
-        return ()
-    if not raw:
-        f.add("accepted", "needs at least one accepted answer")
-    elif len(raw) > MAX_ACCEPTED:
-        f.add("accepted", f"must have at most {MAX_ACCEPTED} answers")
-    base = ptr(path, "accepted")
-    for i, answer in enumerate(raw):
-        if not isinstance(answer, str) or not answer.strip():
-            f.problems.append(Problem(ptr(base, i), "must be a non-empty string"))
-        elif len(answer) > MAX_TEXT_ANSWER:
-            f.problems.append(Problem(ptr(base, i), f"must be at most {MAX_TEXT_ANSWER} chars"))
-    return tuple(raw)
-
-
-def _choices(problems: list[Problem], f: Fields, path: str, kind: str) -> tuple[Choice, ...]:
-    raw = f.get("choices", required=True)
-    if raw is ABSENT:
-        return ()
-    if not is_list(raw):
-        f.add("choices", "must be a list")
-        return ()
-    start = len(problems)
-    if len(raw) < 2:
-        f.add("choices", "needs at least 2 choices")
-    elif len(raw) > MAX_CHOICES:
-        f.add("choices", f"must have at most {MAX_CHOICES} choices")
-    base = ptr(path, "choices")
-    seen: set[str] = set()
-    choices: list[Choice] = []
-    for i, item in enumerate(raw):
-        data = mapping(problems, item, ptr(base, i))
-        if data is None:
-            continue
-        c = Fields(problems, data, ptr(base, i), _CHOICE_KEYS)
-        cid = c.ident("id")
-        if cid is not None and cid in seen:
-            c.add("id", f"duplicate choice id {cid!r}")
-        seen.add(cid or "")
-        text = c.text("text", MAX_CHOICE_TEXT, required=True)
-        correct = c.boolean("correct", False)
-        feedback = c.optional_text("feedback", MAX_FEEDBACK)
-        if cid and text and correct is not None:
-            choices.append(Choice(id=cid, text=text, correct=correct, feedback=feedback))
-    if len(problems) == start:
-        n_correct = sum(c.correct for c in choices)
-        if kind == "single" and n_correct != 1:
-            f.add("choices", f"needs exactly one correct choice (found {n_correct})")
-        elif kind == "multiple" and n_correct < 1:
-            f.add("choices", "needs at least one correct choice")
-    return tuple(choices)

@@ -1,7 +1,9 @@
 """Serving the ASGI app with uvicorn: its configuration, the limits of what a
 client can make one process hold (``bounded_http``), and the graceful drain on
-SIGTERM (``DrainingServer``). ``quizsession serve`` (cli.py) builds the app and
-calls ``serve_forever``."""
+SIGTERM (``DrainingServer``). ``quizsession serve`` (cli/serve.py) builds the app
+and calls ``serve_forever``: in its one process, or in each worker process that
+``workers.Supervisor`` forks for ``--workers N`` (they all accept on the socket
+the parent bound with ``listen_socket``; one drain per worker)."""
 
 from __future__ import annotations
 

@@ -3,9 +3,14 @@ XML) into quizsession's own format. Adapters of the ``QuizImporter`` port
 (``app/quiz_import.py``): they read files; the result is a plain definition mapping
 that ``parse_quiz`` checks like any other.
 
-- ``gift.py``, ``moodle_xml.py``: the two readers;
-- ``answers.py``: Moodle's weighted answers mapped onto quizsession's question kinds;
-- ``html_text.py``: HTML to plain text;
+- ``gift.py``, ``moodle_xml.py``: the two readers; ``xml_kinds.py``: the Moodle XML
+  types with several parts (essay, matching, ordering, cloze, description);
+- ``cloze.py``: Moodle's embedded answers (``{1:MULTICHOICE:...}``) as gaps;
+- ``answers.py``: Moodle's weighted answers mapped onto quizsession's question kinds,
+  and Moodle's own answer grades;
+- ``html_text.py``: HTML to plain text; ``media.py``: images kept as question
+  images, notes for the files that are not;
+- ``kinds.py``: quizsession kind <-> Moodle question type (``MOODLE_KINDS``);
 - ``collect.py``: ids, per-question checks and whole-file refusals.
 """
 

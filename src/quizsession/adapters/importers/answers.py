@@ -22,6 +22,16 @@ def choice_id(position: int) -> str:
     return letters
 
 
+def item_ids(texts: list[str]) -> list[str]:
+    """The ids of ordering items listed in the right order: letters by the items'
+    alphabetical order, so that the ids say nothing about the right order."""
+    ranked = sorted(range(len(texts)), key=lambda i: (texts[i].casefold(), texts[i], i))
+    ids = [""] * len(texts)
+    for rank, index in enumerate(ranked):
+        ids[index] = choice_id(rank)
+    return ids
+
+
 @dataclass
 class Answer:
     """One Moodle answer: its text, weight (fraction of the mark) and feedback."""
@@ -81,6 +91,34 @@ def check_fractions(answers: list[Answer]) -> None:
             )
 
 
+MOODLE_GRADES: tuple[float, ...] = (
+    1.0, 0.9, 0.8333333, 0.8, 0.75, 0.7, 0.6666667, 0.6, 0.5, 0.4, 0.3333333, 0.3, 0.25,
+    0.2, 0.1666667, 0.1428571, 0.125, 0.1111111, 0.1, 0.05, 0.0,
+)  # fmt: skip
+"""The answer grades Moodle accepts, and their negatives (its question bank's
+``fraction_options_full``); an import that holds any other grade is refused."""
+
+
+def is_moodle_grade(fraction: float) -> bool:
+    """Whether Moodle accepts ``fraction`` as an answer grade (as its import does:
+    within 0.00001 of one of ``MOODLE_GRADES`` or its negative)."""
+    return any(abs(abs(fraction) - grade) < 1e-5 for grade in MOODLE_GRADES)
+
+
+def grade_notes(fractions: list[float], notes: list[str]) -> None:
+    """A note for the weights Moodle itself refuses (the question is imported as
+    written: Moodle would refuse the whole file)."""
+    odd = sorted({_percent(f) for f in fractions if math.isfinite(f) and not is_moodle_grade(f)})
+    if odd:
+        listed = ", ".join(odd)
+        word = "weight" if len(odd) == 1 else "weights"
+        notes.append(
+            f"answer {word} {listed} {'is' if len(odd) == 1 else 'are'} not among Moodle's "
+            "grades (Moodle refuses to import such a question); imported as written: check "
+            "the scoring"
+        )
+
+
 def choice_fields(
     answers: list[Answer], *, single: bool, points: float, notes: list[str]
 ) -> dict[str, object]:
@@ -90,6 +128,7 @@ def choice_fields(
     check_fractions(answers)
     if len(answers) < 2:
         raise Skip(f"has {plural(len(answers), 'answer')}; a choice question needs at least 2")
+    grade_notes([a.fraction for a in answers], notes)
     negative = [-a.fraction for a in answers if a.fraction < 0]
     penalty = _round(max(negative, default=0.0) * points)
     if single:
@@ -122,6 +161,12 @@ def choice_fields(
         correct = [a.fraction > 0 for a in answers]
         if not any(correct):
             raise Skip("no answer has a positive weight, so none is correct")
+        total = round(sum(a.fraction for a in answers if a.fraction > 0), 2)
+        if total != 1.0:
+            notes.append(
+                f"the positive weights add up to {_percent(total)}, not 100% (Moodle refuses to "
+                "save such a question); imported: each correct choice earns an equal share"
+            )
     choices: list[dict[str, object]] = []
     for i, (a, right) in enumerate(zip(answers, correct, strict=True)):
         choice: dict[str, object] = {"id": choice_id(i), "text": a.text}
@@ -147,6 +192,7 @@ def short_text_fields(
     0 % answers that only carry feedback) are not; Moodle's ``*`` wildcard cannot be
     matched, so answers using it are left out."""
     check_fractions(answers)
+    grade_notes([a.fraction for a in answers], notes)
     accepted: list[str] = []
     wildcard: list[str] = []
     partial: list[str] = []
@@ -185,6 +231,7 @@ class NumericAnswer:
 
 def numeric_fields(answers: list[NumericAnswer], notes: list[str]) -> dict[str, object]:
     """``numeric`` from the answer worth 100 % (value and absolute tolerance)."""
+    grade_notes([a.fraction for a in answers], notes)
     full = [a for a in answers if _is_full(a.fraction)]
     if not full:
         raise Skip("no numeric answer is worth 100%")

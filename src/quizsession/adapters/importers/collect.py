@@ -38,13 +38,7 @@ def check_count(count: int) -> None:
 
 
 UNSUPPORTED: dict[str, str] = {
-    "essay": "essays are marked by hand; quizsession marks every answer automatically",
-    "matching": "matching questions (pairs of items) have no quizsession equivalent",
     "randomsamatch": "random short-answer matching has no quizsession equivalent",
-    "multianswer": (
-        "embedded-answers (Cloze) questions hold several sub-questions in one text; "
-        "a quizsession question has one answer"
-    ),
     "calculated": (
         "calculated questions draw new values for each attempt; quizsession questions are fixed"
     ),
@@ -60,12 +54,10 @@ UNSUPPORTED: dict[str, str] = {
     "gapselect": (
         "select-missing-words questions hold several gaps; a quizsession question has one answer"
     ),
-    "ordering": "ordering questions have no quizsession equivalent",
     "random": (
         "a random question is drawn from a Moodle category at attempt time; import the "
         "category's questions and use pool selection instead"
     ),
-    "description": "not a question (a Moodle description: text shown without an answer)",
 }
 
 
@@ -73,8 +65,6 @@ def unsupported_message(kind: str) -> str:
     reason = UNSUPPORTED.get(kind)
     if reason is None:
         return f"the question type {kind!r} is not supported"
-    if kind == "description":
-        return reason
     return f"not supported: {reason}"
 
 
@@ -87,6 +77,8 @@ class Source:
     kind: str
     line: int | None = None
     id_hint: str = ""
+    exact: bool = False
+    """``id_hint`` is the id itself (a Moodle ``<idnumber>``), not a name to slugify."""
 
 
 @dataclass
@@ -109,7 +101,7 @@ class Collector:
         )
 
     def _unique(self, src: Source) -> str:
-        base = slugify(src.id_hint) or f"q{src.index}"
+        base = src.id_hint if src.exact else slugify(src.id_hint) or f"q{src.index}"
         qid, n = base, 1
         while qid in self._ids:
             n += 1
@@ -120,7 +112,8 @@ class Collector:
     def add(self, src: Source, fields: dict[str, object], notes: list[str]) -> None:
         qid = self._unique(src)
         question: dict[str, object] = {"id": qid, **fields}
-        if _IMAGE_ONLY.fullmatch(str(question.get("text", ""))):
+        text = str(question.get("text", ""))
+        if _IMAGE_ONLY.fullmatch(text) or (not text.strip() and question.get("images")):
             self.skip(src, "its text is only an image, which cannot be imported")
             return
         choices = question.get("choices", [])
@@ -164,7 +157,14 @@ _IMAGE_ONLY = re.compile(r"(?:\s*\[image\])+\s*")
 
 def question_problems(question: dict[str, object]) -> list[str]:
     """What ``parse_quiz`` finds wrong with ``question`` alone (paths relative to it)."""
-    probe = {"id": "probe", "title": "probe", "duration_s": 1, "test": {"questions": [question]}}
+    # A second question that takes an answer: a description alone is no test.
+    filler = {"id": "_probe", "kind": "true_false", "text": "probe", "correct": True}
+    probe = {
+        "id": "probe",
+        "title": "probe",
+        "duration_s": 1,
+        "test": {"questions": [question, filler]},
+    }
     try:
         parse_quiz(probe)
     except InvalidDefinition as exc:

@@ -7,7 +7,8 @@ after it makes a missing-word question: the block becomes ``_____``), ``####``
 starts the general feedback, ``#`` an answer's feedback, ``%n%`` an answer's
 weight, and ``\\~ \\= \\# \\{ \\} \\:`` (plus ``\\n`` and ``\\\\``) are escapes. A
 ``[html]``, ``[moodle]``, ``[plain]`` or ``[markdown]`` marker sets a text's format.
-See docs/importing.md for the mapping."""
+A text without an answer block is a description, ``{}`` an essay, ``{=a -> b ...}``
+a matching question. See docs/importing.md for the mapping."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from quizsession.adapters.importers.answers import (
     NumericAnswer,
     Skip,
     choice_fields,
+    choice_id,
     images_note,
     number,
     numeric_fields,
@@ -30,9 +32,9 @@ from quizsession.adapters.importers.collect import (
     check_count,
     check_size,
     excerpt,
-    unsupported_message,
 )
 from quizsession.adapters.importers.html_text import TextFormat, plain_text
+from quizsession.adapters.importers.media import Media
 from quizsession.app.quiz_import import DEFAULT_DURATION_S, ImportResult
 
 BLANK = "_____"
@@ -146,13 +148,14 @@ def _question(c: Collector, index: int, line: int, body: str) -> None:
         else body[:start] + ("" if body.rstrip().endswith("}") else BLANK + body[finish + 1 :])
     )
     qtext, qformat = _format(raw_text, "moodle")
-    text_plain = plain_text(_restore(qtext), qformat)
+    media = Media()
+    text_plain = plain_text(_restore(qtext), qformat, media)
     src = Source(
         index=index, name=title or excerpt(text_plain.text), kind="?", line=line, id_hint=title
     )
     if opens == 0 and closes == 0:
         src.kind = "description"
-        c.skip(src, unsupported_message("description"))
+        _add(c, src, {"kind": "description", "text": text_plain.text, "points": 0.0}, [], media)
         return
     if opens != closes or finish < start:
         src.kind = "unknown"
@@ -176,14 +179,15 @@ def _question(c: Collector, index: int, line: int, body: str) -> None:
         general = answers[sep + 4 :]
         answers = answers[:sep].strip()
     src.kind = _kind(answers)
-    if src.kind in ("essay", "matching"):
-        c.skip(src, unsupported_message(src.kind))
-        return
     notes: list[str] = []
-    feedback, feedback_images = _plain(general, qformat)
-    images = text_plain.images + feedback_images
+    feedback, images = _plain(general, qformat)
     try:
-        if src.kind == "numerical":
+        if src.kind == "essay":
+            fields: dict[str, object] = {"kind": "essay"}
+        elif src.kind == "matching":
+            fields, images_in = _matching(answers, qformat)
+            images += images_in
+        elif src.kind == "numerical":
             fields = _numeric(answers, notes)
         elif src.kind == "multichoice":
             choices, images_in = _choices(answers, qformat)
@@ -208,7 +212,22 @@ def _question(c: Collector, index: int, line: int, body: str) -> None:
     if feedback:
         question["feedback"] = feedback
     question.update(fields)
-    c.add(src, question, notes)
+    _add(c, src, question, notes, media)
+
+
+def _add(
+    c: Collector, src: Source, question: dict[str, object], notes: list[str], media: Media
+) -> None:
+    """The question with the images its text keeps (after the common keys)."""
+    if media.images:
+        common = ("kind", "text", "points", "penalty", "feedback")
+        head = {k: question[k] for k in common if k in question}
+        rest = {k: v for k, v in question.items() if k not in head}
+        question = head | {"images": media.images} | rest
+        alts = [i["alt"] for i in media.images]
+        if not str(question["text"]).strip() and all(alts):
+            question["text"] = " ".join(f"[image: {alt}]" for alt in alts)
+    c.add(src, question, media.notes + notes)
 
 
 def _kind(answers: str) -> str:
@@ -270,6 +289,33 @@ def _choices(answers: str, qformat: TextFormat) -> tuple[list[Answer], int]:
         images += text_images + feedback_images
         out.append(Answer(text=text, fraction=fraction, feedback=feedback))
     return out, images
+
+
+def _matching(answers: str, qformat: TextFormat) -> tuple[dict[str, object], int]:
+    """``=item -> answer`` pairs; ``= -> answer`` (no item) is an extra wrong answer."""
+    pairs: list[dict[str, object]] = []
+    distractors: list[str] = []
+    images = 0
+    for marker, raw in _split(answers, "="):
+        if not marker:
+            raise Skip("malformed: text before the first '=' pair")
+        item, arrow, answer_text = raw.partition("->")
+        if not arrow:
+            raise Skip(f"malformed: the pair {_restore(raw).strip()!r} has no '->'")
+        text, text_images = _plain(item, qformat)
+        images += text_images
+        answer = " ".join(_restore(answer_text).split())
+        if not answer:
+            raise Skip(f"the item {text!r} has no answer")
+        if text:
+            pairs.append({"id": choice_id(len(pairs)), "text": text, "answer": answer})
+        elif answer not in distractors:
+            distractors.append(answer)
+    fields: dict[str, object] = {"kind": "matching", "pairs": pairs}
+    answers_given = {p["answer"] for p in pairs}
+    if extra := [d for d in distractors if d not in answers_given]:
+        fields["distractors"] = extra
+    return fields, images
 
 
 def _true_false(answers: str, notes: list[str]) -> dict[str, object]:

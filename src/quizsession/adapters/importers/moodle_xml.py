@@ -3,7 +3,8 @@
 Parsed with defusedxml only, with DTDs forbidden: a document type declaration,
 entity declarations (billion laughs) and external entities are refused before
 anything is read. Moodle's exports never contain any of them.
-See docs/importing.md for the mapping."""
+The kinds with several parts (essay, matching, ordering, cloze, description) are
+read in ``xml_kinds.py``. See docs/importing.md for the mapping."""
 
 from __future__ import annotations
 
@@ -34,19 +35,23 @@ from quizsession.adapters.importers.collect import (
     refuse,
     unsupported_message,
 )
-from quizsession.adapters.importers.html_text import Text, TextFormat, plain_text
+from quizsession.adapters.importers.html_text import html_to_text
+from quizsession.adapters.importers.kinds import XML_TYPES
+from quizsession.adapters.importers.xml_kinds import (
+    XmlQuestion,
+    child_text,
+    cloze,
+    description,
+    essay,
+    matching,
+    ordering,
+)
 from quizsession.app.quiz_import import DEFAULT_DURATION_S, ImportResult
+from quizsession.domain.quiz_fields import ID_PATTERN
 
 if TYPE_CHECKING:  # the type only: parsing goes through defusedxml
     from xml.etree.ElementTree import Element
 
-_FORMATS: dict[str, TextFormat] = {
-    "html": "html",
-    "moodle_auto_format": "moodle",
-    "plain_text": "plain",
-    "markdown": "markdown",
-}
-_SUPPORTED = ("multichoice", "truefalse", "shortanswer", "numerical")
 DTD_REFUSED = (
     "the XML declares a document type (<!DOCTYPE ...>) or entities; these are refused "
     "because they enable entity-expansion (billion laughs) and external-entity attacks. "
@@ -85,26 +90,6 @@ def _parse(data: bytes) -> Element:
     return root
 
 
-def _child_text(element: Element, tag: str) -> str:
-    """The text of ``<tag><text>...</text></tag>``, or of ``<tag>...</tag>``."""
-    child = element.find(tag)
-    if child is None:
-        return ""
-    inner = child.find("text")
-    return (inner.text if inner is not None else child.text) or ""
-
-
-def _rich(element: Element | None, tag: str | None = None, default: str = "html") -> Text:
-    """The plain text of a formatted Moodle text (``<tag format="html"><text>``)."""
-    node = element if tag is None or element is None else element.find(tag)
-    if node is None:
-        return Text("")
-    inner = node.find("text")
-    raw = (inner.text if inner is not None else None) or ""
-    fmt = _FORMATS.get(node.get("format", default), "html")
-    return plain_text(raw, fmt)
-
-
 def _fraction(answer: Element) -> float:
     try:
         return number(answer.get("fraction", "0")) / 100.0
@@ -112,50 +97,81 @@ def _fraction(answer: Element) -> float:
         raise Skip(f"answer weight {answer.get('fraction')!r} is not a number") from None
 
 
+def _name(q: Element) -> str:
+    """The question's name as plain text (Moodle allows HTML in names)."""
+    return " ".join(html_to_text(child_text(q, "name")).text.split())
+
+
 def _question(c: Collector, index: int, q: Element) -> None:
     kind = q.get("type", "")
-    name = " ".join(_child_text(q, "name").split())
-    src = Source(index=index, name=name, kind=kind, id_hint=name)
-    if kind not in _SUPPORTED:
+    name = _name(q)
+    idnumber = child_text(q, "idnumber").strip()
+    # A quizsession export writes the id as both: then the id is kept as it is.
+    exact = idnumber == name and ID_PATTERN.fullmatch(idnumber) is not None
+    src = Source(
+        index=index, name=name, kind=kind, id_hint=idnumber if exact else name, exact=exact
+    )
+    qtype = XML_TYPES.get(kind)
+    if qtype is None:
         c.skip(src, unsupported_message(kind))
         return
-    if _child_text(q, "hidden").strip() == "1":
+    if child_text(q, "hidden").strip() == "1":
         c.skip(src, "hidden in Moodle (removed from the question bank)")
         return
-    notes: list[str] = []
-    text = _rich(q, "questiontext")
-    feedback = _rich(q, "generalfeedback")
-    images = text.images + feedback.images
+    x = XmlQuestion(q)
     try:
-        points = _points(q)
-        answers = q.findall("answer")
-        if kind == "multichoice":
-            choices = [_answer(a) for a in answers]
-            images += sum(a.images for a in choices)
-            single = _child_text(q, "single").strip().lower() not in ("false", "0")
-            fields = choice_fields(choices, single=single, points=points, notes=notes)
-        elif kind == "truefalse":
-            fields = _true_false(answers, notes)
-        elif kind == "shortanswer":
-            fields = _short_text(q, answers, notes)
+        if qtype == "multianswer":
+            question = cloze(x)
         else:
-            fields = _numeric(q, answers, notes)
+            question = {"kind": "", "text": x.rich(q.find("questiontext"), keep=True)}
+            question["points"] = 0.0 if qtype == "description" else _points(q)
+            question.update(_fields(qtype, x, question["points"]))
     except Skip as exc:
         c.skip(src, exc.message)
         return
-    if images:
-        notes.append(images_note(images))
-    question: dict[str, Any] = {"kind": fields.pop("kind"), "text": text.text, "points": points}
-    if "penalty" in fields:
-        question["penalty"] = fields.pop("penalty")
-    if feedback.text:
-        question["feedback"] = feedback.text
-    question.update(fields)
-    c.add(src, question, notes)
+    if feedback := x.rich(q.find("generalfeedback")):
+        question["feedback"] = feedback
+    x.finish(question)
+    c.add(src, _ordered(question), x.notes + x.media.notes + _lost(x))
+
+
+def _fields(qtype: str, x: XmlQuestion, points: float) -> dict[str, Any]:
+    q = x.q
+    if qtype == "description":
+        return description(x)
+    if qtype == "essay":
+        return essay(x)
+    if qtype == "matching":
+        return matching(x)
+    if qtype == "ordering":
+        return ordering(x)
+    answers = q.findall("answer")
+    if qtype == "multichoice":
+        choices = [_answer(x, a) for a in answers]
+        single = child_text(q, "single").strip().lower() not in ("false", "0")
+        return choice_fields(choices, single=single, points=points, notes=x.notes)
+    if qtype == "truefalse":
+        return _true_false(x, answers)
+    if qtype == "shortanswer":
+        return _short_text(x, answers)
+    return _numeric(x, answers)
+
+
+_ORDER = ("kind", "text", "points", "penalty", "feedback", "images")
+
+
+def _ordered(question: dict[str, Any]) -> dict[str, Any]:
+    """The common keys first, in the order the export form writes them."""
+    head = {k: question[k] for k in _ORDER if k in question}
+    return head | {k: v for k, v in question.items() if k not in head}
+
+
+def _lost(x: XmlQuestion) -> list[str]:
+    return [images_note(x.media.lost)] if x.media.lost else []
 
 
 def _points(q: Element) -> float:
-    raw = _child_text(q, "defaultgrade").strip()
+    raw = child_text(q, "defaultgrade").strip()
     if not raw:
         return 1.0
     try:
@@ -167,46 +183,39 @@ def _points(q: Element) -> float:
     return points + 0.0
 
 
-def _answer(a: Element) -> Answer:
-    text = _rich(a)
-    feedback = _rich(a, "feedback")
-    return Answer(
-        text=text.text,
-        fraction=_fraction(a),
-        feedback=feedback.text,
-        images=text.images + feedback.images,
-    )
+def _answer(x: XmlQuestion, a: Element) -> Answer:
+    return Answer(text=x.rich(a), fraction=_fraction(a), feedback=x.rich(a.find("feedback")))
 
 
-def _has_feedback(answers: list[Element]) -> bool:
-    return any(_rich(a, "feedback").text for a in answers)
+def _has_feedback(x: XmlQuestion, answers: list[Element]) -> bool:
+    return any(x.rich(a.find("feedback")) for a in answers)
 
 
-def _true_false(answers: list[Element], notes: list[str]) -> dict[str, object]:
-    by_text = {_child_text(a, "text").strip().lower(): _fraction(a) for a in answers}
+def _true_false(x: XmlQuestion, answers: list[Element]) -> dict[str, object]:
+    by_text = {child_text(a, "text").strip().lower(): _fraction(a) for a in answers}
     if set(by_text) != {"true", "false"}:
         raise Skip("a true/false question needs the answers 'true' and 'false'")
     right = [value for value, fraction in by_text.items() if fraction > 0.999999]
     if len(right) != 1:
         raise Skip("exactly one of 'true' and 'false' must be worth 100%")
-    if _has_feedback(answers):
-        notes.append(ANSWER_FEEDBACK_NOTE.format(kind="true/false"))
+    if _has_feedback(x, answers):
+        x.notes.append(ANSWER_FEEDBACK_NOTE.format(kind="true/false"))
     return {"kind": "true_false", "correct": right[0] == "true"}
 
 
-def _short_text(q: Element, answers: list[Element], notes: list[str]) -> dict[str, object]:
-    items = [Answer(_child_text(a, "text").strip(), _fraction(a)) for a in answers]
-    case_sensitive = _child_text(q, "usecase").strip() == "1"
-    fields = short_text_fields(items, case_sensitive=case_sensitive, notes=notes)
-    if _has_feedback(answers):
-        notes.append(ANSWER_FEEDBACK_NOTE.format(kind="short-text"))
+def _short_text(x: XmlQuestion, answers: list[Element]) -> dict[str, object]:
+    items = [Answer(child_text(a, "text").strip(), _fraction(a)) for a in answers]
+    case_sensitive = child_text(x.q, "usecase").strip() == "1"
+    fields = short_text_fields(items, case_sensitive=case_sensitive, notes=x.notes)
+    if _has_feedback(x, answers):
+        x.notes.append(ANSWER_FEEDBACK_NOTE.format(kind="short-text"))
     return fields
 
 
-def _numeric(q: Element, answers: list[Element], notes: list[str]) -> dict[str, object]:
+def _numeric(x: XmlQuestion, answers: list[Element]) -> dict[str, object]:
     items: list[NumericAnswer] = []
     for a in answers:
-        raw = _child_text(a, "text").strip()
+        raw = child_text(a, "text").strip()
         if raw == "*":
             continue  # Moodle's catch-all for "any other answer": feedback only
         tolerance_raw = (a.findtext("tolerance") or "0").strip() or "0"
@@ -217,13 +226,13 @@ def _numeric(q: Element, answers: list[Element], notes: list[str]) -> dict[str, 
                 f"numeric answer {raw!r} (tolerance {tolerance_raw!r}) is not a number"
             ) from None
         items.append(NumericAnswer(value, tolerance, _fraction(a)))
-    fields = numeric_fields(items, notes)
-    units = [u.findtext("unit_name") or "" for u in q.iterfind("units/unit")]
+    fields = numeric_fields(items, x.notes)
+    units = [u.findtext("unit_name") or "" for u in x.q.iterfind("units/unit")]
     if any(u.strip() for u in units):
-        notes.append(
+        x.notes.append(
             f"units ({', '.join(u.strip() for u in units if u.strip())}) are not imported: "
             "candidates answer with the number only"
         )
-    if _has_feedback(answers):
-        notes.append(ANSWER_FEEDBACK_NOTE.format(kind="numeric"))
+    if _has_feedback(x, answers):
+        x.notes.append(ANSWER_FEEDBACK_NOTE.format(kind="numeric"))
     return fields

@@ -12,8 +12,9 @@ depends on it. Every Redis or socket error leaves this module as
   longer, so ``session_seen`` answers True (active), False (lapsed, within the
   retention) or None (no record: never seen, lapsed long ago, or Redis was
   flushed/restarted). The memory adapter gives the same answers.
-- Notices: Redis pub/sub, one channel per attempt. Each instance holds one
-  PubSub connection; a reader task fans messages out to local subscriptions.
+- Notices: Redis pub/sub, one channel per attempt (``redis_notices``). Each
+  instance holds one PubSub connection; a reader task fans messages out to local
+  subscriptions; subscriptions arriving together go in one SUBSCRIBE.
   Pub/sub is fire-and-forget: a notice published while this instance is
   disconnected from Redis is lost (notices are advisory; the client learns the
   truth from its next request). The reader reconnects and resubscribes by itself.
@@ -26,35 +27,27 @@ even while Redis is down (``ping()`` tells readiness).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import math
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
-import msgspec
 from limits import RateLimitItemPerSecond
 from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 from redis.asyncio import Redis
-from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError
 
 from quizsession.adapters.live.inbox import NoticeInbox, NoticeSink
 from quizsession.adapters.live.primary import CheckedGrant
+from quizsession.adapters.live.redis_notices import NoticeChannels
 from quizsession.adapters.live.redis_scripts import Scripts
 from quizsession.app.ports import Clock, LeaseGrant, LiveStateUnavailable, Notice
 
 T = TypeVar("T")
-
-_POLL_S = 1.0
-_CONFIRM_TIMEOUT_S = 5.0
-
-_NOTICE_ENCODER = msgspec.json.Encoder()
-_NOTICE_DECODER = msgspec.json.Decoder(Notice)
 
 
 def _ms(seconds: float) -> int:
@@ -101,13 +94,7 @@ class RedisLiveState:
         self._redis: Redis | None = None
         self._scripts: Scripts | None = None
         self._limiter: MovingWindowRateLimiter | None = None
-        self._pubsub: PubSub | None = None
-        self._reader: asyncio.Task[None] | None = None
-        self._sub_lock = asyncio.Lock()
-        self._local: dict[str, set[NoticeSink]] = {}
-        self._server_channels: set[str] = set()
-        self._confirm: dict[bytes, asyncio.Future[None]] = {}
-        self._closing = False
+        self._notices = NoticeChannels(key_prefix, self._guard)
 
     @property
     def process_local(self) -> bool:
@@ -118,7 +105,6 @@ class RedisLiveState:
     async def open(self) -> None:
         if self._redis is not None:
             return
-        self._closing = False
         client = Redis.from_url(
             self._url,
             socket_connect_timeout=self._socket_timeout_s,
@@ -129,6 +115,7 @@ class RedisLiveState:
             retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 1),
         )
         self._redis = client
+        self._notices.open(client)
         self._scripts = Scripts.register(client)
         options: dict[str, Any] = {"connection_pool": client.connection_pool}
         storage = RedisStorage(
@@ -141,24 +128,7 @@ class RedisLiveState:
         self._limiter = MovingWindowRateLimiter(storage)
 
     async def close(self) -> None:
-        self._closing = True
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
-            self._reader = None
-        for subs in list(self._local.values()):
-            for sub in list(subs):
-                sub.end()
-        self._local.clear()
-        self._server_channels.clear()
-        for fut in self._confirm.values():
-            fut.cancel()
-        self._confirm.clear()
-        if self._pubsub is not None:
-            with contextlib.suppress(RedisError, OSError):
-                await self._pubsub.aclose()  # type: ignore[no-untyped-call]
-            self._pubsub = None
+        await self._notices.close()
         if self._redis is not None:
             with contextlib.suppress(RedisError, OSError):
                 await self._redis.aclose()
@@ -269,14 +239,9 @@ class RedisLiveState:
             return None
         return answer == 1
 
-    # -- notices ---------------------------------------------------------------------
-    def _channel(self, attempt_id: str) -> bytes:
-        return f"{self._prefix}notice:{attempt_id}".encode()
-
+    # -- notices (``redis_notices``) ---------------------------------------------------
     async def publish(self, notice: Notice) -> None:
-        await self._guard(
-            self._client.publish(self._channel(notice.attempt_id), _NOTICE_ENCODER.encode(notice))
-        )
+        await self._notices.publish(notice)
 
     async def subscribe(self, attempt_id: str) -> RedisSubscription:
         sub = RedisSubscription(self, attempt_id)
@@ -284,108 +249,10 @@ class RedisLiveState:
         return sub
 
     async def attach(self, attempt_id: str, sink: NoticeSink) -> None:
-        client = self._client
-        async with self._sub_lock:
-            self._local.setdefault(attempt_id, set()).add(sink)
-            if attempt_id in self._server_channels:
-                return
-            channel = self._channel(attempt_id)
-            confirmed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._confirm[channel] = confirmed
-            try:
-                if self._pubsub is None:
-                    self._pubsub = client.pubsub()
-                await self._guard(self._pubsub.subscribe(channel))
-                self._ensure_reader()
-                # Return only once Redis has registered the subscription, so that
-                # a notice published after subscribe() returns is delivered.
-                try:
-                    await asyncio.wait_for(asyncio.shield(confirmed), _CONFIRM_TIMEOUT_S)
-                except TimeoutError as exc:
-                    raise LiveStateUnavailable(
-                        f"redis: no confirmation of SUBSCRIBE {channel!r}"
-                    ) from exc
-                self._server_channels.add(attempt_id)
-            except BaseException:
-                self._drop_local(attempt_id, sink)
-                if self._pubsub is not None and not self._local.get(attempt_id):
-                    await self._server_unsubscribe(channel)
-                raise
-            finally:
-                self._confirm.pop(channel, None)
-
-    def _drop_local(self, attempt_id: str, sink: NoticeSink) -> bool:
-        """Forget a local sink; True if it was the attempt's last one."""
-        subs = self._local.get(attempt_id)
-        if subs is None or sink not in subs:
-            return False
-        subs.discard(sink)
-        if subs:
-            return False
-        del self._local[attempt_id]
-        return True
-
-    async def _server_unsubscribe(self, channel: bytes) -> None:
-        pubsub = self._pubsub
-        if pubsub is None:
-            return
-        try:
-            await pubsub.unsubscribe(channel)
-        except (RedisError, OSError, TimeoutError):
-            # Not connected: make sure a reconnect does not resubscribe it.
-            pubsub.channels.pop(channel, None)
+        await self._notices.attach(attempt_id, sink)
 
     async def detach(self, attempt_id: str, sink: NoticeSink) -> None:
-        async with self._sub_lock:
-            if self._drop_local(attempt_id, sink) and attempt_id in self._server_channels:
-                self._server_channels.discard(attempt_id)
-                await self._server_unsubscribe(self._channel(attempt_id))
-
-    def _ensure_reader(self) -> None:
-        if self._reader is None or self._reader.done():
-            self._reader = asyncio.get_running_loop().create_task(
-                self._read_loop(), name="quizsession-redis-notices"
-            )
-
-    async def _read_loop(self) -> None:
-        backoff = 0.05
-        while not self._closing:
-            pubsub = self._pubsub
-            if pubsub is None:
-                return
-            try:
-                message = await pubsub.get_message(timeout=_POLL_S)
-            except (RedisError, OSError, TimeoutError):
-                # Redis is away: wait and retry; the next read reconnects and
-                # redis-py resubscribes to every channel (its on_connect hook).
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 2.0)
-                continue
-            backoff = 0.05
-            if message is not None:
-                self._dispatch(message)
-
-    def _dispatch(self, message: dict[str, Any]) -> None:
-        kind = message.get("type")
-        channel = message.get("channel")
-        if not isinstance(channel, bytes):
-            return
-        if kind == "subscribe":
-            fut = self._confirm.get(channel)
-            if fut is not None and not fut.done():
-                fut.set_result(None)
-            return
-        if kind != "message":
-            return
-        data = message.get("data")
-        if not isinstance(data, bytes):
-            return
-        try:
-            notice = _NOTICE_DECODER.decode(data)
-        except msgspec.DecodeError:
-            return  # not ours (or from an incompatible version): ignore
-        for sub in list(self._local.get(notice.attempt_id, ())):
-            sub.deliver(notice)
+        await self._notices.detach(attempt_id, sink)
 
     # -- rate limits -----------------------------------------------------------------
     async def hit(self, key: str, limit: int, per_seconds: int) -> bool:

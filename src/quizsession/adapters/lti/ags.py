@@ -188,7 +188,9 @@ class AgsSink:
         body: dict[str, Any] = {
             "userId": user_id,
             "activityProgress": "Completed",
-            "gradingProgress": "Pending" if pending else "FullyGraded",
+            # PendingManual: answers graded by hand wait for a grader (the score
+            # given so far is the automatic part); a later event brings the final.
+            "gradingProgress": "PendingManual" if pending else "FullyGraded",
             "timestamp": _iso(event.at),
         }
         if isinstance(given, int | float) and isinstance(maximum, int | float) and maximum > 0:

@@ -4,7 +4,9 @@
   line breaks quoted), one row per attempt with a points and an answer column per
   question. Text cells that a spreadsheet would run as a formula (starting with
   ``= + - @``, tab or carriage return) get a leading single quote; numbers the
-  report computed are written as plain numbers.
+  report computed are written as plain numbers. A score waiting for a grader
+  is written ``pending``; ``score_before_regrade`` is set once an attempt was
+  regraded.
 - JSON: the msgspec encoding of the report structs.
 """
 
@@ -33,7 +35,11 @@ FIXED_COLUMNS = [
     "finished_at",
     "time_used_s",
     "submit_reason",
+    "score_before_regrade",
 ]
+#: The score cell of an attempt (or an answer) whose answers graded by hand wait
+#: for a grader.
+PENDING = "pending"
 
 # ------------------------------------------------------------------------------- text
 
@@ -102,13 +108,14 @@ def results_csv(report: QuizReport) -> str:
             _cell(r.candidate_name),
             number(r.quiz_version),
             _cell(r.status),
-            _cell(r.score),
+            PENDING if r.pending else _cell(r.score),
             _cell(r.max_score),
             _cell(r.percentage),
             iso_time(r.started_at),
             iso_time(r.finished_at),
             _cell(r.time_used_s),
             _cell(r.submit_reason),
+            _cell(r.score_before_regrade),
         ]
         by_id: dict[str, AnswerResult] = {a.question_id: a for a in r.answers}
         for qid in report.question_ids:
@@ -116,7 +123,8 @@ def results_csv(report: QuizReport) -> str:
             if found is None:
                 row += ["", ""]
             else:
-                row += [number(found.points), _answer_cell(found.answer)]
+                points = PENDING if found.pending else number(found.points)
+                row += [points, _answer_cell(found.answer)]
         writer.writerow(row)
     return out.getvalue()
 

@@ -115,13 +115,14 @@ def _results_rows(results: Sequence[CandidateResult]) -> list[list[str]]:
             esc(r.candidate_id),
             f'<span class="status-{esc(r.status)}">{esc(STATUSES.get(r.status, r.status))}</span>',
             esc(r.quiz_version),
-            esc(fmt(r.score)),
+            "pending" if r.pending else esc(fmt(r.score)),
             esc(fmt(r.max_score)),
             esc(fmt(r.percentage, 1)),
             esc(utc_time(r.started_at)),
             esc(utc_time(r.finished_at)),
             esc(duration(r.time_used_s)),
             esc(SUBMITTED_BY.get(r.submit_reason or "", r.submit_reason or NONE)),
+            esc(fmt(r.score_before_regrade)),
         ]
         for r in results
     ]
@@ -189,6 +190,7 @@ def _summary_rows(report: QuizReport) -> list[list[str]]:
         ["Scored (submitted)", str(s.scored)],
         ["In progress", str(s.in_progress)],
         ["Voided (left out of the statistics)", str(s.voided)],
+        ["Score pending (answers to grade; left out of the scores)", str(s.pending)],
         ["Mean score", esc(fmt(s.mean_score))],
         ["Median score", esc(fmt(s.median_score))],
         ["Mean percentage", esc(fmt(s.mean_percentage, 1))],
@@ -251,7 +253,8 @@ def report_html(report: QuizReport) -> str:
         "<h2>Results</h2>",
         '<p class="note">One row per attempt, voided and running ones included. '
         "Percentage: the score as a share of the maximum; negative marks can take it "
-        "below 0.</p>",
+        "below 0. A score is pending while answers graded by hand wait for a grader; "
+        "Score before regrade: the score an attempt had before it was regraded.</p>",
         table(
             "results",
             f"Results: {plural(len(report.results), 'attempt')}",
@@ -268,9 +271,10 @@ def report_html(report: QuizReport) -> str:
                 "Finished (UTC)",
                 "Time used",
                 "Submitted by",
+                "Score before regrade",
             ],
             _results_rows(report.results),
-            numeric=frozenset({4, 5, 6, 7}),
+            numeric=frozenset({4, 5, 6, 7, 12}),
         ),
         "<h2>Item analysis</h2>",
         f'<p class="note">{esc(FACILITY_NOTE)}</p>',

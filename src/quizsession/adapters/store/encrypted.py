@@ -54,6 +54,7 @@ from quizsession.app.ports import (
     InviteRepository,
     RecordedEvent,
     UnreadableData,
+    VersionConflict,
 )
 from quizsession.domain.events import AnswerSaved, AnswerValue, AttemptCreated, AttemptEvent
 
@@ -220,7 +221,12 @@ class EncryptedEventLog:
         index: AttemptIndexRow,
     ) -> int:
         events = [self._seal(attempt_id, e) for e in events]
-        return await self._inner.append(attempt_id, expected_version, events, index)
+        try:
+            return await self._inner.append(attempt_id, expected_version, events, index)
+        except VersionConflict as exc:
+            if exc.after is not None:  # the log's events it carries are read ones
+                exc.after = [self._open(r) for r in exc.after]
+            raise
 
     async def read(self, attempt_id: str, after: int = 0) -> list[RecordedEvent]:
         return [self._open(r) for r in await self._inner.read(attempt_id, after)]

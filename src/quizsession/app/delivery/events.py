@@ -17,7 +17,9 @@ from quizsession.app.outbound import OutboundEvent, OutboundType
 from quizsession.app.ports import BacklogEntry, RecordedEvent
 from quizsession.domain.events import (
     Actor,
+    AnswerGraded,
     DurationChanged,
+    Regraded,
     Reopened,
     SectionStarted,
     Submitted,
@@ -65,11 +67,34 @@ def _payloads(record: RecordedEvent) -> list[tuple[OutboundType, dict[str, objec
                 (
                     "attempt.scored",
                     {
-                        "score": {"points": event.score, "max": event.max_score},
+                        "score": _score(event.score, event.max_score, event.pending),
                         "finished_at": event.finished_at,
                         "cause": "submission",
                     },
                 ),
+            ]
+        case AnswerGraded(pending=0, score=float() as points, max_score=float() as maximum):
+            # The last answer waiting for a grader is graded (or a grade changed
+            # once every answer was): the final score.
+            score = _score(points, maximum, 0)
+            return [
+                ("attempt.graded", {"score": score, "by": actor_kind(event.by)}),
+                ("attempt.scored", {"score": score, "cause": "grading"}),
+            ]
+        case Regraded():
+            maximum = event.max_score if event.max_score is not None else 0.0
+            score = _score(event.new_score, maximum, event.pending)
+            return [
+                (
+                    "attempt.regraded",
+                    {
+                        "quiz_version": event.quiz_version,
+                        "old_score": event.old_score,
+                        "score": score,
+                        "questions_changed": sorted(event.changes),
+                    },
+                ),
+                ("attempt.scored", {"score": score, "cause": "regrade"}),
             ]
         case Voided():
             return [("attempt.voided", {"by": actor_kind(event.by)})]
@@ -82,6 +107,15 @@ def _payloads(record: RecordedEvent) -> list[tuple[OutboundType, dict[str, objec
             ]
         case _:
             return []
+
+
+def _score(points: float, maximum: float, pending: int) -> dict[str, object]:
+    """``{"points", "max"}``, with ``"pending": true`` while answers graded by
+    hand wait for a grader (``points`` is then the automatic part)."""
+    score: dict[str, object] = {"points": points, "max": maximum}
+    if pending:
+        score["pending"] = True
+    return score
 
 
 def outbound_events(attempt: BacklogEntry, record: RecordedEvent) -> list[OutboundEvent]:

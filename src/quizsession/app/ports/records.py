@@ -3,6 +3,8 @@ port: adapters translate them into these)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import msgspec
 
 from quizsession.domain.events import AttemptEvent
@@ -14,13 +16,27 @@ class StoreError(Exception):
 
 class VersionConflict(StoreError):
     """``append`` found the attempt at another version than expected (the optimistic
-    lock). Nothing was written."""
+    lock). Nothing was written.
 
-    def __init__(self, attempt_id: str, expected: int, actual: int | None = None) -> None:
+    ``after``: the log's events with seq > ``expected``, in order, when the store
+    read them in the same call that refused the append (a store may, to spare its
+    caller a read); None when it did not. They were the log's at that moment: the
+    caller may catch up with them instead of reading, and still meets the lock
+    again if the log has moved on since."""
+
+    def __init__(
+        self,
+        attempt_id: str,
+        expected: int,
+        actual: int | None = None,
+        *,
+        after: Sequence[RecordedEvent] | None = None,
+    ) -> None:
         super().__init__(f"attempt {attempt_id}: expected version {expected}, found {actual}")
         self.attempt_id = attempt_id
         self.expected = expected
         self.actual = actual
+        self.after = after
 
 
 class StoreUnavailable(StoreError):

@@ -15,6 +15,7 @@ from quizsession.domain.attempt import AttemptState, fold, score
 from quizsession.domain.events import (
     AnswerSaved,
     QuestionDelivered,
+    Regraded,
     Reopened,
     SectionStarted,
     SessionClosed,
@@ -46,6 +47,12 @@ class Examined:
     test_started_at: float | None
     time_spent: dict[str, float]  # question id -> seconds (test section)
     per_question: dict[str, float]  # points of every question that counts
+    #: Grading: the total with grades and regrades, the questions waiting for a
+    #: grader, and the score before the first regrade (None: never regraded).
+    total: float | None = None
+    max_total: float | None = None
+    pending: tuple[str, ...] = ()
+    before_regrade: float | None = None
 
     @property
     def scored(self) -> bool:
@@ -70,8 +77,20 @@ def examine(records: Sequence[RecordedEvent], quiz: Quiz | None) -> Examined:
             and event.question_id not in spent
         ):
             spent[event.question_id] = rounded(event.at - shown[event.question_id])
-    per_question = score(state, quiz).per_question if quiz is not None else {}
-    return Examined(records, state, quiz, started, spent, per_question)
+    sheet = score(state, quiz) if quiz is not None else None
+    regrades = [r.event for r in records if isinstance(r.event, Regraded)]
+    return Examined(
+        records,
+        state,
+        quiz,
+        started,
+        spent,
+        sheet.per_question if sheet is not None else {},
+        total=sheet.score if sheet is not None else None,
+        max_total=sheet.max_score if sheet is not None else None,
+        pending=sheet.pending if sheet is not None else (),
+        before_regrade=regrades[0].old_score if regrades else None,
+    )
 
 
 def candidate_result(a: Examined) -> CandidateResult:
@@ -89,15 +108,22 @@ def candidate_result(a: Examined) -> CandidateResult:
                     question_id=qid,
                     delivered=qid in state.test.delivered_set,
                     answer=answer,
-                    points=score_answer(question, answer),
+                    points=a.per_question.get(qid, score_answer(question, answer)),
                     max_points=question.points,
                     correct=is_correct(question, answer),
+                    pending=qid in a.pending,
                 )
             )
     sub = state.submitted
+    # The score with its grades and regrades (the submit's score is the
+    # automatic part at submit time).
+    total = maximum = None
+    if sub is not None:
+        total = a.total if a.total is not None else sub.score
+        maximum = a.max_total if a.max_total is not None else sub.max_score
     percentage = None
-    if sub is not None and sub.max_score > 0:
-        percentage = rounded(100.0 * sub.score / sub.max_score)
+    if total is not None and maximum and not a.pending:
+        percentage = rounded(100.0 * total / maximum)
     used = None
     if sub is not None and a.test_started_at is not None:
         used = rounded(sub.finished_at - a.test_started_at)
@@ -107,14 +133,17 @@ def candidate_result(a: Examined) -> CandidateResult:
         candidate_name=state.candidate_name,
         quiz_version=state.quiz_version,
         status=state.status,
-        score=sub.score if sub else None,
-        max_score=sub.max_score if sub else None,
+        score=total,
+        max_score=maximum,
         percentage=percentage,
         started_at=a.test_started_at,
         finished_at=sub.finished_at if sub else None,
         time_used_s=used,
         submit_reason=sub.reason if sub else None,
         answers=answers,
+        pending=sub is not None and bool(a.pending),
+        score_before_regrade=a.before_regrade,
+        regraded_version=state.regraded_version,
     )
 
 

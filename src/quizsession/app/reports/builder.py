@@ -11,14 +11,20 @@ Rules (also in docs):
 - **Population.** Every attempt of the quiz is listed in the results with its
   status. Statistics (summary, item analysis) use the *scored* attempts only:
   status ``submitted``. Voided attempts (even if submitted before) and attempts in
-  progress are left out. Each attempt is scored with the quiz version it used.
-- **Results.** ``score``/``max_score`` are those of the attempt's last
-  ``submitted`` event (None until submitted); ``percentage`` = 100 * score /
-  max_score. ``started_at`` is the start of the test section, ``finished_at`` the
-  submit's finish time (the deadline for a deadline submit), ``time_used_s`` =
-  finished_at - started_at (excluding nothing: disconnects, reopens and extensions
-  all count). ``answers`` holds every question that counts toward the attempt's
-  score, with the points its final answer earns.
+  progress are left out. Each attempt is scored with the quiz version it used
+  (or, after a regrade, the version it was regraded with).
+- **Results.** ``score``/``max_score``: the submitted attempt's score (None
+  until submitted) with its grades given by hand; after a regrade, scored with
+  the version it was regraded with (``score_before_regrade`` keeps the score
+  before the first regrade). While answers graded by hand wait for a grader the
+  result is ``pending``: ``score`` is the automatic part, ``percentage`` is None
+  and the summary's score figures leave the attempt out (``summary.pending``
+  counts them). ``percentage`` = 100 * score / max_score. ``started_at`` is the
+  start of the test section, ``finished_at`` the submit's finish time (the
+  deadline for a deadline submit), ``time_used_s`` = finished_at - started_at
+  (excluding nothing: disconnects, reopens and extensions all count).
+  ``answers`` holds every question that counts toward the attempt's score, with
+  the points its final answer earns (``pending`` while it waits for a grader).
 - **Item analysis.** An attempt counts for a question when the question was
   delivered to it in the test section (``delivered``). ``answered``: the final
   answer is not empty (None, ``[]`` and a blank text are empty). ``right``: the
@@ -80,6 +86,7 @@ from quizsession.app.reports.model import (
 from quizsession.app.timeline import timeline
 from quizsession.domain.attempt import fold
 from quizsession.domain.errors import ErrorCode, refuse
+from quizsession.domain.grading import scoring_version
 from quizsession.domain.quiz import Question, Quiz
 
 PAGE = 500
@@ -104,8 +111,9 @@ def _stat(values: Sequence[float], how: str) -> float | None:
 
 def _summary(results: Sequence[CandidateResult]) -> Summary:
     scored = [r for r in results if r.status == "submitted"]
-    scores = [r.score for r in scored if r.score is not None]
-    pcts = [r.percentage for r in scored if r.percentage is not None]
+    final = [r for r in scored if not r.pending]
+    scores = [r.score for r in final if r.score is not None]
+    pcts = [r.percentage for r in final if r.percentage is not None]
     used = [r.time_used_s for r in scored if r.time_used_s is not None]
     return Summary(
         attempts=len(results),
@@ -118,6 +126,7 @@ def _summary(results: Sequence[CandidateResult]) -> Summary:
         median_percentage=_stat(pcts, "median"),
         mean_time_used_s=_stat(used, "mean"),
         median_time_used_s=_stat(used, "median"),
+        pending=len(scored) - len(final),
     )
 
 
@@ -134,7 +143,8 @@ def build_report(
     for records in logs:
         if not records:
             continue
-        version = fold(r.event for r in records[:1]).quiz_version
+        # Scored with the version it used, or a regrade's.
+        version = scoring_version(fold(r.event for r in records))
         attempts.append(examine(records, quizzes.get(version)))
     versions = sorted({a.state.quiz_version for a in attempts})
     # Question columns: the latest version's order, then questions only older
@@ -189,7 +199,7 @@ async def quiz_report(
         offset += len(rows)
     quizzes: dict[int, Quiz] = {latest.version: latest}
     for records in logs:
-        version = fold(r.event for r in records[:1]).quiz_version
+        version = scoring_version(fold(r.event for r in records))
         if records and version not in quizzes:
             found = await store.get_quiz(quiz_id, version)
             if found is not None:
@@ -203,7 +213,7 @@ async def attempt_analytics(store: AttemptRecords, attempt_id: str) -> AttemptAn
     if not records:
         raise refuse(ErrorCode.NOT_FOUND, "no such attempt")
     state = fold(r.event for r in records)
-    quiz = await store.get_quiz(state.quiz_id, state.quiz_version)
+    quiz = await store.get_quiz(state.quiz_id, scoring_version(state))
     return AttemptAnalytics(
         attempt_id=attempt_id,
         quiz_id=state.quiz_id,

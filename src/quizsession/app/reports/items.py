@@ -12,14 +12,15 @@ from collections.abc import Sequence
 from quizsession.app.reports.attempt import Examined, rounded
 from quizsession.app.reports.model import ItemAnalysis, OptionCount
 from quizsession.domain.events import AnswerValue
+from quizsession.domain.kinds import kind_of
 from quizsession.domain.quiz import Question
-from quizsession.domain.scoring import is_correct, normalize_text
+from quizsession.domain.scoring import is_correct
 
 TOP_TEXT_ANSWERS = 10
 
 
 def _answered(answer: AnswerValue) -> bool:
-    if answer is None or answer == []:
+    if answer is None or answer == [] or answer == {}:
         return False
     return not (isinstance(answer, str) and not answer.strip())
 
@@ -41,49 +42,29 @@ def pearson(xs: Sequence[float], ys: Sequence[float]) -> float | None:
 def _options(
     reference: Question, given: Sequence[tuple[Question, AnswerValue]]
 ) -> list[OptionCount]:
-    kind = reference.kind
-    answers = [(q, a) for q, a in given if _answered(a)]
-    if kind in ("single", "multiple"):
-        counts: Counter[str] = Counter()
-        for _q, a in answers:
-            counts.update(a if isinstance(a, list) else [str(a)])
-        found = [
-            OptionCount(option=c.id, label=c.text, count=counts.pop(c.id, 0), correct=c.correct)
-            for c in reference.choices
-        ]
-        found += [OptionCount(option=k, label=k, count=v, correct=False) for k, v in counts.items()]
-        return found
-    if kind == "true_false":
-        return [
-            OptionCount(
-                option=str(value).lower(),
-                label=str(value),
-                count=sum(1 for _q, a in answers if a is value),
-                correct=reference.correct is value,
-            )
-            for value in (True, False)
-        ]
-    if kind == "short_text":
-        texts: Counter[str] = Counter()
-        right: dict[str, bool] = {}
-        for q, a in answers:
-            key = normalize_text(str(a), case_sensitive=q.case_sensitive)
-            texts[key] += 1
-            right.setdefault(key, is_correct(q, a))
-        top = sorted(texts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_TEXT_ANSWERS]
-        return [OptionCount(option=k, label=k, count=v, correct=right[k]) for k, v in top]
-    within = sum(1 for q, a in answers if is_correct(q, a))
-    return [
-        OptionCount(
-            option="within_tolerance", label="within tolerance", count=within, correct=True
-        ),
-        OptionCount(
-            option="outside_tolerance",
-            label="outside tolerance",
-            count=len(answers) - within,
-            correct=False,
-        ),
+    """The answer distribution: the responses known upfront (choices, true and
+    false...) in their order, then the most frequent others (free texts...), each
+    ``response_key`` counted once per answer."""
+    known = kind_of(reference).known_responses(reference)
+    counts: Counter[str] = Counter()
+    right: dict[str, bool] = {}
+    for q, a in given:
+        if not _answered(a):
+            continue
+        spec = kind_of(q)
+        keys = list(dict.fromkeys(spec.response_key(q, a)))
+        counts.update(keys)
+        if len(keys) == 1:
+            right.setdefault(keys[0], spec.is_correct(q, a))
+    found = [
+        OptionCount(option=o.key, label=o.label, count=counts.pop(o.key, 0), correct=o.correct)
+        for o in known
     ]
+    others = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_TEXT_ANSWERS]
+    found += [
+        OptionCount(option=k, label=k, count=v, correct=right.get(k, False)) for k, v in others
+    ]
+    return found
 
 
 def facility_index(

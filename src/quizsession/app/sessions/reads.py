@@ -1,7 +1,7 @@
-"""What a live session reads: the attempt view, the clock (the live channel's
-ticks) and a question already delivered. Reads never write the attempt's log;
-an ended session is refused its reads like its writes (the domain's fencing rule,
-``attempt_rules.require_live_session``).
+"""What a live session reads: the attempt view and the clock (the live channel's
+ticks); questions are opened through ``navigation``. Reads never write the
+attempt's log; an ended session is refused its reads like its writes (the
+domain's fencing rule, ``attempt_rules.require_live_session``).
 
 Also the small helpers the other session modules share: loading the attempt of
 a session, and the session's reference for commands."""
@@ -16,12 +16,10 @@ from quizsession.app.ports import Clock, SessionClaims
 from quizsession.app.sessions.activity import SessionActivity
 from quizsession.app.views import (
     AttemptView,
-    QuestionView,
-    question_view,
     time_remaining,
 )
 from quizsession.domain.attempt import deadline
-from quizsession.domain.attempt_rules import require_delivered, require_live_session
+from quizsession.domain.attempt_rules import require_live_session
 from quizsession.domain.commands import SessionRef
 from quizsession.domain.errors import ErrorCode, refuse
 
@@ -86,16 +84,3 @@ class SessionReads:
             state=state.section_state(quiz),
             version=state.version,
         )
-
-    async def delivered_question(self, claims: SessionClaims, question_id: str) -> QuestionView:
-        """A question already delivered in the running section, with the answer
-        saved so far (to go back to it). Never delivers anything new."""
-        loaded = await load_for(self._exec, claims)
-        check_reader(claims, loaded)
-        state, quiz = loaded.state, loaded.quiz
-        section = state.current_section()
-        if section is None:
-            raise refuse(ErrorCode.SECTION_NOT_STARTED, "no section is running")
-        found = require_delivered(state, quiz, section, question_id)
-        await self._activity.record(claims.session_id, quiz.policies.idle_timeout_s)
-        return question_view(state, quiz, section, found)

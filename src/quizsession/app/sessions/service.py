@@ -14,6 +14,7 @@ epoch matters for correctness.
 - ``reads``: the view, the ticks, a delivered question;
 - ``writes``: start, next question, save, complete, and their limits;
   the deadline's submit;
+- ``navigation``: the section's map, opening a question, flags;
 - ``leases``: heartbeats (the lease, the token refresh), logout.
 """
 
@@ -23,7 +24,9 @@ from dataclasses import dataclass
 
 from quizsession.api.models import (
     CompleteResult,
+    FlagResult,
     HeartbeatResult,
+    NavigationView,
     NextQuestion,
     OpenedSession,
     SaveResult,
@@ -35,6 +38,7 @@ from quizsession.app.ports import Clock, LiveState, SessionClaims, TokenCodec
 from quizsession.app.sessions.activity import WRITE_EVERY_S, SessionActivity
 from quizsession.app.sessions.leases import SessionLeases
 from quizsession.app.sessions.logins import LoginLimits, LoginStore, SessionLogins
+from quizsession.app.sessions.navigation import SessionNavigation
 from quizsession.app.sessions.reads import SessionReads, Tick
 from quizsession.app.sessions.tokens import SessionTokens
 from quizsession.app.sessions.writes import SessionWrites, WriteLimits
@@ -113,6 +117,7 @@ class SessionService:
             limits=WriteLimits(write_limit_per_second=settings.write_limit_per_second),
             accommodations=accommodations,
         )
+        self.navigation = SessionNavigation(executor, clock, self.activity, self.writes)
         self.leases = SessionLeases(
             executor, live, clock, self.tokens, self.activity, beats, metrics, accommodations
         )
@@ -144,8 +149,21 @@ class SessionService:
     async def tick(self, claims: SessionClaims) -> Tick:
         return await self.reads.tick(claims)
 
-    async def delivered_question(self, claims: SessionClaims, question_id: str) -> QuestionView:
-        return await self.reads.delivered_question(claims, question_id)
+    # -- navigation ------------------------------------------------------------------
+
+    async def questions(self, claims: SessionClaims) -> NavigationView:
+        """The running section's questions with their state (answered, flagged)."""
+        return await self.navigation.navigation(claims)
+
+    async def open_question(self, claims: SessionClaims, question_id: str) -> QuestionView:
+        """A question of the running section (free navigation: delivered on its
+        first opening; sequential: only a delivered one)."""
+        return await self.navigation.open_question(claims, question_id)
+
+    async def flag(
+        self, claims: SessionClaims, question_id: str, flagged: bool, op_id: str
+    ) -> FlagResult:
+        return await self.navigation.flag(claims, question_id, flagged, op_id)
 
     # -- writes ----------------------------------------------------------------------
 

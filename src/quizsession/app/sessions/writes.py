@@ -69,6 +69,20 @@ class SessionWrites:
         self._local = local
         self._limits = limits
 
+    async def check_write_limit(self, claims: SessionClaims) -> None:
+        """The per-session write limit (saves, flags): refused ``rate_limited``."""
+        if not await self._local.hit(
+            f"write:{claims.session_id}", self._limits.write_limit_per_second, 1
+        ):
+            raise refuse(ErrorCode.RATE_LIMITED, "too many writes; slow down", retry_after=1)
+
+    async def run(self, claims: SessionClaims, make: Callable[[Loaded], AttemptCommand]) -> Outcome:
+        """Run a session's command through the executor, and record the
+        candidate's activity (a write refused at the deadline submits at once)."""
+        outcome = await self._run(claims, make)
+        await self._record(claims, outcome)
+        return outcome
+
     async def _run(
         self, claims: SessionClaims, make: Callable[[Loaded], AttemptCommand]
     ) -> Outcome:
@@ -149,10 +163,7 @@ class SessionWrites:
         op_id: str,
         expected_version: int | None = None,
     ) -> SaveResult:
-        if not await self._local.hit(
-            f"write:{claims.session_id}", self._limits.write_limit_per_second, 1
-        ):
-            raise refuse(ErrorCode.RATE_LIMITED, "too many writes; slow down", retry_after=1)
+        await self.check_write_limit(claims)
         ref = session_ref(claims)
         outcome = await self._run(
             claims,

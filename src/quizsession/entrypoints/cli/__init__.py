@@ -1,4 +1,4 @@
-"""The command line: ``quizsession serve|migrate|quiz|invite|log|report|accommodate``.
+"""The command line: ``quizsession serve|migrate|quiz|invite|log|report|accommodate|grade|regrade``.
 
 Each command is a function registered on ``app``; ``serve`` and ``migrate`` live
 in ``cli_serve``, ``invite`` in ``cli_invite``, what they share (options, one-line
@@ -20,8 +20,9 @@ import yaml
 
 from quizsession.app.quiz_import import DEFAULT_DURATION_S, MAX_INPUT_BYTES, Format, slugify
 from quizsession.app.timeline import timeline
-from quizsession.bootstrap import Container, make_importer
+from quizsession.bootstrap import Container, make_exporter, make_importer
 from quizsession.domain.errors import DomainError, ErrorCode
+from quizsession.domain.quiz import Quiz
 from quizsession.domain.quiz_export import quiz_to_mapping
 from quizsession.domain.quiz_validation import parse_quiz
 from quizsession.entrypoints.cli.common import (
@@ -38,6 +39,7 @@ from quizsession.entrypoints.cli.definition_files import (
     describe_problems,
     read_definition,
 )
+from quizsession.entrypoints.cli.grading import grade_app, regrade
 from quizsession.entrypoints.cli.invite import invite
 from quizsession.entrypoints.cli.lti import lti_app
 from quizsession.entrypoints.cli.serve import migrate, serve
@@ -62,9 +64,11 @@ quiz_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Quiz d
 app.add_typer(quiz_app, name="quiz")
 app.add_typer(lti_app, name="lti")
 app.add_typer(webhook_app, name="webhook")
+app.add_typer(grade_app, name="grade")
 app.command()(serve)
 app.command()(migrate)
 app.command()(invite)
+app.command()(regrade)
 
 
 def _version(value: bool) -> None:
@@ -180,17 +184,25 @@ def quiz_import(
 def quiz_export(
     quiz_id: QuizArg,
     version: Annotated[int | None, typer.Option(help="Version (default: the latest).")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="yaml or json.")] = "yaml",
+    fmt: Annotated[str, typer.Option("--format", help="yaml, json, moodle-xml or gift.")] = "yaml",
     store_url: StoreOpt = None,
 ) -> None:
-    """Print a quiz in quizsession's format (YAML or JSON), ready for quiz load."""
-    if fmt not in ("yaml", "json"):
-        fail(f"--format must be yaml or json (not {fmt!r})", 2)
+    """Print a quiz in quizsession's format (YAML or JSON), ready for quiz load, or
+    for Moodle (moodle-xml, gift: what the format cannot hold is listed on stderr)."""
+    if fmt not in ("yaml", "json", "moodle-xml", "gift"):
+        fail(f"--format must be yaml, json, moodle-xml or gift (not {fmt!r})", 2)
 
-    async def work(c: Container) -> dict[str, object]:
-        return quiz_to_mapping(await c.catalog.get_quiz(quiz_id, version))
+    async def work(c: Container) -> Quiz:
+        return await c.catalog.get_quiz(quiz_id, version)
 
-    mapping = run_command(cli_settings(store_url=store_url), work)
+    quiz = run_command(cli_settings(store_url=store_url), work)
+    if fmt in ("moodle-xml", "gift"):
+        exported = make_exporter().export_quiz(quiz, "gift" if fmt == "gift" else "moodle-xml")
+        for note in exported.notes:
+            typer.echo(note.describe(), err=True)
+        typer.echo(exported.data.decode("utf-8"), nl=False)
+        return
+    mapping = quiz_to_mapping(quiz)
     if fmt == "json":
         typer.echo(json.dumps(mapping, indent=2, ensure_ascii=False))
     else:

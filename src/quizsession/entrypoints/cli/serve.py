@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import socket
 import sys
+import tempfile
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -24,7 +27,36 @@ from quizsession.entrypoints.serving import (
     listen_socket,
     serve_forever,
 )
+from quizsession.entrypoints.workers import Supervisor
 from quizsession.observability import configure_logging
+from quizsession.settings import Settings
+
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        min=1,
+        max=256,
+        help="Worker processes serving on the one port (default: QUIZSESSION_WORKERS, "
+        "else the number of CPUs; 1: one process).",
+    ),
+]
+
+
+def worker_count(settings: Settings) -> int:
+    """``settings.workers``, else the number of CPUs this process may use; one
+    on a store in memory (one process holds it: more is refused)."""
+    in_memory = urlsplit(settings.store_url).scheme == "memory"
+    if settings.workers is not None:
+        if settings.workers > 1 and in_memory:
+            fail("a memory:// store is held by one process: use --workers 1", 2)
+        return settings.workers
+    if in_memory:
+        return 1
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
 
 def serve(
@@ -46,16 +78,24 @@ def serve(
             help="On SIGTERM: at most this many seconds to let admitted requests finish.",
         ),
     ] = DRAIN_TIMEOUT_S,
+    workers: WorkersOpt = None,
 ) -> None:
     """Run the HTTP service.
 
     SIGTERM drains it: new work is refused with 503 draining, live sockets are
     told to reconnect, in-flight writes finish, then it exits 0. A second signal
-    exits at once. A port in use is refused before anything starts (exit 3)."""
-    from quizsession.entrypoints.http.app import create_app
-
-    overrides: dict[str, Any] = {"host": host, "port": port, "store_url": store_url}
+    exits at once. A port in use is refused before anything starts (exit 3).
+    With several workers, a parent process binds the port and supervises them:
+    it forwards SIGTERM, restarts a worker that dies, and exits 3 if workers
+    keep dying at start."""
+    overrides: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "store_url": store_url,
+        "workers": workers,
+    }
     settings = cli_settings(**overrides)
+    count = worker_count(settings)
     try:
         listener = listen_socket(settings.host, settings.port)
     except CannotListen as exc:
@@ -71,50 +111,109 @@ def serve(
     if demo and not settings.api_keys:
         generated_key = demo_admin_key(settings.store_url)
         overrides["api_keys"] = f"admin={generated_key}"
-    settings = cli_settings(**{**overrides, "port": bound})
+    settings = cli_settings(**{**overrides, "port": bound, "workers": count})
     try:
         container = build(settings)
     except ValueError as exc:
         listener.close()
         fail(str(exc), 2)
     configure_logging(settings.log_level)
-    url = http_url(settings.host, bound)
-    rows: list[tuple[str, str]] = []
-    hooks = []
-    if demo:
-
-        async def demo_hook(c: Container) -> None:
-            rows.extend(await load_demo(c, c.settings.base_url or url))
-
-        hooks.append(demo_hook)
-    held = HeldLogs() if demo else None
-
-    def on_listening() -> None:
-        if demo:
-            key = generated_key or "(from QUIZSESSION_API_KEYS)"
-            admin = ("admin key", f"{key}   (header X-API-Key; admin page {url}/admin)")
-            note = f"quizsession is running on {url} (pid {os.getpid()}); logs follow."
-            sys.stdout.write(banner([*rows, admin], note))
-            sys.stdout.flush()
-        if held is not None:
-            held.release()
-
+    run = Serving(
+        settings, listener, demo=demo, generated_key=generated_key, drain_timeout_s=drain_timeout
+    )
     try:
-        asgi = create_app(container, on_ready=hooks)
-        code = serve_forever(
-            asgi,
-            settings,
-            container.hub,
-            drain_timeout_s=drain_timeout,
-            listener=listener,
-            on_listening=on_listening,
-        )
+        code = run.worker(container) if count == 1 else run.supervise(count)
     finally:
-        if held is not None:
-            held.release()
         listener.close()
     if code:
         raise typer.Exit(code)
+
+
+class Serving:
+    """One process serving (``worker``), or a parent supervising ``count`` of
+    them on the same socket (``supervise``; ``entrypoints/workers.py``)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        listener: socket.socket,
+        *,
+        demo: bool,
+        generated_key: str | None,
+        drain_timeout_s: float,
+    ) -> None:
+        self.settings = settings
+        self.drain_timeout_s = drain_timeout_s
+        self.listener = listener
+        self.demo = demo
+        self.generated_key = generated_key
+        self.url = http_url(settings.host, settings.port)
+
+    def worker(self, container: Container, *, demo: bool | None = None) -> int:
+        """Serve on the listener until drained; the exit code."""
+        from quizsession.entrypoints.http.app import create_app
+
+        demo = self.demo if demo is None else demo
+        url = self.url
+        rows: list[tuple[str, str]] = []
+        hooks = []
+        if demo:
+
+            async def demo_hook(c: Container) -> None:
+                rows.extend(await load_demo(c, c.settings.base_url or url))
+
+            hooks.append(demo_hook)
+        held = HeldLogs() if demo else None
+
+        def on_listening() -> None:
+            if demo:
+                key = self.generated_key or "(from QUIZSESSION_API_KEYS)"
+                admin = ("admin key", f"{key}   (header X-API-Key; admin page {url}/admin)")
+                note = f"quizsession is running on {url} (pid {os.getpid()}); logs follow."
+                sys.stdout.write(banner([*rows, admin], note))
+                sys.stdout.flush()
+            if held is not None:
+                held.release()
+
+        try:
+            asgi = create_app(container, on_ready=hooks)
+            return serve_forever(
+                asgi,
+                container.settings,
+                container.hub,
+                drain_timeout_s=self.drain_timeout_s,
+                listener=self.listener,
+                on_listening=on_listening,
+            )
+        finally:
+            if held is not None:
+                held.release()
+
+    def supervise(self, count: int) -> int:
+        """Fork ``count`` workers on the listener and look after them. Without
+        Redis they share their live state through a file in a private directory
+        that lives as long as this process (leases die with the service)."""
+        live_dir = None if self.settings.redis_url else tempfile.mkdtemp(prefix="quizsession-")
+        live_file = None if live_dir is None else os.path.join(live_dir, "live.db")
+
+        def main(index: int, generation: int) -> int:
+            # The demo is loaded (and its banner printed) once, by the first worker.
+            container = build(self.settings, live_file=live_file)
+            return self.worker(container, demo=self.demo and index == 0 and generation == 0)
+
+        def stop_listening() -> None:
+            # The workers' copies close as each finishes its drain: then the
+            # port refuses connections, as one process's does.
+            self.listener.close()
+
+        supervisor = Supervisor(
+            count, main, startup_failure=STARTUP_FAILURE, on_stop=stop_listening
+        )
+        try:
+            return supervisor.run()
+        finally:
+            if live_dir is not None:
+                shutil.rmtree(live_dir, ignore_errors=True)
 
 
 def migrate(store_url: StoreOpt = None) -> None:

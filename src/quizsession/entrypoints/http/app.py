@@ -33,8 +33,10 @@ from quizsession.entrypoints.http.problems import (
     on_unexpected,
 )
 from quizsession.entrypoints.http.routes_admin import admin_router, healthz, readyz
+from quizsession.entrypoints.http.routes_grading import ROUTES as GRADING_ROUTES
 from quizsession.entrypoints.http.routes_lti import ROUTES as LTI_ROUTES
 from quizsession.entrypoints.http.routes_reports import reports_router
+from quizsession.entrypoints.http.routes_review import ROUTES as REVIEW_ROUTES
 from quizsession.entrypoints.http.routes_sessions import ROUTES as SESSION_ROUTES
 from quizsession.entrypoints.http.routes_web import web_router
 from quizsession.observability import REQUEST_ID, new_request_id, safe_request_id
@@ -329,8 +331,10 @@ def create_app(
     app = Litestar(
         route_handlers=[
             *SESSION_ROUTES,
+            *REVIEW_ROUTES,
             live,
             admin_router,
+            *GRADING_ROUTES,
             reports_router,
             *LTI_ROUTES,
             healthz,

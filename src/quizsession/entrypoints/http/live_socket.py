@@ -134,7 +134,16 @@ async def live(socket: AnySocket, session_id: str) -> None:
     every = await _welcome(socket, c, claims)
     if every is None:
         return
-    subscription = await c.live.subscribe(claims.attempt_id)
+    # Ticks come from the hub's one timer, counted from the welcome (not from the
+    # subscription, which may wait for Redis); a tick that ends the socket
+    # (refused, or the socket is gone) sets ``ended``.
+    ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    ticking = c.hub.ticks.add(every, lambda: _tick(socket, c, claims, ended))
+    try:
+        subscription = await c.live.subscribe(claims.attempt_id)
+    except BaseException:
+        ticking.cancel()
+        raise
 
     async def close(code: int, reason: str) -> None:
         await socket.close(code=code, reason=reason)
@@ -146,10 +155,6 @@ async def live(socket: AnySocket, session_id: str) -> None:
         session_id=claims.session_id, attempt_id=claims.attempt_id, send=send, close=close
     )
     c.hub.add(conn)
-    # Ticks come from the hub's one timer; a tick that ends the socket (refused,
-    # or the socket is gone) sets ``ended``.
-    ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    ticking = c.hub.ticks.add(every, lambda: _tick(socket, c, claims, ended))
     tasks = [
         asyncio.create_task(_notices(socket, c, claims, subscription)),
         asyncio.create_task(_reader(socket, c, claims)),

@@ -11,8 +11,10 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from quizsession.domain import quiz_images as QI
 from quizsession.domain import quiz_validation as QV
-from quizsession.domain.scoring import MAX_TEXT_ANSWER
+from quizsession.domain.kinds import cloze, essay, matching, ordering
+from quizsession.domain.scoring import MAX_ESSAY_ANSWER, MAX_TEXT_ANSWER
 from quizsession.entrypoints.http.openapi_docs import ApiOperation, optional, ref
 
 
@@ -37,14 +39,76 @@ class DefinitionChoice(msgspec.Struct, frozen=True, kw_only=True):
     feedback: Feedback | None = optional()
 
 
-class DefinitionQuestion(msgspec.Struct, frozen=True, kw_only=True):
-    """One question. Besides the common fields, only those of its ``kind`` are
-    allowed, and required: ``choices`` (single: exactly one correct; multiple: at
-    least one, and ``partial``), ``correct`` (true_false), ``accepted`` and
-    ``case_sensitive`` (short_text), ``value`` and ``tolerance`` (numeric)."""
+class DefinitionImage(msgspec.Struct, frozen=True, kw_only=True):
+    """An image shown with the question: an ``https://`` URL, or a base64
+    ``data:image/(png|jpeg|gif|webp)`` URL of at most 512 KiB; ``alt`` is its text
+    alternative ("" only for a decorative image)."""
+
+    url: Annotated[str, msgspec.Meta(min_length=1)]
+    alt: Annotated[str, msgspec.Meta(max_length=QI.MAX_ALT)] = optional()
+
+
+class DefinitionMatchPair(msgspec.Struct, frozen=True, kw_only=True):
+    """A matching question's item (``text``) and the option it goes with."""
 
     id: Ident
-    kind: Literal["single", "multiple", "true_false", "short_text", "numeric"]
+    text: Annotated[str, _text(1, QV.MAX_CHOICE_TEXT)]
+    answer: Annotated[str, _text(1, QV.MAX_CHOICE_TEXT)]
+
+
+class DefinitionOrderItem(msgspec.Struct, frozen=True, kw_only=True):
+    """An ordering question's item (the question lists them in the right order)."""
+
+    id: Ident
+    text: Annotated[str, _text(1, QV.MAX_CHOICE_TEXT)]
+
+
+class DefinitionGap(msgspec.Struct, frozen=True, kw_only=True):
+    """A cloze gap, marked ``{{id}}`` in the question's text: ``choice`` (``choices``,
+    at least one correct), ``short_text`` (``accepted``, ``case_sensitive``) or
+    ``numeric`` (``value``, ``tolerance``); worth ``weight`` shares of the points."""
+
+    id: Ident
+    kind: Literal["choice", "short_text", "numeric"]
+    weight: Annotated[float, msgspec.Meta(gt=0)] = optional()
+    feedback: Feedback | None = optional()
+    choices: Annotated[
+        list[DefinitionChoice], msgspec.Meta(min_length=2, max_length=QV.MAX_CHOICES)
+    ] = optional()
+    accepted: Annotated[
+        list[Annotated[str, _text(1, MAX_TEXT_ANSWER)]],
+        msgspec.Meta(min_length=1, max_length=QV.MAX_ACCEPTED),
+    ] = optional()
+    case_sensitive: bool = optional()
+    value: float = optional()
+    tolerance: NonNegative = optional()
+
+
+class DefinitionQuestion(msgspec.Struct, frozen=True, kw_only=True):
+    """One question. Besides the common fields (``images`` among them), only those
+    of its ``kind`` are allowed, and required: ``choices`` (single: exactly one
+    correct; multiple: at least one, and ``partial``), ``correct`` (true_false),
+    ``accepted`` and ``case_sensitive`` (short_text), ``value`` and ``tolerance``
+    (numeric), ``word_limit``, ``response_template`` and ``grader_info`` (essay:
+    graded by hand; ``penalty`` must be 0), ``pairs`` and ``distractors``
+    (matching), ``items`` in the right order and ``ordering_rule`` (ordering),
+    ``gaps`` (cloze: each marked ``{{gap id}}`` exactly once in ``text``). A
+    ``description`` has only the common fields: it takes no answer, its
+    ``points`` (default 0) and ``penalty`` must be 0."""
+
+    id: Ident
+    kind: Literal[
+        "single",
+        "multiple",
+        "true_false",
+        "short_text",
+        "numeric",
+        "essay",
+        "matching",
+        "ordering",
+        "cloze",
+        "description",
+    ]
     text: Annotated[str, _text(1, QV.MAX_QUESTION_TEXT)]
     points: NonNegative = optional()
     penalty: NonNegative = optional()
@@ -52,6 +116,7 @@ class DefinitionQuestion(msgspec.Struct, frozen=True, kw_only=True):
         optional()
     )
     feedback: Feedback | None = optional()
+    images: Annotated[list[DefinitionImage], msgspec.Meta(max_length=QI.MAX_IMAGES)] = optional()
     choices: Annotated[
         list[DefinitionChoice], msgspec.Meta(min_length=2, max_length=QV.MAX_CHOICES)
     ] = optional()
@@ -64,11 +129,38 @@ class DefinitionQuestion(msgspec.Struct, frozen=True, kw_only=True):
     case_sensitive: bool = optional()
     value: float = optional()
     tolerance: NonNegative = optional()
+    word_limit: Annotated[int, msgspec.Meta(ge=1, le=essay.MAX_WORD_LIMIT)] | None = optional()
+    response_template: Annotated[str, msgspec.Meta(max_length=MAX_ESSAY_ANSWER)] = optional()
+    grader_info: Feedback = optional()
+    pairs: Annotated[
+        list[DefinitionMatchPair],
+        msgspec.Meta(min_length=matching.MIN_PAIRS, max_length=matching.MAX_PAIRS),
+    ] = optional()
+    distractors: Annotated[
+        list[Annotated[str, _text(1, QV.MAX_CHOICE_TEXT)]],
+        msgspec.Meta(max_length=matching.MAX_DISTRACTORS),
+    ] = optional()
+    items: Annotated[
+        list[DefinitionOrderItem],
+        msgspec.Meta(min_length=ordering.MIN_ITEMS, max_length=ordering.MAX_ITEMS),
+    ] = optional()
+    ordering_rule: Literal[
+        "all_or_nothing",
+        "absolute_position",
+        "relative_next",
+        "longest_subset",
+        "longest_contiguous",
+    ] = optional()
+    gaps: Annotated[
+        list[DefinitionGap], msgspec.Meta(min_length=cloze.MIN_GAPS, max_length=cloze.MAX_GAPS)
+    ] = optional()
 
 
 class DefinitionSelection(msgspec.Struct, frozen=True, kw_only=True):
     """``count`` is required for ``pool`` and ``adaptive`` (at most the number of
-    questions); otherwise it is left out or equals the number of questions."""
+    questions that take an answer); otherwise it is left out or equals that
+    number. Descriptions are not counted, and ``pool`` and ``adaptive`` never
+    draw them."""
 
     mode: Literal["fixed", "shuffled", "pool", "adaptive"] = optional()
     count: Annotated[int, msgspec.Meta(ge=1, le=QV.MAX_QUESTIONS)] | None = optional()
@@ -97,6 +189,18 @@ class DefinitionPolicies(msgspec.Struct, frozen=True, kw_only=True):
     outage_credit: bool = optional()
 
 
+ReviewItem = Literal["score", "answers", "right_answers", "feedback", "general_feedback"]
+
+
+class DefinitionReview(msgspec.Struct, frozen=True, kw_only=True):
+    """What a candidate sees of the finished test: right after submitting
+    (default: ``score``) and once the quiz has closed (default: all five; never
+    without ``closes_at``). Each item at most once."""
+
+    after_submit: list[ReviewItem] = optional()
+    after_close: list[ReviewItem] = optional()
+
+
 class QuizDefinition(msgspec.Struct, frozen=True, kw_only=True):
     """A quiz definition (the YAML/JSON import format). The shape and the simple
     bounds only: the other rules (kinds, ids, selection counts, ``closes_at``
@@ -116,6 +220,10 @@ class QuizDefinition(msgspec.Struct, frozen=True, kw_only=True):
     opens_at: Moment | None = optional()
     closes_at: Moment | None = optional()
     policies: DefinitionPolicies | None = optional()
+    #: ``sequential`` (default: one question at a time) or ``free`` (any question
+    #: of the running section, in any order; not with adaptive selection).
+    navigation: Literal["sequential", "free"] = optional()
+    review: DefinitionReview | None = optional()
     practice: DefinitionSection | None = optional()
 
 

@@ -9,8 +9,11 @@ from quizsession.api.models import (
     AttemptView,
     CompleteBody,
     CompleteResult,
+    FlagBody,
+    FlagResult,
     HeartbeatBody,
     HeartbeatResult,
+    NavigationView,
     NextQuestion,
     OpenedSession,
     OpenSessionBody,
@@ -153,25 +156,80 @@ async def next_question(request: AnyRequest, session_id: str) -> NextQuestion:
 
 
 @get(
+    SID + "/questions",
+    tags=["sessions"],
+    security=SESSION_TOKEN,
+    responses=problem_responses(*SESSION_CODES, ErrorCode.SECTION_NOT_STARTED, *SERVICE),
+    operation_class=ApiOperation,
+)
+async def navigation(request: AnyRequest, session_id: str) -> NavigationView:
+    """The running section's questions for the navigation panel and the summary
+    before submitting: each one's number, kind, state (``not_seen``,
+    ``not_answered``, ``answered``, ``information``) and flag, and the counts.
+    Free navigation lists every question of the section; sequential navigation
+    the ones delivered so far."""
+    claims = await session_claims(request, session_id)
+    return await container(request).sessions.questions(claims)
+
+
+@get(
     SID + "/questions/{question_id:str}",
     tags=["sessions"],
     security=SESSION_TOKEN,
     responses=problem_responses(
         *SESSION_CODES,
+        ErrorCode.ATTEMPT_VOIDED,
+        ErrorCode.ATTEMPT_CLOSED,
+        ErrorCode.DEADLINE_PASSED,
         ErrorCode.SECTION_NOT_STARTED,
         ErrorCode.QUESTION_UNKNOWN,
         ErrorCode.QUESTION_NOT_DELIVERED,
+        *WRITES,
         *SERVICE,
     ),
     operation_class=ApiOperation,
 )
-async def delivered_question(
-    request: AnyRequest, session_id: str, question_id: str
-) -> QuestionView:
-    """A question already delivered in the running section, with the answer saved
-    so far: to go back to it. Never delivers a new one (409 question_not_delivered)."""
+async def open_question(request: AnyRequest, session_id: str, question_id: str) -> QuestionView:
+    """A question of the running section, with the answer saved so far. Free
+    navigation: any question of the section; its first opening delivers it (it
+    counts as seen). Sequential navigation: only a question already delivered,
+    to go back to it (409 ``question_not_delivered``)."""
     claims = await session_claims(request, session_id)
-    return await container(request).sessions.delivered_question(claims, question_id)
+    return await container(request).sessions.open_question(claims, question_id)
+
+
+@put(
+    SID + "/flags/{question_id:str}",
+    tags=["sessions"],
+    opt={"body": FlagBody},
+    security=SESSION_TOKEN,
+    responses={
+        200: json_response(FlagResult, "The flag is stored (or this is a replay)"),
+        **problem_responses(
+            *JSON_BODY,
+            *SESSION_CODES,
+            ErrorCode.RATE_LIMITED,
+            ErrorCode.ATTEMPT_VOIDED,
+            ErrorCode.ATTEMPT_CLOSED,
+            ErrorCode.OP_ID_CONFLICT,
+            ErrorCode.SECTION_NOT_STARTED,
+            ErrorCode.DEADLINE_PASSED,
+            ErrorCode.QUESTION_UNKNOWN,
+            ErrorCode.QUESTION_NOT_DELIVERED,
+            *WRITES,
+            *SERVICE,
+        ),
+    },
+    operation_class=ApiOperation,
+)
+async def flag_question(
+    request: AnyRequest, session_id: str, question_id: str, data: FlagBody
+) -> FlagResult:
+    """Flag a delivered question of the running section for review (``flagged``
+    false takes the flag off). Idempotent by ``op_id``; refused after deadline +
+    grace like a save."""
+    claims = await session_claims(request, session_id)
+    return await container(request).sessions.flag(claims, question_id, data.flagged, data.op_id)
 
 
 @put(
@@ -282,7 +340,9 @@ ROUTES = [
     get_session,
     start_section,
     next_question,
-    delivered_question,
+    navigation,
+    open_question,
+    flag_question,
     save_progress,
     heartbeat,
     complete,

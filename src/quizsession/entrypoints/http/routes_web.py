@@ -31,7 +31,8 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "connect-src 'self' ws: wss:",
         "script-src 'self'",
         "style-src 'self'",
-        "img-src 'self' data:",
+        # Question images: the quiz author's https: URLs or inline data: images.
+        "img-src 'self' data: https:",
         "object-src 'none'",
         "base-uri 'none'",
         "form-action 'none'",

@@ -1,32 +1,40 @@
 """Group commit for appends on PostgreSQL.
 
-One append alone costs four round trips (BEGIN, the attempts row, the events,
-COMMIT) and the event loop's work for each. Under load, appends that arrive
-while a batch is being written wait for the next one, and a batch of any size
-is written with the same few statements (``unnest`` over arrays) in one
-transaction on one connection: per save, the instance then does a fraction of
-the work and PostgreSQL commits (and flushes its WAL) once per batch.
+Appends that arrive while a batch is being written wait for the next one, and a
+batch of any size (one included) is written with ONE statement
+(``WRITE_BATCH``: data-modifying CTEs over ``unnest`` arrays): one round trip,
+one implicit transaction, one commit (and WAL flush) for the whole batch, the
+attempts rows, the events and the outbound trigger's backlog rows together. Per
+save, the instance does a fraction of the work of a transaction of its own
+(BEGIN, the row, the events, COMMIT: four round trips), and PostgreSQL commits
+once per batch.
 
 Each append still gets its own answer. The attempts rows are updated with the
 version check of a single append (``WHERE version = expected``); the ones that
-come back with ``RETURNING`` landed, the others are refused with
-``VersionConflict`` and none of their events are written. Anything else going
+come back landed, the others are refused with ``VersionConflict`` and none of
+their events are written. A refused append's conflict carries the log's events
+after its expected version, read by the same statement
+(``VersionConflict.after``, from the statement's snapshot: a prefix of the log,
+enough in the usual case of a cache one instance behind): the caller catches up
+with them and decides again without a read of its own. Anything else going
 wrong with a batch (a seq already taken although the row agreed, a value the
-database refuses) rolls it back and writes each of its appends alone, through
-the ordinary path, which gives each caller its own error. Two appends to one
-attempt never share a batch (the second waits for the next).
+database refuses) rolls it back and writes each of its appends alone, which
+gives each caller its own error. Two appends to one attempt never share a batch
+(the second waits for the next).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from asyncpg.exceptions import TransactionRollbackError
 
-from quizsession.app.ports import StoreUnavailable, VersionConflict
+from quizsession.app.ports import RecordedEvent, StoreUnavailable, VersionConflict
+from quizsession.domain.events import decode_event
 
 #: Appends written together at most (arrays of this many rows; a batch is written
 #: in a few milliseconds).
@@ -34,30 +42,53 @@ MAX_BATCH = 512
 #: Batches written at once, each on its own pooled connection.
 MAX_IN_FLIGHT = 2
 
-_INSERT_NEW = (
-    "INSERT INTO attempts (attempt_id, quiz_id, candidate_id, status, state, version, "
-    "updated_at, deadline, due_at) "
-    "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], "
-    "$6::integer[], $7::float8[], $8::float8[], $9::float8[]) "
-    "ON CONFLICT (attempt_id) DO NOTHING RETURNING attempt_id"
-)
-_UPDATE_MOVED = (
-    "UPDATE attempts AS a SET quiz_id = v.quiz_id, candidate_id = v.candidate_id, "
+#: A batch of appends as ONE statement (one round trip, one implicit transaction,
+#: one commit): the new attempts' rows, the moved ones' (version checked), the
+#: events of those that landed (the outbound trigger fires with them), then one
+#: row per landed append (version NULL) and, for each refused one, the attempt's
+#: version and the events after the expected one, from the statement's snapshot
+#: (LATERAL with OFFSET 0: one index range scan each, even in a generic plan).
+WRITE_BATCH = (
+    "WITH v AS MATERIALIZED (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], "
+    "$4::text[], $5::text[], $6::integer[], $7::float8[], $8::float8[], $9::float8[], "
+    "$10::integer[]) AS v (attempt_id, quiz_id, candidate_id, status, state, version, "
+    "updated_at, deadline, due_at, expected)), "
+    "created AS (INSERT INTO attempts (attempt_id, quiz_id, candidate_id, status, state, "
+    "version, updated_at, deadline, due_at) "
+    "SELECT attempt_id, quiz_id, candidate_id, status, state, version, updated_at, deadline, "
+    "due_at FROM v WHERE expected = 0 "
+    "ON CONFLICT (attempt_id) DO NOTHING RETURNING attempt_id), "
+    "moved AS (UPDATE attempts AS a SET quiz_id = v.quiz_id, candidate_id = v.candidate_id, "
     "status = v.status, state = v.state, version = v.version, updated_at = v.updated_at, "
-    "deadline = v.deadline, due_at = v.due_at "
-    "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], "
-    "$6::integer[], $7::float8[], $8::float8[], $9::float8[], $10::integer[]) "
-    "AS v (attempt_id, quiz_id, candidate_id, status, state, version, updated_at, "
-    "deadline, due_at, expected) "
-    "WHERE a.attempt_id = v.attempt_id AND a.version = v.expected RETURNING a.attempt_id"
-)
-_INSERT_EVENTS = (
-    "INSERT INTO events (attempt_id, seq, type, at, data) "
+    "deadline = v.deadline, due_at = v.due_at FROM v "
+    "WHERE v.expected <> 0 AND a.attempt_id = v.attempt_id AND a.version = v.expected "
+    "RETURNING a.attempt_id), "
+    "landed AS (SELECT attempt_id FROM created UNION ALL SELECT attempt_id FROM moved), "
+    "appended AS (INSERT INTO events (attempt_id, seq, type, at, data) "
     "SELECT e.attempt_id, e.seq, e.type, e.at, e.data::json "
-    "FROM unnest($1::text[], $2::integer[], $3::text[], $4::float8[], $5::text[]) "
-    "AS e (attempt_id, seq, type, at, data)"
+    "FROM unnest($11::text[], $12::integer[], $13::text[], $14::float8[], $15::text[]) "
+    "AS e (attempt_id, seq, type, at, data) "
+    "WHERE e.attempt_id IN (SELECT attempt_id FROM landed)) "
+    "SELECT attempt_id, NULL::integer, NULL::integer, NULL::text FROM landed "
+    "UNION ALL "
+    "SELECT r.attempt_id, "
+    "coalesce((SELECT a.version FROM attempts AS a WHERE a.attempt_id = r.attempt_id), 0), "
+    "b.seq, b.data::text FROM v AS r "
+    "LEFT JOIN LATERAL (SELECT seq, data FROM events "
+    "WHERE attempt_id = r.attempt_id AND seq > r.expected OFFSET 0) AS b ON true "
+    "WHERE r.attempt_id NOT IN (SELECT attempt_id FROM landed)"
 )
-_SELECT_VERSIONS = "SELECT attempt_id, version FROM attempts WHERE attempt_id = ANY($1::text[])"
+#: Where refused appends' attempts stand, read again after ``WRITE_BATCH`` when
+#: its snapshot predates the write that refused them (a concurrent batch
+#: committed while the row update waited for its lock).
+SELECT_BEHIND = (
+    "SELECT r.attempt_id, "
+    "coalesce((SELECT a.version FROM attempts AS a WHERE a.attempt_id = r.attempt_id), 0), "
+    "b.seq, b.data::text "
+    "FROM unnest($1::text[], $2::integer[]) AS r (attempt_id, expected) "
+    "LEFT JOIN LATERAL (SELECT seq, data FROM events "
+    "WHERE attempt_id = r.attempt_id AND seq > r.expected OFFSET 0) AS b ON true"
+)
 
 
 @dataclass(eq=False)
@@ -107,7 +138,7 @@ class AppendBatcher:
         self._max_in_flight = max_in_flight
         self._pending: list[PendingAppend] = []
         self._writers = 0
-        self.batches = 0  # batches written with the multi-row statements
+        self.batches = 0  # batches written with the one statement
         self.fallbacks = 0  # batches rolled back and written one append at a time
 
     async def append(self, item: PendingAppend) -> int:
@@ -147,11 +178,8 @@ class AppendBatcher:
             self._writers -= 1
 
     async def _flush(self, batch: list[PendingAppend]) -> None:
-        if len(batch) == 1:
-            await self._alone(batch)
-            return
         try:
-            landed, actual = await self._write(lambda conn: _write_batch(conn, batch))
+            landed, behind = await self._write(lambda conn: write_batch(conn, batch))
         except StoreUnavailable as exc:
             if isinstance(exc.__cause__, TransactionRollbackError):
                 # A deadlock with another instance's batch: each alone instead.
@@ -171,10 +199,7 @@ class AppendBatcher:
             if item.attempt_id in landed:
                 _settle(item, item.version)
             else:
-                _settle(
-                    item,
-                    VersionConflict(item.attempt_id, item.expected, actual.get(item.attempt_id, 0)),
-                )
+                _settle(item, conflict(item.attempt_id, item.expected, behind.get(item.attempt_id)))
 
     async def _alone(self, batch: Sequence[PendingAppend]) -> None:
         async def one(item: PendingAppend) -> None:
@@ -195,44 +220,87 @@ def _settle(item: PendingAppend, outcome: int | BaseException) -> None:
         item.future.set_result(outcome)
 
 
-async def _write_batch(
+@dataclass(frozen=True)
+class Behind:
+    """Where a refused append's attempt is: its version, and the (seq, data) of
+    its events after the expected version, in order."""
+
+    version: int
+    rows: list[tuple[int, str]]
+
+
+def conflict(attempt_id: str, expected: int, behind: Behind | None) -> VersionConflict:
+    """The refusal of an append at ``expected``, carrying the log's events after
+    it when they decode and lead from ``expected`` to the version found (else
+    the caller reads them itself)."""
+    if behind is None:
+        return VersionConflict(attempt_id, expected)
+    actual, rows = behind.version, behind.rows
+    if actual <= expected or len(rows) != actual - expected:
+        return VersionConflict(attempt_id, expected, actual)
+    try:
+        after = [
+            RecordedEvent(attempt_id=attempt_id, seq=seq, event=decode_event(data))
+            for seq, data in rows
+        ]
+    except msgspec.DecodeError:
+        return VersionConflict(attempt_id, expected, actual)
+    if any(rec.seq != n for n, rec in enumerate(after, expected + 1)):
+        return VersionConflict(attempt_id, expected, actual)
+    return VersionConflict(attempt_id, expected, actual, after=after)
+
+
+async def write_batch(
     conn: Connection, batch: Sequence[PendingAppend]
-) -> tuple[set[str], dict[str, int]]:
-    """One transaction: the new attempts, the moved ones (version checked), the
-    events of those that landed; returns the attempts that landed and the
-    current versions of those that did not."""
-    fresh = [item for item in batch if item.expected == 0]
-    moved = [item for item in batch if item.expected != 0]
-    landed: set[str] = set()
-    async with conn.transaction():
-        if fresh:
-            rows = await conn.fetch(_INSERT_NEW, [i.attempt_id for i in fresh], *_columns(fresh))
-            landed.update(r[0] for r in rows)
-        if moved:
-            rows = await conn.fetch(
-                _UPDATE_MOVED,
-                [i.attempt_id for i in moved],
-                *_columns(moved),
-                [i.expected for i in moved],
-            )
-            landed.update(r[0] for r in rows)
-        ok = [item for item in batch if item.attempt_id in landed]
-        if ok:
-            await conn.execute(
-                _INSERT_EVENTS,
-                [i.attempt_id for i in ok for _ in i.seqs],
-                [s for i in ok for s in i.seqs],
-                [t for i in ok for t in i.types],
-                [a for i in ok for a in i.ats],
-                [d for i in ok for d in i.data],
-            )
-        refused = [item.attempt_id for item in batch if item.attempt_id not in landed]
-        actual: dict[str, int] = {}
-        if refused:
-            actual = {r[0]: r[1] for r in await conn.fetch(_SELECT_VERSIONS, refused)}
-    return landed, actual
+) -> tuple[set[str], dict[str, Behind]]:
+    """``WRITE_BATCH`` for ``batch``: the attempts whose appends landed, and
+    where the others' attempts stand."""
+    rows = await conn.fetch(
+        WRITE_BATCH,
+        *_columns(batch),
+        [i.expected for i in batch],
+        [i.attempt_id for i in batch for _ in i.seqs],
+        [s for i in batch for s in i.seqs],
+        [t for i in batch for t in i.types],
+        [a for i in batch for a in i.ats],
+        [d for i in batch for d in i.data],
+    )
+    landed = {r[0] for r in rows if r[1] is None}
+    behind = _behind(r for r in rows if r[1] is not None)
+    late = [
+        (i.attempt_id, i.expected)
+        for i in batch
+        if i.attempt_id not in landed
+        and (i.attempt_id not in behind or behind[i.attempt_id].version <= i.expected)
+    ]
+    if late:
+        behind.update(await read_behind(conn, late))
+    return landed, behind
+
+
+async def read_behind(conn: Connection, items: Sequence[tuple[str, int]]) -> dict[str, Behind]:
+    """Where each (attempt id, expected version) of a refused append stands now."""
+    rows = await conn.fetch(SELECT_BEHIND, [a for a, _ in items], [v for _, v in items])
+    return _behind(rows)
+
+
+def _behind(rows: Iterable[Any]) -> dict[str, Behind]:
+    """(attempt id, version, seq, data) rows by attempt, events in order."""
+    behind: dict[str, Behind] = {}
+    for attempt_id, version, seq, data in rows:
+        found = behind.get(attempt_id)
+        if found is None:
+            found = behind[attempt_id] = Behind(version, [])
+        if seq is not None:
+            found.rows.append((seq, data))
+    for found in behind.values():
+        found.rows.sort()
+    return behind
 
 
 def _columns(items: Sequence[PendingAppend]) -> list[list[Any]]:
-    """The attempts rows' fields as eight arrays (one per column)."""
-    return [list(column) for column in zip(*(i.row for i in items), strict=True)]
+    """The attempt ids and the attempts rows' fields as nine arrays (one per
+    column)."""
+    return [[i.attempt_id for i in items]] + [
+        list(column) for column in zip(*(i.row for i in items), strict=True)
+    ]

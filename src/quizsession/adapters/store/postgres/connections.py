@@ -17,6 +17,15 @@ Retries
     own events); quizzes are stored by content, invites keyed by token hash,
     leases, marks and the metadata row are upserts. Any other failure, or a
     second dead connection, is raised.
+
+Releasing a connection
+    asyncpg's pool resets a released connection with ``RESET ALL; SELECT
+    pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *``: one more round trip and
+    one more transaction for every call, as many as the calls themselves. This
+    store never leaves session state behind (no ``SET``, no session-level
+    advisory lock, no ``LISTEN``, no cursor outside a transaction), so the pool
+    skips that statement (``_keep_session``). An open transaction is still
+    rolled back on release by asyncpg itself, whatever the reset.
 """
 
 from __future__ import annotations
@@ -72,6 +81,10 @@ def translate(exc: BaseException) -> StoreError | None:
     return None
 
 
+async def _keep_session(conn: asyncpg.Connection[asyncpg.Record]) -> None:
+    """The pool's reset on release: nothing to reset (see the module's docstring)."""
+
+
 class Connections:
     """A pool of connections to one database, opened and closed with the store."""
 
@@ -110,6 +123,7 @@ class Connections:
                 timeout=self._connect_timeout_s,
                 command_timeout=self._command_timeout_s,
                 server_settings={"application_name": "quizsession"},
+                reset=_keep_session,
             )
         except Exception as exc:
             error = translate(exc)

@@ -16,22 +16,7 @@ _ROW_COLUMNS = (
     "SELECT attempt_id, quiz_id, candidate_id, status, state, version, updated_at, "
     "deadline, due_at FROM attempts "
 )
-INSERT_ATTEMPT = (
-    "INSERT INTO attempts (attempt_id, quiz_id, candidate_id, status, state, version, "
-    "updated_at, deadline, due_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
-    "ON CONFLICT (attempt_id) DO NOTHING"
-)
-UPDATE_ATTEMPT = (
-    "UPDATE attempts SET quiz_id = $2, candidate_id = $3, status = $4, state = $5, "
-    "version = $6, updated_at = $7, deadline = $8, due_at = $9 "
-    "WHERE attempt_id = $1 AND version = $10"
-)
-SELECT_VERSION = "SELECT version FROM attempts WHERE attempt_id = $1"
-INSERT_EVENTS = (
-    "INSERT INTO events (attempt_id, seq, type, at, data) "
-    "SELECT $1, e.seq, e.type, e.at, e.data::json "
-    "FROM unnest($2::integer[], $3::text[], $4::float8[], $5::text[]) AS e (seq, type, at, data)"
-)
+# The appends' statement: appends.py (``WRITE_BATCH``).
 SELECT_EVENTS = "SELECT seq, data FROM events WHERE attempt_id = $1 AND seq > $2 ORDER BY seq"
 SELECT_LOGS = (
     "SELECT attempt_id, seq, data FROM events WHERE attempt_id = ANY($1::text[]) "

@@ -10,12 +10,16 @@ The optimistic lock
     ``append`` with ``expected_version`` 0 inserts the attempt's index row
     (``ON CONFLICT DO NOTHING``: if the row exists, nothing is written and the
     caller gets ``VersionConflict`` with the version found); otherwise it runs
-    ``UPDATE attempts ... WHERE attempt_id = $1 AND version = $expected``, and 0
-    rows means ``VersionConflict``. Under READ COMMITTED a concurrent writer of the
-    same attempt waits for the row lock and then re-checks the version, so of N
-    racing writers exactly one wins each version. The events go in with one
-    ``INSERT ... SELECT FROM unnest(...)`` in the same transaction: all or nothing.
-    The primary key (attempt_id, seq) backs the lock up.
+    ``UPDATE attempts ... WHERE attempt_id = v.attempt_id AND version =
+    v.expected``, and no row back means ``VersionConflict``. Under READ COMMITTED
+    a concurrent writer of the same attempt waits for the row lock and then
+    re-checks the version, so of N racing writers exactly one wins each version.
+    The events go in with ``INSERT ... SELECT FROM unnest(...)`` in the same
+    statement: all or nothing. The primary key (attempt_id, seq) backs the lock
+    up. Appends are written in batches, each batch one statement
+    (``appends.py``). A refusal carries the log's events after the expected
+    version (``VersionConflict.after``), read by the statement that refused: the
+    caller catches up without another call.
 
 Quizzes
     ``put_quiz`` takes a transaction-scoped advisory lock on the quiz id, so two
@@ -57,7 +61,12 @@ from quizsession.adapters.store.common import (
 )
 from quizsession.adapters.store.postgres import schema, sql
 from quizsession.adapters.store.postgres.accommodations import PostgresAccommodations
-from quizsession.adapters.store.postgres.appends import AppendBatcher, PendingAppend
+from quizsession.adapters.store.postgres.appends import (
+    AppendBatcher,
+    PendingAppend,
+    conflict,
+    write_batch,
+)
 from quizsession.adapters.store.postgres.connections import Connections
 from quizsession.adapters.store.postgres.lti import PostgresLti
 from quizsession.adapters.store.postgres.outbound import PostgresOutbound
@@ -192,34 +201,19 @@ class PostgresStore(PostgresAccommodations, PostgresLti, PostgresOutbound):
         return await self._appends.append(pending)
 
     async def _append_alone(self, item: PendingAppend) -> int:
-        """One append in its own transaction (a batch of one, or a batch's
-        appends one by one after the batch was rolled back)."""
-        attempt_id, expected_version = item.attempt_id, item.expected
-
-        async def run(conn: Conn) -> int:
-            async with conn.transaction():
-                if expected_version == 0:
-                    done = await conn.execute(sql.INSERT_ATTEMPT, attempt_id, *item.row)
-                else:
-                    done = await conn.execute(
-                        sql.UPDATE_ATTEMPT, attempt_id, *item.row, expected_version
-                    )
-                if sql.rows_affected(done) != 1:
-                    actual = await conn.fetchval(sql.SELECT_VERSION, attempt_id)
-                    raise VersionConflict(attempt_id, expected_version, actual or 0)
-                await conn.execute(
-                    sql.INSERT_EVENTS, attempt_id, item.seqs, item.types, item.ats, item.data
-                )
-            return item.version
-
+        """One append written alone: a batch's appends one by one after the batch
+        failed, so that each gets its own answer."""
         try:
-            return await self._db.run(run)
+            landed, behind = await self._db.run(lambda conn: write_batch(conn, [item]))
         except StoreError as exc:
-            # Two creators racing past ON CONFLICT cannot happen, but the primary
-            # key is the last line of defence: report it as the conflict it is.
+            # A seq already taken behind the attempts row: the primary key is the
+            # last line of defence; report it as the conflict it is.
             if isinstance(exc.__cause__, pgerr.UniqueViolationError):
-                raise VersionConflict(attempt_id, expected_version) from exc
+                raise VersionConflict(item.attempt_id, item.expected) from exc
             raise
+        if item.attempt_id in landed:
+            return item.version
+        raise conflict(item.attempt_id, item.expected, behind.get(item.attempt_id))
 
     async def read(self, attempt_id: str, after: int = 0) -> list[RecordedEvent]:
         async def run(conn: Conn) -> list[RecordedEvent]:

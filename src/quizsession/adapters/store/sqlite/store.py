@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import TypeVar
@@ -94,7 +95,11 @@ class SqliteStore(SqliteAccommodations, SqliteLti, SqliteOutbound):
         self._create = create
         self._busy_timeout_ms = busy_timeout_ms
         self._writer = GroupCommitWriter(
-            path, self._open_writer, max_batch=max_batch, bulk=sql.bulk_append
+            path,
+            self._open_writer,
+            max_batch=max_batch,
+            bulk=sql.bulk_append,
+            lock_path=path + ".writer-lock",  # turns between worker processes
         )
         self._readers = ReaderPool(self._connect, readers)
 
@@ -106,8 +111,10 @@ class SqliteStore(SqliteAccommodations, SqliteLti, SqliteOutbound):
 
     @property
     def shared(self) -> bool:
-        # One serving process per file (``serve --workers N`` shares it through
-        # the parent's single store): each instance's cache is the truth.
+        # One machine: the file is not shared by instances (the signing secret is
+        # kept beside it). ``serve --workers N`` opens it from every worker (WAL,
+        # ``BEGIN IMMEDIATE``, a busy timeout: the optimistic lock decides between
+        # them), and the composition root then trusts no worker's cache.
         return False
 
     @property
@@ -186,15 +193,29 @@ class SqliteStore(SqliteAccommodations, SqliteLti, SqliteOutbound):
             raise StoreMissing(f"no store at {self.path}")
         conn = self._connect()
         try:
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise StoreUnavailable(f"sqlite: cannot use WAL on {self.path} (got {mode})")
-            conn.execute("PRAGMA journal_size_limit = 67108864")
-            schema.migrate(conn, self.path)
+            self._prepare(conn)
         except BaseException:
             conn.close()
             raise
         return conn
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        """WAL mode and the schema. Worker processes opening a new file at once
+        (``serve --workers N``): switching a file to WAL does not wait for the
+        busy timeout, so a "locked" answer is retried until it has passed."""
+        give_up = time.monotonic() + self._busy_timeout_ms / 1000
+        while True:
+            try:
+                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    raise StoreUnavailable(f"sqlite: cannot use WAL on {self.path} (got {mode})")
+                conn.execute("PRAGMA journal_size_limit = 67108864")
+                schema.migrate(conn, self.path)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= give_up:
+                    raise
+                time.sleep(0.01)
 
     def _submit(self, fn: Callable[[sqlite3.Cursor], T], bulk: object = None) -> asyncio.Future[T]:
         return self._writer.submit(fn, bulk)

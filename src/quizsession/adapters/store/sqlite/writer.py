@@ -16,6 +16,14 @@ returns None, each request runs alone as above.
 
 Generic: it knows SQL transactions, not what the requests write.
 
+Several processes writing one file (``serve --workers N``): each has its own
+writer thread; SQLite's own lock (``BEGIN IMMEDIATE`` and the busy timeout)
+keeps their transactions apart, but a writer that finds the file busy sleeps
+in steps of milliseconds, which starves it under load. With ``lock_path``,
+each transaction is also taken under an exclusive ``flock`` of that file: a
+waiting writer sleeps in the kernel and takes its turn the moment the other's
+commit is done (the lock orders, SQLite's lock still decides).
+
 A failing batch is logged (``quizsession.store``: the SQLite error name, e.g.
 ``SQLITE_FULL``; at most every ``FAILURE_LOG_EVERY_S`` while failures last) and
 so is the first success after it.
@@ -26,7 +34,9 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import fcntl
 import logging
+import os
 import queue
 import sqlite3
 import threading
@@ -92,10 +102,13 @@ class GroupCommitWriter:
         *,
         max_batch: int = 1024,
         bulk: BulkWrite | None = None,
+        lock_path: str | None = None,
     ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be >= 1")
         self.name = name
+        self._lock_path = lock_path
+        self._lock_fd = -1
         self._connect = connect
         self._max_batch = max_batch
         self._bulk = bulk
@@ -160,10 +173,20 @@ class GroupCommitWriter:
         except Exception as exc:
             ready.set_exception(exc if isinstance(exc, StoreUnavailable) else unavailable(exc))
             return
+        if self._lock_path is not None:
+            try:
+                self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError as exc:
+                conn.close()
+                ready.set_exception(unavailable(exc))
+                return
         ready.set_result(None)
         try:
             self._loop(conn)
         finally:
+            if self._lock_fd >= 0:
+                os.close(self._lock_fd)
+                self._lock_fd = -1
             self._accepting = False  # only matters if the loop died unexpectedly
             # Nothing left hanging: whatever is still queued is failed.
             leftovers: list[Write] = []
@@ -201,7 +224,15 @@ class GroupCommitWriter:
                     stop = True
                     break
                 batch.append(item)
-            self._deliver(self._run_batch(conn, cur, batch), batch)
+            if self._lock_fd >= 0:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+                try:
+                    outcomes = self._run_batch(conn, cur, batch)
+                finally:
+                    fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            else:
+                outcomes = self._run_batch(conn, cur, batch)
+            self._deliver(outcomes, batch)
             if stop:
                 return
 

@@ -1,12 +1,14 @@
 // The administrator's page: /admin. Signing in, choosing a quiz, the refresh
 // loop and the downloads; the list (admin_list.js), the detail panel
-// (admin_detail.js) and the webhooks panel (admin_webhooks.js) do the rest.
+// (admin_detail.js), the grading panel (admin_grading.js) and the webhooks panel
+// (admin_webhooks.js) do the rest.
 //
 // The API key is typed in and kept in admin_session.js's memory only: never in
 // the URL, never in any storage. Reloading the page forgets it.
 
 import { bindDetail, closeDetail, renderDetail, selectAttempt, selectedAttempt } from "./admin_detail.js";
 import { download } from "./admin_downloads.js";
+import { bindGrading, closeGrading, openGrading } from "./admin_grading.js";
 import { bindList, clearList, renderList, resetListControls } from "./admin_list.js";
 import { $, admin, message, onAuthError, problemText, session } from "./admin_session.js";
 import { bindWebhooks, closeWebhooks, openWebhooks } from "./admin_webhooks.js";
@@ -62,6 +64,7 @@ function signOut(reason = "") {
   clearList();
   closeDetail();
   closeWebhooks();
+  closeGrading();
   for (const id of ["quiz-panel", "attempts-panel", "results-panel", "sign-out"]) {
     $(id).hidden = true;
   }
@@ -112,6 +115,7 @@ function chooseQuiz() {
   $("results-panel").hidden = !on;
   clearTimeout(refreshTimer);
   if (on) refresh();
+  openGrading(session.quizId);
 }
 
 // --------------------------------------------------------------------- the live list
@@ -179,6 +183,7 @@ session.signOut = signOut;
 bindList({ onManage: selectAttempt });
 bindDetail({ refreshList: refresh });
 bindWebhooks();
+bindGrading();
 $("login-form").addEventListener("submit", signIn);
 $("sign-out").addEventListener("click", () => signOut(""));
 $("quiz-select").addEventListener("change", chooseQuiz);

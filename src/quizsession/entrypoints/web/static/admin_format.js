@@ -1,7 +1,7 @@
 // How the administrator's page words an attempt's state, last sign of life and
 // time left. Pure (unit-tested in tests/js/admin_format.test.js).
 
-import { formatDuration } from "./format.js";
+import { formatDuration, formatScore } from "./format.js";
 
 const STATE_TEXT = {
   practice_not_started: "Logged in",
@@ -14,7 +14,7 @@ const STATE_TEXT = {
 /** "Taking the test", "Submitted", "Voided", ... for a LiveAttempt. */
 export function stateText(a) {
   if (a.status === "voided") return "Voided";
-  if (a.status === "submitted") return "Submitted";
+  if (a.status === "submitted") return a.pending ? "Submitted, score pending" : "Submitted";
   return STATE_TEXT[a.state] || a.state;
 }
 
@@ -33,4 +33,12 @@ export function timeLeftText(a) {
   if (a.status !== "open") return "–";
   if (a.time_remaining_s === null || a.time_remaining_s === undefined) return "not started";
   return formatDuration(a.time_remaining_s);
+}
+
+/** "7.5 / 9", "pending (1 / 9 so far)" while answers wait for a grader, "–"
+ * before any score. */
+export function scoreText(a) {
+  if (a.score === null || a.score === undefined) return "–";
+  const sofar = `${formatScore(a.score)} / ${formatScore(a.max_score)}`;
+  return a.pending ? `pending (${sofar} so far)` : sofar;
 }

@@ -2,7 +2,7 @@
 // filtered by state and searched by name on the page (the whole list of the quiz
 // is loaded), plus the results table of the submitted ones.
 
-import { lastSeenText, stateText, timeLeftText } from "./admin_format.js";
+import { lastSeenText, scoreText, stateText, timeLeftText } from "./admin_format.js";
 import { filterAttempts, nextSort, sortAttempts, STATE_GROUPS } from "./admin_rules.js";
 import { $ } from "./admin_session.js";
 import { el } from "./api.js";
@@ -129,12 +129,7 @@ function updateRow(a) {
   setBadge(cells[3], a.connected);
   setText(cells[4], lastSeenText(a.last_seen, view.now));
   setText(cells[5], `${a.answered} / ${a.total}`);
-  setText(
-    cells[6],
-    a.score === null || a.score === undefined
-      ? "–"
-      : `${formatScore(a.score)} / ${formatScore(a.max_score)}`,
-  );
+  setText(cells[6], scoreText(a));
   const manage = tr.lastElementChild.firstElementChild;
   const label = `Manage the attempt of ${name}`;
   if (manage.getAttribute("aria-label") !== label) manage.setAttribute("aria-label", label);
@@ -174,12 +169,16 @@ function renderResults(list) {
         {},
         el("td", { "data-label": "Candidate", text: nameOf(a) }),
         el("td", { "data-label": "Candidate id", text: a.candidate_id }),
-        el("td", { "data-label": "Score", class: "num", text: formatScore(a.score) }),
+        el("td", {
+          "data-label": "Score",
+          class: "num",
+          text: a.pending ? "pending" : formatScore(a.score),
+        }),
         el("td", { "data-label": "Out of", class: "num", text: formatScore(a.max_score) }),
         el("td", {
           "data-label": "Percent",
           class: "num",
-          text: a.max_score ? `${Math.round((a.score / a.max_score) * 100)} %` : "–",
+          text: a.max_score && !a.pending ? `${Math.round((a.score / a.max_score) * 100)} %` : "–",
         }),
       ),
     ),

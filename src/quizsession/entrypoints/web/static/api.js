@@ -116,13 +116,24 @@ export function el(tag, props = {}, ...children) {
   return node;
 }
 
-/** Deep equality for answer values (strings, numbers, booleans, lists). */
-export function sameAnswer(a, b) {
+/** Deep equality for answer values (strings, numbers, booleans, lists, objects
+ * of gap or item answers). Lists are compared as sets (chosen ids) unless
+ * `ordered` (an ordering question's list, where the order is the answer). */
+export function sameAnswer(a, b, ordered = false) {
   if (Array.isArray(a) && Array.isArray(b)) {
     if (a.length !== b.length) return false;
-    const sa = [...a].sort();
-    const sb = [...b].sort();
+    const sa = ordered ? a : [...a].sort();
+    const sb = ordered ? b : [...b].sort();
     return sa.every((v, i) => v === sb[i]);
   }
+  if (isRecord(a) && isRecord(b)) {
+    const keys = Object.keys(a);
+    if (keys.length !== Object.keys(b).length) return false;
+    return keys.every((k) => Object.prototype.hasOwnProperty.call(b, k) && a[k] === b[k]);
+  }
   return a === b;
+}
+
+function isRecord(value) {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
 }

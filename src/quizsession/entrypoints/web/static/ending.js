@@ -1,10 +1,10 @@
 // The end of the attempt in this tab: finishing the practice, submitting, the
 // time running out, the result, and stopping (taken over, voided, ended).
 
-import { ApiError, el, newOpId, request } from "./api.js";
-import { formatScore } from "./format.js";
+import { ApiError, newOpId, request } from "./api.js";
 import { stopLive } from "./live_wiring.js";
 import { setInputsDisabled } from "./questions.js";
+import { showReview } from "./review.js";
 import { captureAnswer, flush, outbox, renderSaveState } from "./saving.js";
 import { announce, clearNotice, notify, show, showError } from "./screens.js";
 import { applyView, auth, onSessionError, refreshView, route, sessionPath } from "./session_flow.js";
@@ -138,17 +138,11 @@ export function showResult(result) {
   writeQuestion(null);
   state.question = null;
   clearNotice();
-  const score = result ? result.score : null;
-  const max = result ? result.max_score : null;
-  const pct = max ? `${Math.round((score / max) * 100)} %` : "";
-  $("result-score").replaceChildren(
-    el("span", { "aria-hidden": "true", text: `${formatScore(score)} / ${formatScore(max)}` }),
-    el("span", {
-      class: "visually-hidden",
-      text: `Score: ${formatScore(score)} out of ${formatScore(max)}`,
-    }),
-  );
-  let text = "Your test has been submitted and scored.";
+  // The score and the answers as far as the quiz's review policy shows them.
+  $("result-score").replaceChildren();
+  $("result-review").replaceChildren();
+  showReview(result);
+  let text = "Your test has been submitted.";
   if (result && result.reason === "deadline") {
     text = "The time ran out and your answers were submitted automatically.";
   } else if (result && result.reason === "candidate") {
@@ -157,7 +151,7 @@ export function showResult(result) {
   if (result && result.finished_at) {
     text += ` Finished at ${new Date(result.finished_at * 1000).toLocaleTimeString()}.`;
   }
-  $("result-text").textContent = `${text}${pct ? ` You scored ${pct}.` : ""}`;
+  $("result-text").textContent = text;
   renderTimer();
   renderSaveState();
   show("result");

@@ -83,11 +83,11 @@ export class Outbox {
   }
 
   /** Keep `answer` as the unsent answer to `questionId` (a fresh op id unless
-   * the same answer is already waiting). */
-  put(questionId, answer, section) {
+   * the same answer is already waiting; `ordered`: a list's order matters). */
+  put(questionId, answer, section, { ordered = false } = {}) {
     const entries = this.all();
     const entry = entries[questionId];
-    if (entry && sameAnswer(entry.answer, answer)) return;
+    if (entry && sameAnswer(entry.answer, answer, ordered)) return;
     entries[questionId] = { answer, op_id: this.newId(), section, at: this.now() };
     this.store(entries);
     this.onChange();

@@ -2,10 +2,21 @@
 
 import { ApiError, request } from "./api.js";
 import { sendPing } from "./live_wiring.js";
-import { answerControl, marksText, numericProblem, readAnswer, setInputsDisabled } from "./questions.js";
+import {
+  answerControl,
+  answerProblem,
+  blankMessage,
+  isAnswerable,
+  marksText,
+  readAnswer,
+  setInputsDisabled,
+} from "./questions.js";
+import { resetCheck } from "./practice_check.js";
+import { goNext, isFree, loadNav, openQuestion, renderNav } from "./question_nav.js";
 import { answerChanged, captureAnswer, flush, NOT_SAVED_MESSAGE, outbox } from "./saving.js";
 import { show, showError } from "./screens.js";
 import { auth, onSessionError, refreshView, sessionPath } from "./session_flow.js";
+import { showSummary } from "./summary.js";
 import { $, clock, phase, readQuestion, state, writeQuestion } from "./take_state.js";
 
 /** The question the candidate is on: the one kept from before a reload when it
@@ -13,6 +24,11 @@ import { $, clock, phase, readQuestion, state, writeQuestion } from "./take_stat
 export async function showCurrentQuestion() {
   const view = state.view;
   const cached = readQuestion();
+  if (isFree() && view && cached && cached.section === view.section) {
+    // Free navigation: back to the question this browser was on.
+    await openQuestion(cached.id);
+    return;
+  }
   if (
     view &&
     view.current_question_id === null &&
@@ -35,6 +51,7 @@ export async function fetchQuestion(delay = 1000) {
     });
     clock.sample(data.server_time, receivedAt, receivedAt - sentAt);
     if (data.question) renderQuestion(data.question, data.question.answer);
+    else if (isFree()) await showSummary();
     else sectionDone();
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;
@@ -52,7 +69,7 @@ export async function fetchQuestion(delay = 1000) {
   }
 }
 
-function renderQuestion(q, serverAnswer) {
+export function renderQuestion(q, serverAnswer) {
   state.question = q;
   writeQuestion({ ...q, answer: null });
   if (serverAnswer !== null && serverAnswer !== undefined) {
@@ -62,7 +79,8 @@ function renderQuestion(q, serverAnswer) {
   const shown = pending ? pending.answer : serverAnswer;
 
   $("q-section").textContent = q.section === "practice" ? "Practice round" : "Test";
-  $("q-heading").textContent = `Question ${q.number} of ${q.total}`;
+  const answerable = isAnswerable(q);
+  $("q-heading").textContent = answerable ? `Question ${q.number} of ${q.total}` : "Information";
   $("q-marks").textContent = marksText(q);
   const bar = $("q-progress");
   bar.max = q.total;
@@ -73,12 +91,17 @@ function renderQuestion(q, serverAnswer) {
   const last = q.number >= q.total;
   const next = $("q-next");
   next.disabled = false;
-  if (q.section === "practice") next.textContent = last ? "Finish the practice round" : "Next question";
-  else next.textContent = last ? "Save and finish" : "Next question";
+  if (!answerable) next.textContent = "Continue";
+  else if (q.section === "practice") {
+    next.textContent = last ? "Finish the practice round" : "Next question";
+  } else next.textContent = last ? "Save and finish" : "Next question";
   $("q-skip-practice").hidden = q.section !== "practice";
+  resetCheck(q);
   $("q-finish").hidden = q.section !== "test";
   setInputsDisabled($("q-body"), false);
+  renderNav();
   show("question");
+  if (isFree()) loadNav();
   sendPing();
 }
 
@@ -89,13 +112,10 @@ export function onAnswerKeydown(event) {
   const target = event.target;
   if (!(target instanceof HTMLInputElement) || target.type !== "text") return;
   event.preventDefault();
-  const q = state.question;
-  if (q && q.kind === "numeric") {
-    const problem = numericProblem($("q-body"));
-    if (problem) {
-      $("q-message").textContent = problem;
-      return;
-    }
+  const problem = answerProblem(state.question, $("q-body"));
+  if (problem) {
+    $("q-message").textContent = problem;
+    return;
   }
   if (captureAnswer()) flush();
 }
@@ -104,15 +124,23 @@ export async function onNext(event) {
   event.preventDefault();
   const next = $("q-next");
   if (next.disabled || !state.question) return;
+  if (isFree()) {
+    // Free navigation: on to the next question (or the summary), answered or not.
+    await goNext();
+    return;
+  }
   const q = state.question;
   const body = $("q-body");
+  if (!isAnswerable(q)) {
+    // Information only: nothing to save, on to the next question.
+    next.disabled = true;
+    await fetchQuestion();
+    return;
+  }
   const answer = readAnswer(q, body);
   if (answer === undefined) {
-    const problem = q.kind === "numeric" ? numericProblem(body) : "";
-    $("q-message").textContent =
-      problem ||
-      (q.kind === "numeric" ? "Enter a number to continue." : "Answer this question to continue.");
-    const first = body.querySelector("input");
+    $("q-message").textContent = answerProblem(q, body) || blankMessage(q);
+    const first = body.querySelector("input, select, textarea, button");
     if (first) first.focus();
     return;
   }

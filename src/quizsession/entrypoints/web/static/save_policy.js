@@ -7,10 +7,13 @@
 export const SAVE_QUIET_MS = 1000;
 export const PERIODIC_SAVE_MS = 30000;
 
+/** The question kinds answered by typing (the rest by choosing or moving). */
+export const TYPED_KINDS = Object.freeze(["short_text", "numeric", "essay", "cloze"]);
+
 /** How long to wait before saving an edit of a control of `kind`: 0 for a
- * choice (radio, checkbox), SAVE_QUIET_MS for typed text. */
+ * choice (radio, checkbox, select, a move), SAVE_QUIET_MS for typed text. */
 export function saveDelay(kind) {
-  return kind === "short_text" || kind === "numeric" ? SAVE_QUIET_MS : 0;
+  return TYPED_KINDS.includes(kind) ? SAVE_QUIET_MS : 0;
 }
 
 /**

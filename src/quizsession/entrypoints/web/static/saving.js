@@ -8,7 +8,7 @@ import { isBlank } from "./attempt_flow.js";
 import { waitForResult } from "./ending.js";
 import { heard } from "./live_wiring.js";
 import { DROP, Outbox, RETRY, SENT, STOP } from "./outbox.js";
-import { numericProblem, readAnswer } from "./questions.js";
+import { answerProblem, isOrdered, isTyped, readAnswer } from "./questions.js";
 import { SAVE_QUIET_MS, saveDelay, saveStateFor } from "./save_policy.js";
 import { auth, onSessionError, sessionPath } from "./session_flow.js";
 import { $, clock, pendingKey, phase, state } from "./take_state.js";
@@ -60,8 +60,9 @@ export function captureAnswer() {
   const entry = outbox.get(q.id);
   if (answer === undefined) return Boolean(entry);
   const saved = state.saved[q.id];
-  if (!entry && saved && sameAnswer(saved.answer, answer)) return false;
-  outbox.put(q.id, answer, q.section);
+  const ordered = isOrdered(q);
+  if (!entry && saved && sameAnswer(saved.answer, answer, ordered)) return false;
+  outbox.put(q.id, answer, q.section, { ordered });
   return true;
 }
 
@@ -74,11 +75,11 @@ export function answerChanged() {
   if (!q) return;
   $("q-message").textContent = "";
   clearTimeout(numericCheck);
-  if (q.kind === "numeric") {
+  if (isTyped(q)) {
     // A number that cannot be read is told once the typing pauses.
     numericCheck = setTimeout(() => {
       if (state.question !== q) return;
-      const problem = numericProblem($("q-body"));
+      const problem = answerProblem(q, $("q-body"));
       if (problem) $("q-message").textContent = problem;
     }, SAVE_QUIET_MS);
   }

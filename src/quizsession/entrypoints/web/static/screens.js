@@ -12,6 +12,7 @@ const SCREENS = [
   "test-intro",
   "question",
   "section-done",
+  "summary",
   "waiting",
   "result",
   "stopped",

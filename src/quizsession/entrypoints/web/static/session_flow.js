@@ -5,6 +5,7 @@
 import { ApiError, el, newOpId, request } from "./api.js";
 import { routeFor, sessionErrorAction } from "./attempt_flow.js";
 import { showResult, takenOver, voided, waitForResult } from "./ending.js";
+import { fillInstructions, refreshInstructionsPanel } from "./instructions.js";
 import { testTimeText } from "./test_time.js";
 import { startLive, stopLive } from "./live_wiring.js";
 import { showCurrentQuestion } from "./question_screen.js";
@@ -48,6 +49,7 @@ export function applyView(view, sentAt, receivedAt) {
     clock.sample(view.server_time, receivedAt, sentAt ? receivedAt - sentAt : null);
   }
   setDeadline(view.deadline);
+  refreshInstructionsPanel(view);
 }
 
 /** Deal with a refusal that ends or changes this session. True when handled. */
@@ -323,7 +325,9 @@ export async function route(view) {
 function commonInstructions(view) {
   return [
     `${testTimeText(view)} The timer starts when you start the test and is kept by the server: closing this page does not stop it.`,
-    "Questions come one at a time. Answer each one, then go on to the next; you cannot go back to an earlier question.",
+    view.navigation === "free"
+      ? "You can answer the questions in any order: move with Previous and Next or the list of questions, and flag a question to come back to it. Before you submit, a summary shows which questions are not answered or flagged."
+      : "Questions come one at a time. Answer each one, then go on to the next; you cannot go back to an earlier question.",
     "Your answers are saved automatically as you go. The indicator at the top of the page shows when they are safely stored.",
     "If your connection drops, carry on: your answers are kept on this device and saved as soon as you are back online. If the page closes, open your invitation link again to continue where you left off.",
     "When the time is up, your answers are submitted automatically and your result is shown.",
@@ -336,6 +340,7 @@ function fillList(list, items) {
 
 function showIntro(view) {
   $("intro-welcome").textContent = `Welcome to “${view.quiz_title}”.`;
+  fillInstructions($("intro-instructions"), view);
   fillList($("intro-list"), [
     "It starts with a short practice round so that you can try the page. The practice round is not scored and has no time limit. You can skip it.",
     ...commonInstructions(view),
@@ -344,6 +349,7 @@ function showIntro(view) {
 }
 
 export function showTestIntro(view) {
+  fillInstructions($("test-intro-instructions"), view);
   fillList($("test-intro-list"), commonInstructions(view));
   show("test-intro");
 }

@@ -38,6 +38,7 @@ export const state = {
   deadline: null, // server epoch seconds
   graceS: 5,
   question: null, // the QuestionView on screen
+  nav: null, // the last NavigationView (free navigation)
   saved: {}, // question id -> {answer, section} the server acknowledged
   loginBusy: false,
   busyTimer: null,
