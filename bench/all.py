@@ -7,11 +7,12 @@ Run from the project root (``make bench`` / ``make bench-quick``)::
     .venv/bin/python -m bench --quick    # short runs
     .venv/bin/python -m bench --only live,spike
 
-Scenarios, in order: saves, live, spike, deadline, coldstart, postgres (the last
-only when ``bench/postgres.py`` exists). Each runs as its own process (``python
--m bench.NAME``), one after the other, with its output shown as it comes; its
-last JSON line is kept. A scenario whose module does not accept ``--quick`` gets
-shorter settings of its own options instead. Every scenario's JSON line is
+Scenarios, in order: saves, live, live-redis (``bench.live --live redis``), spike,
+deadline, coldstart, coldstart-postgres (``bench.coldstart --store postgres``),
+reports, postgres (the last only when ``bench/postgres.py`` exists). Each runs as
+its own process (``python -m bench.NAME``), one after the other, with its output
+shown as it comes; its last JSON line is kept. A scenario whose module does not
+accept ``--quick`` gets shorter settings of its own options instead. Every scenario's JSON line is
 printed again at the end. Exits 1 if any scenario exited non-zero (a
 correctness failure: missed targets are reported, not failures).
 """
@@ -32,8 +33,23 @@ from typing import Any
 from bench.common import artifacts_dir, load_average
 
 BENCH_DIR = Path(__file__).resolve().parent
-SCENARIOS = ("saves", "live", "spike", "deadline", "coldstart", "postgres")
+SCENARIOS = (
+    "saves",
+    "live",
+    "live-redis",
+    "spike",
+    "deadline",
+    "coldstart",
+    "coldstart-postgres",
+    "reports",
+    "postgres",
+)
 OPTIONAL = frozenset({"postgres"})
+#: Scenarios that are another's module with options: name -> (module, options)
+VARIANTS: dict[str, tuple[str, list[str]]] = {
+    "live-redis": ("live", ["--live", "redis"]),
+    "coldstart-postgres": ("coldstart", ["--store", "postgres"]),
+}
 #: --quick equivalents for scenarios that have no --quick of their own
 QUICK_FALLBACK = {
     "saves": ["--duration", "3", "--concurrency", "64"],
@@ -42,20 +58,25 @@ QUICK_FALLBACK = {
 TIMEOUT_S = {"quick": 300.0, "full": 900.0}
 
 
+def _module(name: str) -> str:
+    return VARIANTS[name][0] if name in VARIANTS else name
+
+
 def _accepts_quick(name: str) -> bool:
-    return '"--quick"' in (BENCH_DIR / f"{name}.py").read_text()
+    return '"--quick"' in (BENCH_DIR / f"{_module(name)}.py").read_text()
 
 
 def _args(name: str, quick: bool) -> list[str]:
+    fixed = VARIANTS[name][1] if name in VARIANTS else []
     if not quick:
-        return []
+        return fixed
     if _accepts_quick(name):
-        return ["--quick"]
-    return QUICK_FALLBACK.get(name, [])
+        return [*fixed, "--quick"]
+    return [*fixed, *QUICK_FALLBACK.get(name, [])]
 
 
 def _run(name: str, quick: bool) -> dict[str, Any]:
-    command = [sys.executable, "-m", f"bench.{name}", *_args(name, quick)]
+    command = [sys.executable, "-m", f"bench.{_module(name)}", *_args(name, quick)]
     print(f"\n=== {' '.join(command[1:])}", flush=True)
     began = time.monotonic()
     last_json: dict[str, Any] | None = None
@@ -93,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help="comma-separated scenario names")
     parser.add_argument("--out", type=Path, help="summary file (test-artifacts/bench-results.json)")
     args = parser.parse_args(argv)
-    names = [n for n in SCENARIOS if n not in OPTIONAL or (BENCH_DIR / f"{n}.py").exists()]
+    names = [n for n in SCENARIOS if n not in OPTIONAL or (BENCH_DIR / f"{_module(n)}.py").exists()]
     if args.only:
         wanted = [n.strip() for n in args.only.split(",") if n.strip()]
         unknown = [n for n in wanted if n not in SCENARIOS]

@@ -1,18 +1,29 @@
-"""Cold start on a big SQLite store, as a ratio to the same start on an empty one.
+"""Cold start on a big store, as a ratio to the same start on an empty one.
 
 Run from the project root::
 
     .venv/bin/python -m bench.coldstart            # 100,000 attempts, ~1.4 M events
     .venv/bin/python -m bench.coldstart --quick    # 10,000 attempts, ~140,000 events
+    .venv/bin/python -m bench.coldstart --attempts 1000000   # 1 M (see below)
+    .venv/bin/python -m bench.coldstart --store postgres     # the same on PostgreSQL
 
-Three stores are written straight through ``SqliteStore`` before any server runs
-(``bench.gen``: events decided by the domain, one append per attempt, group
-commit; not measured): *empty* (schema and the quiz only), *small* (``--small``
-attempts) and *big* (``--attempts``). Attempts are a mix: test running (3 h
-left), logged out, submitted; 10-18 events each. Then, for each store, a real
-``quizsession serve`` is started ``--starts`` times (the file's pages evicted
-from the page cache first with ``posix_fadvise(DONTNEED)``) and timed from the
-spawn until ``GET /readyz`` answers 200 (polled every 5 ms on a new connection).
+Three stores are written straight through the store adapter before any server
+runs (``bench.gen``: events decided by the domain, one append per attempt, group
+commit; not measured, its rate is printed): *empty* (schema and the quiz only),
+*small* (``--small`` attempts) and *big* (``--attempts``). With ``--store
+postgres`` a PostgreSQL of the bench's own is started on loopback
+(``testsupport.postgres_server``, as the tests start theirs), each store is a
+database of it, and the servers run with a configured secret key; PostgreSQL's
+own caches are not emptied between starts (only a SQLite file's pages are
+evicted), so its figure is a warm-database start. Free disk is checked before
+generating (about 1.3 KiB per event on SQLite, 2.6 on PostgreSQL, with room to
+spare); 1 M attempts take about 15 M events, about 20 GiB on SQLite.
+
+Attempts are a mix: test running (3 h left), logged out, submitted; 10-18
+events each. Then, for each store, a real ``quizsession serve`` is started
+``--starts`` times (the file's pages evicted from the page cache first with
+``posix_fadvise(DONTNEED)``) and timed from the spawn until ``GET /readyz``
+answers 200 (polled every 5 ms on a new connection).
 After the last start on the small and on the big store, ``--resumes`` random
 candidates resume one after another: a backend login ``POST /sessions``
 ``{user_id, quiz_id}`` with the API key, then ``GET /sessions/{id}``.
@@ -29,13 +40,17 @@ import contextlib
 import json
 import os
 import random
+import secrets
 import shutil
 import socket
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+import asyncpg
 
 from bench.common import (
     HOST,
@@ -56,10 +71,13 @@ from bench.common import (
     verdict,
 )
 from bench.gen import Shape, Template, build_template, demo_quiz_definition, populate, put_quiz
+from quizsession.adapters.store.postgres import PostgresStore
 from quizsession.adapters.store.sqlite import SqliteStore
+from quizsession.app.ports import Store
 from quizsession.app.sessions.logins import attempt_id_for
 from quizsession.domain.quiz import Quiz
-from testsupport.service import ServerProcess
+from testsupport.postgres_server import PostgresServer, start_postgres
+from testsupport.service import PgServerProcess, ServerProcess
 
 QUIZ_ID = "bench-coldstart"
 READY_TARGET_S = 2.0
@@ -82,19 +100,67 @@ def _templates(quiz: Quiz, now: float) -> list[Template]:
     return [build_template(quiz, s) for s in shapes]
 
 
-async def _generate(path: Path, attempts: int) -> tuple[list[str], list[Template], int]:
-    store = SqliteStore(str(path))
+#: Bytes of store per event, generously (with indexes and the WAL), for the disk check.
+BYTES_PER_EVENT = {"sqlite": 1400, "postgres": 2800}
+EVENTS_PER_ATTEMPT = 15
+
+
+def _progress(name: str, total: int) -> Callable[[int], None]:
+    began = time.perf_counter()
+    step = max(100_000, total // 10)
+    shown = [0]
+
+    def show(done: int) -> None:
+        if done - shown[0] >= step:
+            shown[0] = done
+            rate = done / max(time.perf_counter() - began, 1e-9)
+            print(f"  {name}: {done:,} of {total:,} attempts written ({rate:,.0f}/s)", flush=True)
+
+    return show
+
+
+async def _generate(
+    name: str, target: str, attempts: int
+) -> tuple[list[str], list[Template], int, float]:
+    """Write the store; (candidates, templates, events, bytes on disk)."""
+    store: Store = PostgresStore(target) if target.startswith("postgresql") else SqliteStore(target)
     await store.open()
     try:
         definition = demo_quiz_definition(QUIZ_ID, duration_s=3 * 3600.0, grace_s=5.0)
         quiz = await put_quiz(store, definition)
         templates = _templates(quiz, time.time())
-        if attempts == 0:
-            return [], templates, 0
-        candidates, _, events = await populate(store, quiz, attempts, templates)
-        return candidates, templates, events
+        candidates: list[str] = []
+        events = 0
+        if attempts:
+            progress = _progress(name, attempts)
+            candidates, _, events = await populate(
+                store, quiz, attempts, templates, progress=progress
+            )
     finally:
         await store.close()
+    if target.startswith("postgresql"):
+        size = await _pg_size(target)
+    else:
+        size = sum(p.stat().st_size for p in Path(target).parent.glob(f"{Path(target).name}*"))
+    return candidates, templates, events, size
+
+
+async def _pg_size(dsn: str) -> float:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return float(await conn.fetchval("SELECT pg_database_size(current_database())"))
+    finally:
+        await conn.close()
+
+
+def _check_disk(workdir: Path, attempts: int, backend: str) -> None:
+    need = attempts * EVENTS_PER_ATTEMPT * BYTES_PER_EVENT[backend]
+    free = shutil.disk_usage(workdir).free
+    if need > free * 0.8:
+        raise SystemExit(
+            f"bench.coldstart: {attempts:,} attempts need about {need / 2**30:.1f} GiB on "
+            f"{backend}; {free / 2**30:.1f} GiB free under {workdir}: not started"
+        )
 
 
 def _evict(path: Path) -> None:
@@ -174,19 +240,30 @@ async def _resume(
 class _Store:
     """One generated store and the figures measured on it."""
 
-    def __init__(self, name: str, workdir: Path, attempts: int) -> None:
+    def __init__(
+        self, name: str, workdir: Path, attempts: int, pg: PostgresServer | None = None
+    ) -> None:
         self.name = name
         self.db = workdir / f"{name}.db"
         began = time.perf_counter()
-        self.candidates, _, events = asyncio.run(_generate(self.db, attempts))
-        size_mib = sum(p.stat().st_size for p in workdir.glob(f"{name}.db*")) / 2**20
-        self.server = ServerProcess(workdir / name, env=LIMITS_ENV, db_path=self.db)
+        self.server: ServerProcess
+        if pg is not None:
+            pg.create_database(f"coldstart_{name}")
+            dsn = pg.dsn_for(f"coldstart_{name}")
+            self.candidates, _, events, size = asyncio.run(_generate(name, dsn, attempts))
+            env = {**LIMITS_ENV, "QUIZSESSION_SECRET_KEY": secrets.token_urlsafe(48)}
+            self.server = PgServerProcess(workdir / name, dsn=dsn, env=env)
+        else:
+            self.candidates, _, events, size = asyncio.run(_generate(name, str(self.db), attempts))
+            self.server = ServerProcess(workdir / name, env=LIMITS_ENV, db_path=self.db)
+        generate_s = time.perf_counter() - began
         self.ready: list[float] = []
         self.result: JSON = {
             "attempts": attempts,
             "events": events,
-            "file_mib": round(size_mib, 1),
-            "generate_s": round(time.perf_counter() - began, 1),
+            "file_mib": round(size / 2**20, 1),
+            "generate_s": round(generate_s, 1),
+            "generate_attempts_per_s": round(attempts / generate_s) if attempts else None,
         }
 
     def start_once(self, resumes: int, profile_to: Path | None) -> None:
@@ -230,6 +307,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resumes", type=int, default=200)
     parser.add_argument("--profile", action="store_true", help="py-spy the big-store resumes")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument(
+        "--store",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="the stores: SQLite files, or databases of a PostgreSQL started for the run",
+    )
     args = parser.parse_args(argv)
     attempts = args.attempts or (10_000 if args.quick else 100_000)
     starts = args.starts or (2 if args.quick else 3)
@@ -238,11 +321,16 @@ def main(argv: list[str] | None = None) -> int:
     load0 = load_average()
     workdir = Path(tempfile.mkdtemp(prefix="quizsession-coldstart-"))
     profile_to = artifacts_dir() / "coldstart-resume.pyspy.txt" if args.profile else None
+    pg: PostgresServer | None = None
     try:
+        _check_disk(workdir, attempts + args.small, args.store)
+        if args.store == "postgres":
+            (workdir / "pg").mkdir()
+            pg = start_postgres(workdir / "pg")
         stores = [
-            _Store("empty", workdir, 0),
-            _Store("small", workdir, args.small),
-            _Store("big", workdir, attempts),
+            _Store("empty", workdir, 0, pg),
+            _Store("small", workdir, args.small, pg),
+            _Store("big", workdir, attempts, pg),
         ]
         # Rounds of one start per store, so that a noisy moment on the machine
         # does not land on one store's starts only; the resumes follow the last.
@@ -254,15 +342,18 @@ def main(argv: list[str] | None = None) -> int:
                     profile_to if last and store.name == "big" else None,
                 )
     finally:
+        if pg is not None:
+            pg.destroy()
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
     empty, small, big = (s.result for s in stores)
     total_s = time.monotonic() - began
 
+    evicted = "page cache of the file evicted" if pg is None else "PostgreSQL's caches warm"
     print(
-        f"quizsession bench.coldstart: {attempts} attempts / {big['events']} events "
-        f"({big['file_mib']} MiB) vs an empty and a {args.small}-attempt store; "
-        f"{starts} starts each, page cache of the file evicted before each; "
+        f"quizsession bench.coldstart ({args.store}): {attempts} attempts / {big['events']} "
+        f"events ({big['file_mib']} MiB) vs an empty and a {args.small}-attempt store; "
+        f"{starts} starts each, {evicted} before each; "
         f"{os.cpu_count()} CPUs, load average {load0:.1f}"
     )
     rows = []
@@ -310,8 +401,8 @@ def main(argv: list[str] | None = None) -> int:
         f"target ready <= {READY_TARGET_S:g} s: {verdict(ready_met)} "
         f"({big['ready_median_s']:.2f} s); target resume p99 <= {RESUME_TARGET_MS:g} ms: "
         f"{verdict(resume_met)} ({big['resume_total']['p99_ms']:.2f} ms)\n"
-        f"generation (not measured): small {small['generate_s']} s, big {big['generate_s']} s; "
-        f"total {total_s:.0f} s"
+        f"generation (not measured): small {small['generate_s']} s, big {big['generate_s']} s "
+        f"({big['generate_attempts_per_s']} attempts/s); total {total_s:.0f} s"
     )
     if "profile" in big and profile_to is not None:
         print_profile(big["profile"], profile_to)
@@ -322,6 +413,7 @@ def main(argv: list[str] | None = None) -> int:
         json_line(
             {
                 "bench": "coldstart",
+                "store": args.store,
                 "quick": args.quick,
                 "cpus": os.cpu_count(),
                 "load_average": load0,

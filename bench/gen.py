@@ -1,12 +1,14 @@
-"""Attempts written straight into a SQLite file, before a server is started on it.
+"""Attempts written straight into a store (a SQLite file or a PostgreSQL
+database), before a server is started on it.
 
 Every attempt's events are decided by the domain itself (``decide`` then
 ``apply``, the path the service takes) for a handful of template attempts; each
 attempt is a template's events with its own attempt id, candidate id and session
 id (``attempt_id_for(quiz, candidate)``, so a backend login ``{user_id, quiz_id}``
-for that candidate resumes it). They are appended through ``SqliteStore.append``
-(one append per attempt, many in flight, so the store's group commit writes
-them in large transactions) with the index row the service would write.
+for that candidate resumes it). They are appended through the store's ``append``
+(``SqliteStore`` or ``PostgresStore``: one append per attempt, many in flight,
+so the store's group commit writes them in large transactions) with the index
+row the service would write.
 """
 
 from __future__ import annotations
@@ -21,9 +23,8 @@ from typing import Any
 
 import msgspec
 
-from quizsession.adapters.store.sqlite import SqliteStore
 from quizsession.app.attempts import index_row
-from quizsession.app.ports import AttemptIndexRow
+from quizsession.app.ports import AttemptIndexRow, AttemptRecords
 from quizsession.app.sessions.logins import attempt_id_for
 from quizsession.domain.attempt import AttemptState, apply, decide
 from quizsession.domain.commands import (
@@ -147,12 +148,12 @@ def clone(
     return events, replace(row, attempt_id=attempt_id, candidate_id=candidate_id)
 
 
-async def put_quiz(store: SqliteStore, definition: dict[str, Any]) -> Quiz:
+async def put_quiz(store: AttemptRecords, definition: dict[str, Any]) -> Quiz:
     return await store.put_quiz(parse_quiz(definition))
 
 
 async def populate(
-    store: SqliteStore,
+    store: AttemptRecords,
     quiz: Quiz,
     count: int,
     templates: Sequence[Template],
@@ -190,7 +191,7 @@ async def populate(
 
 
 async def append_one_each(
-    store: SqliteStore, attempts: Sequence[tuple[str, str]], template: Template
+    store: AttemptRecords, attempts: Sequence[tuple[str, str]], template: Template
 ) -> float:
     """Append one event (the candidate viewing the question on screen again, as
     the domain decides it) to each attempt (``(attempt_id, candidate_id)``)

@@ -37,12 +37,12 @@ from quizsession.adapters.tokens_jwt import JwtTokens
 from quizsession.adapters.webhooks import WebhookSink
 from quizsession.app.accommodations import Accommodations
 from quizsession.app.admin import AdminService
-from quizsession.app.grading import GradingService
 from quizsession.app.attempts import AttemptExecutor, QuizCache
 from quizsession.app.catalog import Catalog
 from quizsession.app.clock import SystemClock
 from quizsession.app.delivery.admin import WebhookAdmin
 from quizsession.app.delivery.engine import DeliveryEngine, DeliverySettings
+from quizsession.app.grading import GradingService
 from quizsession.app.live import LiveHub
 from quizsession.app.lti.service import LtiService
 from quizsession.app.metrics import NO_METRICS, Metrics

@@ -9,12 +9,14 @@ short TTLs and poll with a bounded loop).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 
 from quizsession.adapters.live.memory import MemoryLiveState
 from quizsession.adapters.live.redis import RedisLiveState
@@ -191,6 +193,22 @@ class LiveStateContract:
         await sub_a2.close()
         await sub_b.close()
 
+    async def test_many_subscribing_at_once_each_get_their_notices(self, live: LiveState) -> None:
+        """A storm of sockets subscribing together (batched into few SUBSCRIBEs
+        where the backend can): each subscription, once returned, gets the
+        notices of its own attempt, and of none other."""
+        attempts = [uid("a") for _ in range(300)]
+        subs = await asyncio.gather(*(live.subscribe(a) for a in attempts))
+        again = await live.subscribe(attempts[0])  # a second subscriber of one
+        for attempt in attempts:
+            await live.publish(Notice(attempt_id=attempt, kind="extension", data={"a": attempt}))
+        for attempt, sub in zip(attempts, subs, strict=True):
+            got = await next_notice(aiter(sub))
+            assert got.attempt_id == attempt
+            assert got.data == {"a": attempt}
+        assert (await next_notice(aiter(again))).attempt_id == attempts[0]
+        await asyncio.gather(*(sub.close() for sub in [*subs, again]))
+
     async def test_publish_without_subscribers(self, live: LiveState) -> None:
         await live.publish(Notice(attempt_id=uid("a"), kind="drain"))
 
@@ -366,6 +384,39 @@ class TestRedisLiveState(LiveStateContract):
         finally:
             await one.close()
             await two.close()
+
+    async def test_a_subscription_given_up_while_waiting_is_not_left_behind(
+        self, redis_server: RedisServer
+    ) -> None:
+        """A caller that stops waiting for its SUBSCRIBE (the breaker's call
+        timeout) leaves no channel subscribed once the batch is through, and the
+        others of the batch are not failed by it."""
+        live = RedisLiveState(redis_server.url, SystemClock())
+        await live.open()
+        try:
+            gone, kept = uid("a"), uid("a")
+            waiting = asyncio.create_task(live.subscribe(gone))
+            await asyncio.sleep(0)  # queued for the next SUBSCRIBE
+            waiting.cancel()
+            sub = await live.subscribe(kept)
+            with contextlib.suppress(asyncio.CancelledError):
+                await waiting
+            probe = Redis.from_url(redis_server.url)
+            try:
+
+                async def unsubscribed() -> bool:
+                    found = await probe.pubsub_numsub(live._notices.channel(gone))
+                    return bool(found[0][1] == 0)
+
+                await eventually(unsubscribed, what="the given-up channel unsubscribed")
+            finally:
+                await probe.aclose()
+            notice = Notice(attempt_id=kept, kind="void")
+            await live.publish(notice)
+            assert await next_notice(aiter(sub)) == notice
+            await sub.close()
+        finally:
+            await live.close()
 
     @pytest.fixture
     def private_redis(self, tmp_path: Path) -> Iterator[RedisServer]:

@@ -68,6 +68,7 @@ from quizsession.settings import load_settings
 from tests.contract.store_accommodations import AccommodationContract
 from tests.contract.store_lti import LtiContract
 from tests.contract.store_outbound import OutboundContract
+from tests.contract.store_paging import PagingContract
 
 T0 = 1_700_000_000.0
 
@@ -218,7 +219,7 @@ async def create(store: Store, attempt_id: str, n_events: int = 1, **fields: Any
     return await store.append(attempt_id, 0, events, row(attempt_id, **fields))
 
 
-class StoreContract(AccommodationContract, LtiContract, OutboundContract):
+class StoreContract(AccommodationContract, LtiContract, OutboundContract, PagingContract):
     """The behaviour every ``Store`` adapter shares. Override ``store``. (The
     accommodations' part: ``store_accommodations.py``.)"""
 

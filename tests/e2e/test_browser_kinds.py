@@ -167,3 +167,26 @@ async def test_every_kind_answered_through_the_page(
     row = await admin_api.only_attempt(quiz["id"])
     saved = await admin_api.saved_answers(row["attempt_id"])
     assert saved == EXPECTED
+
+
+async def test_information_in_sequential_navigation(
+    browser_run: BrowserRun, admin_api: AdminApi, axe: Axe
+) -> None:
+    """In sequential navigation the information screen says "Continue" and goes on
+    to the next question; it is not numbered."""
+    quiz = sample_quiz()
+    quiz["id"] = "sample-kinds-sequential"
+    quiz["navigation"] = "sequential"
+    await admin_api._call("PUT", f"/admin/quizzes/{quiz['id']}", quiz)
+    token = await admin_api.invite(quiz["id"])
+    context = await browser_run.context()
+    await serve_images_locally(context)
+    page = await browser_run.candidate(token, context)
+    await page.get_by_role("button", name="Start the test").click()
+    await expect_question(page, "k-description")
+    await expect(page.locator("#q-heading")).to_have_text("Information")
+    await expect(page.locator("#q-marks")).to_have_text("")
+    await axe.check(page, "information screen, sequential")
+    await page.get_by_role("button", name="Continue").click()
+    await expect_question(page, "k-single")
+    await expect(page.locator("#q-heading")).to_have_text("Question 1 of 9")

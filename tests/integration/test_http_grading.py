@@ -219,6 +219,15 @@ async def test_regrade_dry_run_then_real(api: Api) -> None:
         grade_path(right.attempt_id, "e2"), json={"points": 3}, headers=api.admin
     )
     assert r.json()["result"]["score"] == 9.0
+    # Read from the log again (a cold cache): scored with the regraded version;
+    # the index row says which attempts still wait for a grader.
+    api.container.executor.forget(right.attempt_id)
+    assert (await api.detail(right.attempt_id))["attempt"]["result"]["score"] == 9.0
+    rows_now = {
+        row.attempt_id: row.state
+        for row in await api.container.store.list_attempts(quiz_id=QUIZ, status="submitted")
+    }
+    assert rows_now == {right.attempt_id: "test_finished", wrong.attempt_id: "grading_pending"}
     r = await api.client.post(f"/admin/quizzes/{QUIZ}/regrade", json={}, headers=api.admin)
     assert r.json()["attempts"] == []
     # Reports show the score before the regrade.

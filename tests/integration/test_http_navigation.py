@@ -17,6 +17,7 @@ from tests.integration.conftest import (
     Session,
     assert_problem,
 )
+from testsupport.sample_kinds import sample_quiz
 
 FREE = "demo-free"
 
@@ -239,3 +240,23 @@ async def test_after_deadline_and_grace_nothing_new_opens_or_flags(
     assert "question_flagged" not in types
     assert await delivered(api, session) == ["primes"]
     assert types[-1] == "submitted"
+
+
+async def test_sequential_navigation_shows_a_description_once_then_goes_on(api: Api) -> None:
+    """A description takes no answer: ``GET /question`` shows it once (not
+    numbered), and the next call delivers the question after it."""
+    quiz = sample_quiz()
+    quiz["id"] = "kinds-sequential"
+    quiz["navigation"] = "sequential"
+    await api.put_quiz(quiz)
+    session = await in_test(api, "kinds-sequential")
+    first = await api.question(session)
+    assert first["question"]["kind"] == "description"
+    assert first["question"]["number"] == 0
+    second = await api.question(session)
+    assert second["question"]["kind"] != "description"
+    assert second["question"]["number"] == 1
+    # Asking again shows the same unanswered question, never a new one.
+    again = await api.question(session)
+    assert again["question"]["id"] == second["question"]["id"]
+    assert await delivered(api, session) == [first["question"]["id"], second["question"]["id"]]

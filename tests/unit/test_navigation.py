@@ -24,6 +24,7 @@ from quizsession.domain.navigation import is_blank, question_number, section_map
 from quizsession.domain.quiz import Question, Quiz
 from quizsession.domain.quiz_validation import parse_quiz
 from tests.unit.test_attempt import T0, Run
+from testsupport.sample_kinds import sample_quiz
 
 IDS = ["q1", "q2", "q3", "q4"]
 
@@ -293,7 +294,25 @@ def test_a_description_is_information_not_numbered_nor_counted() -> None:
 
 
 def test_blank_answers() -> None:
-    blanks: list[AnswerValue] = [None, "", "   ", [], {}]
-    given: list[AnswerValue] = ["x", ["a"], {"p": "x"}, False, 0.0]
-    assert all(is_blank(a) for a in blanks)
-    assert not any(is_blank(a) for a in given)
+    questions = parse_quiz(sample_quiz()).test.questions
+
+    def sample_question(kind: str) -> Question:
+        return next(q for q in questions if q.kind == kind)
+
+    blanks: list[tuple[str, AnswerValue]] = [
+        ("short_text", None),
+        ("short_text", ""),
+        ("essay", "   "),
+        ("multiple", []),
+        ("matching", {}),
+        ("cloze", {}),
+    ]
+    given: list[tuple[str, AnswerValue]] = [
+        ("short_text", "x"),
+        ("multiple", ["a"]),
+        ("matching", {"p": "x"}),
+        ("true_false", False),
+        ("numeric", 0.0),
+    ]
+    assert all(is_blank(sample_question(kind), a) for kind, a in blanks)
+    assert not any(is_blank(sample_question(kind), a) for kind, a in given)

@@ -3,10 +3,11 @@ destination implements.
 
 The delivery engine (``app/delivery*.py``) follows the attempt logs: it turns the
 events that matter outside (an attempt started, extended, submitted, scored,
-graded by hand, regraded, voided or reopened) into ``OutboundEvent`` values, and hands each to every enabled
-destination subscribed to its type, through the ``Sink`` of the destination's kind:
-signed webhooks (``kind="webhook"``) and scores to an LMS gradebook through LTI
-Assignment and Grade Services (``kind="lti_ags"``). Delivery is at least once, in
+graded by hand, regraded, voided or reopened) into ``OutboundEvent`` values, and
+hands each to every enabled destination subscribed to its type, through the
+``Sink`` of the destination's kind: signed webhooks (``kind="webhook"``) and
+scores to an LMS gradebook through LTI Assignment and Grade Services
+(``kind="lti_ags"``). Delivery is at least once, in
 order per attempt, with retries and a log per destination; a sink only sends one
 event once and says how it went.
 """

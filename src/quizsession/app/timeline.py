@@ -10,13 +10,16 @@ from collections.abc import Sequence
 
 from quizsession.app.ports import RecordedEvent
 from quizsession.domain.events import (
+    AnswerGraded,
     AnswerSaved,
     AnswerValue,
     AttemptCreated,
     DurationChanged,
     PracticeFinished,
     QuestionDelivered,
+    QuestionFlagged,
     QuestionViewed,
+    Regraded,
     Reopened,
     SectionStarted,
     SessionClosed,
@@ -27,12 +30,17 @@ from quizsession.domain.events import (
     TimeExtended,
     Voided,
 )
+from quizsession.domain.kinds import kind_of
 from quizsession.domain.quiz import Quiz
 from quizsession.domain.scoring import score_answer
 
 
 def _when(at: float) -> str:
     return dt.datetime.fromtimestamp(at, tz=dt.UTC).strftime("%Y/%m/%d %H:%M:%S")
+
+
+_LONGEST_SHOWN = 120
+"""The longest text answer a timeline line shows in full."""
 
 
 def _answer(value: AnswerValue) -> str:
@@ -46,7 +54,11 @@ def _answer(value: AnswerValue) -> str:
         return f"{value:g}"
     if isinstance(value, dict):
         return "{" + ",".join(f"{k}={_answer(v)}" for k, v in value.items()) + "}"
-    return value.replace("\n", " ")
+    text = value.replace("\n", " ")
+    if len(text) > _LONGEST_SHOWN:
+        # A long written answer: the start and its length (the log keeps it whole).
+        return f"{text[:_LONGEST_SHOWN]}… ({len(value):,} characters)"
+    return text
 
 
 def _num(value: float) -> str:
@@ -77,7 +89,7 @@ def describe(event: object, quiz: Quiz | None) -> str:
             if quiz is not None:
                 section = quiz.section(event.section)
                 question = section.question(event.question_id) if section else None
-                if question is not None:
+                if question is not None and kind_of(question).grading == "auto":
                     points = " " + _num(score_answer(question, event.answer))
             return f"response {event.question_id} {_answer(event.answer)}{points}"
         case TimeExtended():
@@ -93,6 +105,16 @@ def describe(event: object, quiz: Quiz | None) -> str:
             return (
                 f"submit {event.reason} {_num(event.score)}/{_num(event.max_score)}"
                 f" finished {_when(event.finished_at)}"
+            )
+        case QuestionFlagged():
+            return f"{'flag' if event.flagged else 'unflag'} {event.question_id}"
+        case AnswerGraded():
+            comment = f" {_answer(event.comment)}" if event.comment else ""
+            return f"grade {event.question_id} {_num(event.points)} by {event.by}{comment}"
+        case Regraded():
+            return (
+                f"regrade v{event.quiz_version} {_num(event.old_score)} -> "
+                f"{_num(event.new_score)} by {event.by}"
             )
         case Voided():
             return f"void by {event.by} {event.reason}".rstrip()

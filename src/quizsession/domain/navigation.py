@@ -33,12 +33,11 @@ from quizsession.domain.attempt_state import AttemptState, SectionProgress, fing
 from quizsession.domain.commands import FlagQuestion, OpenQuestion, SectionName
 from quizsession.domain.errors import ErrorCode, refuse
 from quizsession.domain.events import AnswerValue, AttemptEvent, QuestionDelivered, QuestionFlagged
-from quizsession.domain.quiz import Quiz, Section
+from quizsession.domain.kinds import kind_of
+from quizsession.domain.quiz import Question, Quiz, Section
+from quizsession.domain.selection import asked_count, needs_answer, takes_answer
 
 NavState = Literal["not_seen", "not_answered", "answered", "information"]
-
-#: Kinds that take no answer: shown as "information", never numbered or counted.
-INFORMATION_KINDS = frozenset({"description"})
 
 
 def is_free(quiz: Quiz, section: Section) -> bool:
@@ -47,16 +46,11 @@ def is_free(quiz: Quiz, section: Section) -> bool:
     return quiz.navigation == "free" and section.selection.mode != "adaptive"
 
 
-def is_blank(answer: AnswerValue) -> bool:
-    """No answer at all: None, an empty or white-space text, an empty list or
-    mapping. A blank answer leaves its question "not answered"."""
-    if answer is None:
-        return True
-    if isinstance(answer, str):
-        return answer.strip() == ""
-    if isinstance(answer, list | dict):
-        return len(answer) == 0
-    return False
+def is_blank(question: Question, answer: AnswerValue) -> bool:
+    """No answer at all, as the question's kind sees it (None, an empty or
+    white-space text, an empty list or mapping...). A blank answer leaves its
+    question "not answered"."""
+    return answer is None or kind_of(question).is_blank(answer)
 
 
 # ---------------------------------------------------------------------- commands
@@ -93,7 +87,11 @@ def open_question(
         )
     if name == "test":
         require_in_time(state, quiz, now)
-    return [QuestionDelivered(at=now, section=name, question_id=qid)]
+    return [
+        QuestionDelivered(
+            at=now, section=name, question_id=qid, needs_answer=needs_answer(section, qid)
+        )
+    ]
 
 
 def flag_question(
@@ -157,7 +155,7 @@ def question_number(section: Section, progress: SectionProgress, question_id: st
     number = 0
     for qid in section_order(progress):
         question = section.question(qid)
-        if question is None or question.kind in INFORMATION_KINDS:
+        if question is None or not takes_answer(question):
             if qid == question_id:
                 return 0
             continue
@@ -185,14 +183,14 @@ def section_map(state: AttemptState, quiz: Quiz, name: SectionName) -> SectionMa
             continue
         delivered = qid in progress.delivered_set
         state_: NavState
-        if question.kind in INFORMATION_KINDS:
+        if not takes_answer(question):
             state_, shown_number = "information", 0
         else:
             number += 1
             shown_number = number
             if not delivered:
                 state_ = "not_seen"
-            elif is_blank(progress.answers.get(qid)):
+            elif is_blank(question, progress.answers.get(qid)):
                 state_ = "not_answered"
             else:
                 state_ = "answered"
@@ -213,9 +211,7 @@ def section_map(state: AttemptState, quiz: Quiz, name: SectionName) -> SectionMa
         )
     if not progress.plan and not free:
         # Adaptive selection: the questions still to come count as unanswered.
-        asked = len(section.questions)
-        if section.selection.count is not None:
-            asked = min(asked, section.selection.count)
+        asked = asked_count(section)
         unanswered += max(0, asked - number)
     return SectionMap(
         section=name,

@@ -114,9 +114,10 @@ class AssembledStore(AssembledOutbound):
         status: AttemptStatus | None = None,
         limit: int = 100,
         offset: int = 0,
+        after: str | None = None,
     ) -> list[AttemptIndexRow]:
         return await self.base.list_attempts(
-            quiz_id=quiz_id, status=status, limit=limit, offset=offset
+            quiz_id=quiz_id, status=status, limit=limit, offset=offset, after=after
         )
 
     async def due_attempts(self, now: float, limit: int = 500) -> list[AttemptIndexRow]:

@@ -135,6 +135,7 @@ class MemoryStore(MemoryOutbound):
         status: AttemptStatus | None = None,
         limit: int = 100,
         offset: int = 0,
+        after: str | None = None,
     ) -> list[AttemptIndexRow]:
         check_page(limit, offset)
         rows = [
@@ -142,6 +143,7 @@ class MemoryStore(MemoryOutbound):
             for row in self._index.values()
             if (quiz_id is None or row.quiz_id == quiz_id)
             and (status is None or row.status == status)
+            and (after is None or row.attempt_id > after)
         ]
         rows.sort(key=lambda row: row.attempt_id)
         return rows[offset : offset + limit]

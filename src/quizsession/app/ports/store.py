@@ -70,9 +70,12 @@ class AttemptIndex(Protocol):
         status: AttemptStatus | None = None,
         limit: int = 100,
         offset: int = 0,
+        after: str | None = None,
     ) -> list[AttemptIndexRow]:
         """Index rows filtered by quiz and status, ordered by attempt_id in plain
-        code-point order (the same in every store)."""
+        code-point order (the same in every store). ``after``: only the rows whose
+        attempt_id comes after it (a keyset page: pass the last id of the previous
+        page; ``offset`` then counts from there)."""
         ...
 
     async def due_attempts(self, now: float, limit: int = 500) -> list[AttemptIndexRow]:

@@ -9,7 +9,7 @@ moment later), so the candidate sees the result without waiting for it."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from quizsession.api.models import CompleteResult, NextQuestion, SaveResult
@@ -31,7 +31,12 @@ from quizsession.domain.commands import (
     Submit,
 )
 from quizsession.domain.errors import DomainError, ErrorCode, refuse
-from quizsession.domain.events import AnswerValue, Submitted
+from quizsession.domain.events import (
+    AnswerValue,
+    AttemptEvent,
+    QuestionDelivered,
+    Submitted,
+)
 
 #: What ``submit_due`` finds already settled: nothing to submit.
 _NOTHING_DUE = frozenset(
@@ -142,7 +147,10 @@ class SessionWrites:
             definition = quiz.section(section)
             assert progress is not None
             assert definition is not None
-            current = progress.current_question()
+            # A description delivered by this call is shown once: it takes no
+            # answer, so it is never the current question; the candidate's next
+            # call delivers the question after it.
+            current = _information_delivered(outcome.events) or progress.current_question()
             if current is not None:
                 found = definition.question(current)
                 assert found is not None
@@ -248,3 +256,11 @@ class SessionWrites:
         live = outcome.state.live_session
         if live is not None:
             await self._live.release_lease(outcome.state.attempt_id, live)
+
+
+def _information_delivered(events: Sequence[AttemptEvent]) -> str | None:
+    """The description (a question that takes no answer) these events delivered."""
+    for event in events:
+        if isinstance(event, QuestionDelivered) and not event.needs_answer:
+            return event.question_id
+    return None

@@ -12,7 +12,7 @@ from quizsession.app.ports import AttemptIndexRow, Invite
 # from the one-key space of the migration lock).
 QUIZ_LOCK_CLASS: Final = int.from_bytes(b"qzsQ", "big")
 
-_ROW_COLUMNS = (
+_ROW_COLUMNS = ROW_COLUMNS = (
     "SELECT attempt_id, quiz_id, candidate_id, status, state, version, updated_at, "
     "deadline, due_at FROM attempts "
 )
@@ -23,12 +23,7 @@ SELECT_LOGS = (
     "ORDER BY attempt_id, seq"
 )
 SELECT_ROW = _ROW_COLUMNS + "WHERE attempt_id = $1"
-LIST_ALL = _ROW_COLUMNS + "ORDER BY attempt_id LIMIT $1 OFFSET $2"
-LIST_BY_QUIZ = _ROW_COLUMNS + "WHERE quiz_id = $3 ORDER BY attempt_id LIMIT $1 OFFSET $2"
-LIST_BY_STATUS = _ROW_COLUMNS + "WHERE status = $3 ORDER BY attempt_id LIMIT $1 OFFSET $2"
-LIST_BY_QUIZ_STATUS = (
-    _ROW_COLUMNS + "WHERE quiz_id = $3 AND status = $4 ORDER BY attempt_id LIMIT $1 OFFSET $2"
-)
+# The index's lists: reads_paged.py (``list_attempts_query``).
 # The literal status matches the partial index's predicate (a parameter would not).
 SELECT_DUE = (
     _ROW_COLUMNS + "WHERE status = 'open' AND due_at <= $1 ORDER BY due_at, attempt_id LIMIT $2"

@@ -46,7 +46,7 @@ Schema
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import asyncpg.exceptions as pgerr
 
@@ -70,6 +70,7 @@ from quizsession.adapters.store.postgres.appends import (
 from quizsession.adapters.store.postgres.connections import Connections
 from quizsession.adapters.store.postgres.lti import PostgresLti
 from quizsession.adapters.store.postgres.outbound import PostgresOutbound
+from quizsession.adapters.store.postgres.reads_paged import list_attempts_query
 from quizsession.app.ports import (
     AttemptIndexRow,
     AttemptStatus,
@@ -254,17 +255,10 @@ class PostgresStore(PostgresAccommodations, PostgresLti, PostgresOutbound):
         status: AttemptStatus | None = None,
         limit: int = 100,
         offset: int = 0,
+        after: str | None = None,
     ) -> list[AttemptIndexRow]:
         check_page(limit, offset)
-        args: tuple[Any, ...]
-        if quiz_id is not None and status is not None:
-            query, args = sql.LIST_BY_QUIZ_STATUS, (quiz_id, status)
-        elif quiz_id is not None:
-            query, args = sql.LIST_BY_QUIZ, (quiz_id,)
-        elif status is not None:
-            query, args = sql.LIST_BY_STATUS, (status,)
-        else:
-            query, args = sql.LIST_ALL, ()
+        query, args = list_attempts_query(quiz_id, status, after)
 
         async def run(conn: Conn) -> list[AttemptIndexRow]:
             return [sql.index_row(r) for r in await conn.fetch(query, limit, offset, *args)]

@@ -67,25 +67,6 @@ SELECT_DUE = (
     "WHERE status = 'open' AND due_at <= ? "
     "ORDER BY due_at, attempt_id LIMIT ?"
 )
-LIST_ALL = (
-    "SELECT attempt_id, quiz_id, candidate_id, status, state, version, updated_at, "
-    "deadline, due_at FROM attempts ORDER BY attempt_id LIMIT ? OFFSET ?"
-)
-LIST_BY_QUIZ = (
-    "SELECT attempt_id, quiz_id, candidate_id, status, state, version, updated_at, "
-    "deadline, due_at FROM attempts WHERE quiz_id = ? "
-    "ORDER BY attempt_id LIMIT ? OFFSET ?"
-)
-LIST_BY_STATUS = (
-    "SELECT attempt_id, quiz_id, candidate_id, status, state, version, updated_at, "
-    "deadline, due_at FROM attempts WHERE status = ? "
-    "ORDER BY attempt_id LIMIT ? OFFSET ?"
-)
-LIST_BY_QUIZ_STATUS = (
-    "SELECT attempt_id, quiz_id, candidate_id, status, state, version, updated_at, "
-    "deadline, due_at FROM attempts WHERE quiz_id = ? AND status = ? "
-    "ORDER BY attempt_id LIMIT ? OFFSET ?"
-)
 SELECT_LATEST_QUIZ = (
     "SELECT data, version FROM quizzes WHERE quiz_id = ? ORDER BY version DESC LIMIT 1"
 )
@@ -316,3 +297,32 @@ def prune_alive(before: float, cur: sqlite3.Cursor) -> int:
 
 def put_meta(key: str, value: str, cur: sqlite3.Cursor) -> None:
     cur.execute(PUT_META, (key, value))
+
+
+_LIST_COLUMNS = (
+    "SELECT attempt_id, quiz_id, candidate_id, status, state, version, updated_at, "
+    "deadline, due_at FROM attempts "
+)
+
+
+def list_attempts_query(
+    quiz_id: str | None, status: str | None, after: str | None, limit: int, offset: int
+) -> tuple[str, tuple[object, ...]]:
+    """``list_attempts``' statement for any mix of filters, with a keyset
+    (``attempt_id > after``): a page deep in a big quiz costs what the first one
+    does (the ``attempts_by_quiz`` and ``attempts_by_status`` indexes end with
+    ``attempt_id``)."""
+    where: list[str] = []
+    params: list[object] = []
+    for condition, value in (
+        ("quiz_id = ?", quiz_id),
+        ("status = ?", status),
+        ("attempt_id > ?", after),
+    ):
+        if value is not None:
+            where.append(condition)
+            params.append(value)
+    clause = ("WHERE " + " AND ".join(where) + " ") if where else ""
+    # Fixed fragments only; every value is a parameter.
+    statement = _LIST_COLUMNS + clause + "ORDER BY attempt_id LIMIT ? OFFSET ?"
+    return statement, (*params, limit, offset)

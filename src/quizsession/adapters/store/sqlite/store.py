@@ -285,18 +285,10 @@ class SqliteStore(SqliteAccommodations, SqliteLti, SqliteOutbound):
         status: AttemptStatus | None = None,
         limit: int = 100,
         offset: int = 0,
+        after: str | None = None,
     ) -> list[AttemptIndexRow]:
         check_page(limit, offset)
-        statement: str
-        params: tuple[object, ...]
-        if quiz_id is None and status is None:
-            statement, params = sql.LIST_ALL, (limit, offset)
-        elif status is None:
-            statement, params = sql.LIST_BY_QUIZ, (quiz_id, limit, offset)
-        elif quiz_id is None:
-            statement, params = sql.LIST_BY_STATUS, (status, limit, offset)
-        else:
-            statement, params = sql.LIST_BY_QUIZ_STATUS, (quiz_id, status, limit, offset)
+        statement, params = sql.list_attempts_query(quiz_id, status, after, limit, offset)
 
         def run(cur: sqlite3.Cursor) -> list[AttemptIndexRow]:
             return [sql.index_row(r) for r in cur.execute(statement, params)]
