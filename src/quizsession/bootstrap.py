@@ -70,9 +70,10 @@ def sqlite_path(url: str) -> str:
     return path
 
 
-def make_store(url: str, *, create: bool = True) -> Store:
+def make_store(url: str, *, create: bool = True, pg_partitions: int = 0) -> Store:
     """The store adapter for ``url``; ``create=False``: an embedded store must
-    exist already (``StoreMissing`` on open), for the commands that only read."""
+    exist already (``StoreMissing`` on open), for the commands that only read.
+    ``pg_partitions``: the layout of a PostgreSQL store's tables (0: plain)."""
     scheme = urlsplit(url).scheme
     if scheme == "memory":
         return MemoryStore()
@@ -81,7 +82,7 @@ def make_store(url: str, *, create: bool = True) -> Store:
     if scheme in ("postgres", "postgresql"):
         from quizsession.adapters.store.postgres import PostgresStore
 
-        return PostgresStore(url)
+        return PostgresStore(url, partitions=pg_partitions)
     raise ValueError(f"unsupported store URL scheme {scheme!r} (memory, sqlite, postgresql)")
 
 
@@ -305,7 +306,9 @@ def build(
     --workers N`` (N > 1) sharing its live state with the others through this
     SQLite file (unless Redis is configured)."""
     clock = clock or SystemClock()
-    adapter = make_store(settings.store_url, create=create_store)
+    adapter = make_store(
+        settings.store_url, create=create_store, pg_partitions=settings.pg_partitions
+    )
     store = with_encryption(adapter, settings.encryption_keys)
     live = make_live(settings, clock, adapter, live_file)
     hub = LiveHub()

@@ -15,6 +15,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     store_url: str = "sqlite:///quizsession.db"
     """``sqlite:///PATH`` (embedded default), ``memory://`` (no persistence) or
     ``postgresql://user:pass@host:port/db``."""
+    pg_partitions: Annotated[int, msgspec.Meta(ge=0, le=256)] = 0
+    """PostgreSQL only: the tables that grow with attempts (attempts, events,
+    leases, LTI links, outbound backlog) hash-partitioned on the attempt id into
+    this many partitions each (0 to 256; 0: plain tables). Chosen when the
+    schema is created; a database keeps its layout and the store refuses to
+    open it with another value (docs/scaling.md)."""
     redis_url: str | None = None
     host: str = "127.0.0.1"
     port: Annotated[int, msgspec.Meta(ge=1, le=65_535)] = 8002

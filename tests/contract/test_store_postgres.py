@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any, ClassVar
 
 import asyncpg
 import pytest
@@ -59,13 +60,26 @@ async def _ensure_running(server: PostgresServer) -> None:
 
 
 class TestPostgresStore(StoreContract):
+    #: The layout of the tables under test (0: plain; ``test_store_partitioned.py``
+    #: runs this suite again on hash-partitioned tables).
+    partitions: ClassVar[int] = 0
+
     @pytest.fixture
-    async def store(self, postgres_server: PostgresServer) -> AsyncIterator[Store]:
+    def pg_dsn(self, postgres_server: PostgresServer) -> str:
+        """The database the ``store`` fixture empties and opens."""
+        return postgres_server.dsn
+
+    def new_store(self, dsn: str, **options: Any) -> PostgresStore:
+        """A store on ``dsn`` with this suite's table layout."""
+        return PostgresStore(dsn, partitions=self.partitions, **options)
+
+    @pytest.fixture
+    async def store(self, postgres_server: PostgresServer, pg_dsn: str) -> AsyncIterator[Store]:
         await _ensure_running(postgres_server)  # in case an earlier test left it down
-        pg = PostgresStore(postgres_server.dsn)
+        pg = self.new_store(pg_dsn)
         await pg.open()
         try:
-            await _sql(postgres_server.dsn, f"TRUNCATE {_TABLES}")
+            await _sql(pg_dsn, f"TRUNCATE {_TABLES}")
             yield pg
         finally:
             await pg.close()
@@ -98,8 +112,8 @@ class TestPostgresStore(StoreContract):
 
     # -- schema and migrations ------------------------------------------------------------
 
-    async def test_schema(self, store: Store, postgres_server: PostgresServer) -> None:
-        dsn = postgres_server.dsn
+    async def test_schema(self, store: Store, pg_dsn: str) -> None:
+        dsn = pg_dsn
         applied = await _fetch(dsn, "SELECT version, applied_at FROM schema_migrations")
         assert sorted(r["version"] for r in applied) == list(range(1, SCHEMA_VERSION + 1))
         assert all(r["applied_at"] is not None for r in applied)
@@ -125,7 +139,7 @@ class TestPostgresStore(StoreContract):
         assert "Sort" not in plan
 
     async def test_migrations_are_idempotent(self, fresh_dsn: str) -> None:
-        pg = PostgresStore(fresh_dsn)
+        pg = self.new_store(fresh_dsn)
         assert [tuple(r) for r in await _fetch(fresh_dsn, "SELECT to_regclass('attempts')")] == [
             (None,)
         ]
@@ -138,7 +152,7 @@ class TestPostgresStore(StoreContract):
             assert [r.seq for r in await pg.read("a1")] == [1, 2]
         finally:
             await pg.close()
-        again = PostgresStore(fresh_dsn)
+        again = self.new_store(fresh_dsn)
         await again.open()  # migrates again: nothing to do
         try:
             assert await again.schema_version() == SCHEMA_VERSION
@@ -149,7 +163,7 @@ class TestPostgresStore(StoreContract):
         assert [r["version"] for r in rows] == list(range(1, SCHEMA_VERSION + 1))
 
     async def test_concurrent_migrations_from_three_instances(self, fresh_dsn: str) -> None:
-        stores = [PostgresStore(fresh_dsn, min_size=1, max_size=4) for _ in range(3)]
+        stores = [self.new_store(fresh_dsn, min_size=1, max_size=4) for _ in range(3)]
         outcomes = await asyncio.gather(*(s.open() for s in stores), return_exceptions=True)
         try:
             assert outcomes == [None, None, None]
@@ -182,10 +196,10 @@ class TestPostgresStore(StoreContract):
                 )
         finally:
             await conn.close()
-        pg = PostgresStore(fresh_dsn)
+        pg = self.new_store(fresh_dsn)
         await pg.open()
         try:
-            assert await pg.schema_version() == SCHEMA_VERSION == 7
+            assert await pg.schema_version() == SCHEMA_VERSION == 8
             assert (await pg.get_index("a1")) is not None
             assert (await pg.acquire_lease("a1", "s1", 10.0, T0)).acquired
             assert (await pg.acquire_lease("a1", "s2", 10.0, T0 + 1)).holder == "s1"
@@ -213,10 +227,10 @@ class TestPostgresStore(StoreContract):
                 )
         finally:
             await conn.close()
-        pg = PostgresStore(fresh_dsn)
+        pg = self.new_store(fresh_dsn)
         await pg.open()
         try:
-            assert await pg.schema_version() == SCHEMA_VERSION == 7
+            assert await pg.schema_version() == SCHEMA_VERSION == 8
             assert (await pg.lease_holder("a1", T0)).holder == "s1"
             await pg.mark_alive("i1", T0 + 0.25)
             assert await pg.last_alive() == T0 + 0.25
@@ -239,13 +253,13 @@ class TestPostgresStore(StoreContract):
         assert (await store.acquire_lease("a1", "s2", 10.0, T0 + 1)).acquired is False
 
     async def test_a_newer_schema_is_refused(self, fresh_dsn: str) -> None:
-        pg = PostgresStore(fresh_dsn)
+        pg = self.new_store(fresh_dsn)
         await pg.open()
         await pg.close()
         await _sql(
             fresh_dsn, "INSERT INTO schema_migrations (version) VALUES ($1)", SCHEMA_VERSION + 1
         )
-        newer = PostgresStore(fresh_dsn)
+        newer = self.new_store(fresh_dsn)
         with pytest.raises(StoreUnavailable, match="newer"):
             await newer.open()
         with pytest.raises(StoreUnavailable):
@@ -254,7 +268,7 @@ class TestPostgresStore(StoreContract):
     # -- durability -----------------------------------------------------------------------
 
     async def test_everything_survives_a_server_restart(
-        self, store: Store, postgres_server: PostgresServer
+        self, store: Store, postgres_server: PostgresServer, pg_dsn: str
     ) -> None:
         await create(store, "a1", 3, due_at=T0 + 5)
         quiz = await store.put_quiz(sample_quiz())
@@ -264,7 +278,7 @@ class TestPostgresStore(StoreContract):
 
         await asyncio.to_thread(postgres_server.restart)
 
-        again = PostgresStore(postgres_server.dsn)
+        again = self.new_store(pg_dsn)
         await again.open()
         try:
             assert await again.read("a1") == events
@@ -343,23 +357,21 @@ class TestPostgresStore(StoreContract):
         assert [r.seq for r in await store.read("a1")] == [1, 2]
         assert await store.append("a1", 2, [answer(5)], row("a1")) == 3
 
-    async def test_calls_survive_their_pooled_connection_being_killed(
-        self, postgres_server: PostgresServer
-    ) -> None:
-        pg = PostgresStore(postgres_server.dsn, min_size=1, max_size=1)
+    async def test_calls_survive_their_pooled_connection_being_killed(self, pg_dsn: str) -> None:
+        pg = self.new_store(pg_dsn, min_size=1, max_size=1)
         await pg.open()
 
         async def kill_backends() -> None:
             # Terminate the store's only connection from the server side; the
             # next call meets it at once, before or after the pool noticed.
             await _sql(
-                postgres_server.dsn,
+                pg_dsn,
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE application_name = 'quizsession' AND pid <> pg_backend_pid()",
             )
 
         try:
-            await _sql(postgres_server.dsn, f"TRUNCATE {_TABLES}")
+            await _sql(pg_dsn, f"TRUNCATE {_TABLES}")
             version = await create(pg, "a1", 2)
             for n in range(3):
                 await kill_backends()
@@ -395,7 +407,7 @@ class TestPostgresStore(StoreContract):
         assert await store.list_attempts() == []
 
     async def test_events_keep_nul_and_stay_queryable_as_json(
-        self, store: Store, postgres_server: PostgresServer
+        self, store: Store, pg_dsn: str
     ) -> None:
         """``json`` keeps ``\\u0000`` (``jsonb`` would refuse the whole write); only
         the JSON operators cannot read such a record."""
@@ -406,7 +418,7 @@ class TestPostgresStore(StoreContract):
         await store.append("a1", 0, events, row("a1"))
         assert [r.event for r in await store.read("a1")] == events
         rows = await _fetch(
-            postgres_server.dsn,
+            pg_dsn,
             "SELECT data->>'attempt_id' AS a FROM events WHERE type = 'attempt_created'",
         )
         assert [r["a"] for r in rows] == ["a1"]
@@ -460,13 +472,13 @@ class TestPostgresStore(StoreContract):
             assert (index.status, index.version) == ("submitted", 3)
 
     async def test_a_batch_that_fails_is_written_one_append_at_a_time(
-        self, store: Store, postgres_server: PostgresServer
+        self, store: Store, pg_dsn: str
     ) -> None:
         assert isinstance(store, PostgresStore)
         await create(store, "moved", 2)
         # The log moved on without the attempts row: seq 3 is taken.
         await _sql(
-            postgres_server.dsn,
+            pg_dsn,
             "INSERT INTO events (attempt_id, seq, type, at, data) "
             "SELECT attempt_id, 3, type, at, data FROM events "
             "WHERE attempt_id = 'moved' AND seq = 2",

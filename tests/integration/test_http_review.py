@@ -273,6 +273,30 @@ async def test_nothing_shown_at_all(api: Api) -> None:
     assert "max_score" not in found
 
 
+async def test_a_hidden_score_is_hidden_everywhere_the_candidate_looks(api: Api) -> None:
+    """The policy hides the score: the submit's reply, the session's attempt view
+    and the live end-of-test notice carry none; the administrator sees it."""
+    await api.load_demo("no-score", review={"after_submit": ["answers"], "after_close": []})
+    session = await api.open_session("no-score")
+    await api.start(session, "test")
+    for n, qid in enumerate(DEMO_TEST_ORDER):
+        await api.question(session)
+        r = await api.save(session, qid, DEMO_RIGHT.get(qid), f"op-{n}")
+        assert r.status_code == 200, r.text
+    r = await api.client.post(f"{session.path}/complete", json={}, headers=session.headers)
+    assert r.status_code == 200, r.text
+    done = r.json()
+    assert (done["score"], done["max_score"]) == (None, None)
+    assert done["attempt"]["result"]["score"] is None
+    assert done["attempt"]["result"]["score_hidden"] is True
+    r = await api.client.get(session.path, headers=session.headers)
+    assert r.json()["result"]["score"] is None
+    r = await api.client.get(f"/admin/attempts/{session.attempt_id}", headers=api.admin)
+    assert r.status_code == 200, r.text
+    result = r.json()["attempt"]["result"]
+    assert (result["score"], result["score_hidden"]) == (DEMO_MAX_SCORE, False)
+
+
 async def test_a_voided_attempt_has_no_review(api: Api) -> None:
     session = await submitted(api)
     r = await api.client.post(

@@ -189,14 +189,18 @@ class QuestionView(msgspec.Struct, frozen=True, kw_only=True):
 class ResultView(msgspec.Struct, frozen=True, kw_only=True):
     """The test's result. While answers graded by hand wait for a grader,
     ``pending`` is true, ``pending_questions`` counts them and ``score`` is the
-    automatic part so far (the final score comes once they are graded)."""
+    automatic part so far (the final score comes once they are graded). A
+    candidate sees ``score`` and ``max_score`` only when the quiz's review policy
+    shows the score at that time: otherwise both are null and ``score_hidden`` is
+    true (administrators always see them)."""
 
-    score: float
-    max_score: float
+    score: float | None
+    max_score: float | None
     finished_at: float
     reason: str
     pending: bool = False
     pending_questions: int = 0
+    score_hidden: bool = False
 
 
 class AttemptView(msgspec.Struct, frozen=True, kw_only=True):

@@ -78,7 +78,7 @@ class AdminService:
                 last_seen = max(
                     last_seen, now - max(0.0, quiz.policies.lease_ttl_s - lease.expires_in)
                 )
-            view = attempt_view(state, quiz, now)
+            view = attempt_view(state, quiz, now, full=True)
             progress = state.test or state.practice
             answered = sum(1 for v in progress.answers.values() if v is not None) if progress else 0
             found.append(
@@ -115,14 +115,14 @@ class AdminService:
         if loaded is None:
             raise refuse(ErrorCode.NOT_FOUND, "no such attempt")
         return AttemptDetail(
-            attempt=attempt_view(loaded.state, loaded.quiz, self._clock.now()),
+            attempt=attempt_view(loaded.state, loaded.quiz, self._clock.now(), full=True),
             candidate_name=loaded.state.candidate_name,
             live_session=loaded.state.live_session,
             events=await self.events(attempt_id) if with_events else None,
         )
 
     def _view(self, outcome: Outcome) -> AttemptView:
-        return attempt_view(outcome.state, outcome.quiz, outcome.now)
+        return attempt_view(outcome.state, outcome.quiz, outcome.now, full=True)
 
     async def extend(self, attempt_id: str, seconds: float, by: str, reason: str) -> AttemptView:
         outcome = await self._exec.execute(

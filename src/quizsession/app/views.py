@@ -17,7 +17,7 @@ from quizsession.domain.attempt_state import base_duration, score
 from quizsession.domain.kinds import kind_of
 from quizsession.domain.navigation import question_number
 from quizsession.domain.quiz import Question, Quiz
-from quizsession.domain.review import penalty_warning
+from quizsession.domain.review import penalty_warning, visible_items
 from quizsession.domain.selection import asked_count
 
 
@@ -83,15 +83,23 @@ class CandidateTime:
 
 
 def attempt_view(
-    state: AttemptState, quiz: Quiz, now: float, accommodation: Accommodation | None = None
+    state: AttemptState,
+    quiz: Quiz,
+    now: float,
+    accommodation: Accommodation | None = None,
+    *,
+    full: bool = False,
 ) -> AttemptView:
-    """The attempt as its candidate sees it at ``now``. ``accommodation``: the
-    candidate's, as set now (it counts only before the test starts; afterwards
-    the log has what was applied)."""
+    """The attempt as its candidate sees it at ``now`` (``full``: as an
+    administrator does: the score whatever the review policy says).
+    ``accommodation``: the candidate's, as set now (it counts only before the
+    test starts; afterwards the log has what was applied)."""
     section = state.current_section()
     progress = state.progress(section) if section else (state.test or state.practice)
     shown = section or "test"
     result = result_view(state, quiz)
+    if not full:
+        result = candidate_result(result, state, quiz, now)
     duration = base_duration(state, quiz)
     timing = CandidateTime(state, quiz, now, accommodation)
     return AttemptView(
@@ -127,6 +135,22 @@ def attempt_view(
         navigation=quiz.navigation,
         flagged=sorted(progress.flagged) if progress is not None and section else [],
     )
+
+
+def score_shown(state: AttemptState, quiz: Quiz, now: float) -> bool:
+    """Whether the quiz's review policy lets the candidate see the score now."""
+    submitted = state.submitted
+    return submitted is not None and "score" in visible_items(quiz, submitted.at, now)
+
+
+def candidate_result(
+    result: ResultView | None, state: AttemptState, quiz: Quiz, now: float
+) -> ResultView | None:
+    """``result`` as the candidate may see it now: without the score when the
+    review policy hides it."""
+    if result is None or score_shown(state, quiz, now):
+        return result
+    return msgspec.structs.replace(result, score=None, max_score=None, score_hidden=True)
 
 
 def result_view(state: AttemptState, quiz: Quiz) -> ResultView | None:

@@ -15,10 +15,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Iterable, Iterator, Sequence
 
 import msgspec
 
-from quizsession.app.reports.model import AnswerResult, QuizReport
+from quizsession.app.reports.model import AnswerResult, CandidateResult, QuizReport
 from quizsession.domain.events import AnswerValue
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -92,41 +93,60 @@ def _answer_cell(value: AnswerValue) -> str:
 # -------------------------------------------------------------------------------- CSV
 
 
+def results_csv_header(question_ids: Sequence[str]) -> list[str]:
+    header = list(FIXED_COLUMNS)
+    for qid in question_ids:
+        header += [f"{qid} points", f"{qid} answer"]
+    return [neutralise(h) for h in header]
+
+
+def results_csv_row(r: CandidateResult, question_ids: Sequence[str]) -> list[str]:
+    row = [
+        _cell(r.attempt_id),
+        _cell(r.candidate_id),
+        _cell(r.candidate_name),
+        number(r.quiz_version),
+        _cell(r.status),
+        PENDING if r.pending else _cell(r.score),
+        _cell(r.max_score),
+        _cell(r.percentage),
+        iso_time(r.started_at),
+        iso_time(r.finished_at),
+        _cell(r.time_used_s),
+        _cell(r.submit_reason),
+        _cell(r.score_before_regrade),
+    ]
+    by_id: dict[str, AnswerResult] = {a.question_id: a for a in r.answers}
+    for qid in question_ids:
+        found = by_id.get(qid)
+        if found is None:
+            row += ["", ""]
+        else:
+            points = PENDING if found.pending else number(found.points)
+            row += [points, _answer_cell(found.answer)]
+    return row
+
+
 def results_csv(report: QuizReport) -> str:
     """One row per attempt; per question a ``<id> points`` and ``<id> answer`` column
     (empty when the question did not count for that attempt)."""
+    return "".join(results_csv_lines(report.question_ids, report.results))
+
+
+def results_csv_lines(
+    question_ids: Sequence[str], results: Iterable[CandidateResult]
+) -> Iterator[str]:
+    """``results_csv`` a few rows at a time, as ``results`` are read."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    header = list(FIXED_COLUMNS)
-    for qid in report.question_ids:
-        header += [f"{qid} points", f"{qid} answer"]
-    writer.writerow([neutralise(h) for h in header])
-    for r in report.results:
-        row = [
-            _cell(r.attempt_id),
-            _cell(r.candidate_id),
-            _cell(r.candidate_name),
-            number(r.quiz_version),
-            _cell(r.status),
-            PENDING if r.pending else _cell(r.score),
-            _cell(r.max_score),
-            _cell(r.percentage),
-            iso_time(r.started_at),
-            iso_time(r.finished_at),
-            _cell(r.time_used_s),
-            _cell(r.submit_reason),
-            _cell(r.score_before_regrade),
-        ]
-        by_id: dict[str, AnswerResult] = {a.question_id: a for a in r.answers}
-        for qid in report.question_ids:
-            found = by_id.get(qid)
-            if found is None:
-                row += ["", ""]
-            else:
-                points = PENDING if found.pending else number(found.points)
-                row += [points, _answer_cell(found.answer)]
-        writer.writerow(row)
-    return out.getvalue()
+    writer.writerow(results_csv_header(question_ids))
+    for n, r in enumerate(results, 1):
+        writer.writerow(results_csv_row(r, question_ids))
+        if n % 200 == 0:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
 
 
 # ------------------------------------------------------------------------------- JSON

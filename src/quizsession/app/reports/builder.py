@@ -1,6 +1,7 @@
 """Reports of a quiz, computed from its attempts' event logs (the log is the truth).
 
-``quiz_report`` / ``attempt_analytics`` read through the ``AttemptRecords`` ports;
+``quiz_report`` / ``attempt_analytics`` read through the ``AttemptRecords`` ports
+(``stream``: a quiz's attempts page by page, in bounded memory);
 everything else is a pure function of events and quiz definitions (``build_report``): one
 attempt in ``attempt``, item analysis in ``items``, the structs in
 ``model``. Renderers (CSV, JSON, HTML) are behind the ``ReportRenderer``
@@ -64,8 +65,10 @@ Rules (also in docs):
 from __future__ import annotations
 
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Protocol
+
+import msgspec
 
 from quizsession.app.ports import AttemptRecords, RecordedEvent
 from quizsession.app.reports.attempt import (
@@ -83,13 +86,12 @@ from quizsession.app.reports.model import (
     QuizReport,
     Summary,
 )
+from quizsession.app.reports.stream import tally_report
 from quizsession.app.timeline import timeline
 from quizsession.domain.attempt import fold
 from quizsession.domain.errors import ErrorCode, refuse
 from quizsession.domain.grading import scoring_version
 from quizsession.domain.quiz import Question, Quiz
-
-PAGE = 500
 
 
 class ReportRenderer(Protocol):
@@ -101,6 +103,19 @@ class ReportRenderer(Protocol):
     def report_json(self, report: QuizReport) -> bytes: ...
 
     def report_html(self, report: QuizReport) -> str: ...
+
+    def results_csv_lines(
+        self, question_ids: Sequence[str], results: Iterable[CandidateResult]
+    ) -> Iterator[str]:
+        """``results_csv`` a few rows at a time, as ``results`` are read."""
+        ...
+
+    def results_json_chunks(
+        self, head: msgspec.Struct, results: Iterable[bytes]
+    ) -> Iterator[bytes]:
+        """``head`` (a struct whose last field, ``results``, is empty) with the
+        results (each one's JSON) in that list, a chunk at a time."""
+        ...
 
 
 def _stat(values: Sequence[float], how: str) -> float | None:
@@ -183,28 +198,11 @@ def build_report(
 async def quiz_report(
     store: AttemptRecords, quiz_id: str, *, timelines: bool = False
 ) -> QuizReport:
-    """Read every attempt of ``quiz_id`` and the versions they used; 404 problem
-    (``not_found``) for an unknown quiz."""
-    latest = await store.get_quiz(quiz_id)
-    if latest is None:
-        raise refuse(ErrorCode.NOT_FOUND, f"quiz {quiz_id} not found")
-    logs: list[list[RecordedEvent]] = []
-    offset = 0
-    while True:
-        rows = await store.list_attempts(quiz_id=quiz_id, limit=PAGE, offset=offset)
-        for row in rows:
-            logs.append(await store.read(row.attempt_id))
-        if len(rows) < PAGE:
-            break
-        offset += len(rows)
-    quizzes: dict[int, Quiz] = {latest.version: latest}
-    for records in logs:
-        version = scoring_version(fold(r.event for r in records))
-        if records and version not in quizzes:
-            found = await store.get_quiz(quiz_id, version)
-            if found is not None:
-                quizzes[version] = found
-    return build_report(latest, logs, quizzes, timelines=timelines)
+    """The whole report in memory (the HTML page, the command line), read page by
+    page (``stream.tally_report``); 404 problem (``not_found``) for an unknown
+    quiz. The routes that can stream read ``tally_report`` themselves."""
+    tally = await tally_report(store, quiz_id, sessions=True, timelines=timelines)
+    return tally.report()
 
 
 async def attempt_analytics(store: AttemptRecords, attempt_id: str) -> AttemptAnalytics:

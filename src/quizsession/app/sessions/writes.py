@@ -19,7 +19,13 @@ from quizsession.app.metrics import Metrics
 from quizsession.app.ports import Clock, LiveState, Notice, SessionClaims
 from quizsession.app.sessions.activity import SessionActivity
 from quizsession.app.sessions.reads import load_for, session_ref
-from quizsession.app.views import AttemptView, attempt_view, question_view, time_remaining
+from quizsession.app.views import (
+    AttemptView,
+    attempt_view,
+    question_view,
+    score_shown,
+    time_remaining,
+)
 from quizsession.domain.attempt import deadline
 from quizsession.domain.commands import (
     AttemptCommand,
@@ -241,13 +247,16 @@ class SessionWrites:
         if not submitted:
             return
         event = submitted[0]
+        # The candidate's screen gets the score only when the review policy
+        # shows it now (the socket is the candidate's, like ``attempt_view``).
+        shown = score_shown(outcome.state, outcome.quiz, outcome.now)
         await self._live.publish(
             Notice(
                 attempt_id=outcome.state.attempt_id,
                 kind="end_of_test",
                 data={
-                    "score": event.score,
-                    "max_score": event.max_score,
+                    "score": event.score if shown else None,
+                    "max_score": event.max_score if shown else None,
                     "finished_at": event.finished_at,
                     "reason": event.reason,
                 },

@@ -225,7 +225,7 @@ def migrate(store_url: StoreOpt = None) -> None:
     settings = cli_settings(store_url=store_url)
 
     async def work() -> str:
-        store = make_store(settings.store_url)
+        store = make_store(settings.store_url, pg_partitions=settings.pg_partitions)
         await store.open()
         try:
             version = await store.schema_version()

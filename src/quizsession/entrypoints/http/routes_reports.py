@@ -11,9 +11,11 @@ from typing import Annotated, Any, Literal
 
 from litestar import Response, Router, get
 from litestar.params import Parameter
+from litestar.response import Stream
 
 from quizsession.api.reports import AttemptAnalytics, ItemAnalysisReport, QuizResults
 from quizsession.app.reports.builder import attempt_analytics, quiz_report
+from quizsession.app.reports.stream import tally_report
 from quizsession.domain.errors import ErrorCode
 from quizsession.entrypoints.http.context import AnyRequest, container, require_admin
 from quizsession.entrypoints.http.openapi_docs import (
@@ -55,29 +57,33 @@ async def quiz_results(
     format: Annotated[Literal["json", "csv"], Parameter(description="json or csv")] = "json",
 ) -> Response[Any]:
     """Every attempt with its score, times and answers (``format=csv``: one row
-    per attempt, a points and an answer column per question)."""
+    per attempt, a points and an answer column per question). Read page by page
+    and sent as it is written (chunked), in bounded memory however many attempts
+    the quiz has."""
     require_admin(request)
     c = container(request)
-    report = await quiz_report(c.data, quiz_id)
+    tally = await tally_report(c.data, quiz_id)
     if format == "csv":
         name = _filename(quiz_id, "results.csv")
-        return Response(
-            content=c.reports.results_csv(report),
+        return Stream(
+            c.reports.results_csv_lines(tally.question_ids, tally.results()),
             media_type="text/csv",  # Litestar adds "; charset=utf-8" to text/*
             headers={
                 "Content-Disposition": f'attachment; filename="{name}"',
                 "X-Content-Type-Options": "nosniff",
             },
         )
-    return Response(
-        content=QuizResults(
-            quiz_id=report.quiz_id,
-            title=report.title,
-            versions=report.versions,
-            question_ids=report.question_ids,
-            summary=report.summary,
-            results=report.results,
-        )
+    head = QuizResults(
+        quiz_id=tally.quiz_id,
+        title=tally.title,
+        versions=tally.versions,
+        question_ids=tally.question_ids,
+        summary=tally.summary,
+        results=[],
+    )
+    return Stream(
+        c.reports.results_json_chunks(head, tally.results_json()),
+        media_type="application/json",
     )
 
 
@@ -91,13 +97,14 @@ async def item_analysis(request: AnyRequest, quiz_id: str) -> ItemAnalysisReport
     """Per question: delivered, answered, facility, discrimination, answers given
     and time spent (scored attempts only)."""
     require_admin(request)
-    report = await quiz_report(container(request).data, quiz_id)
+    tally = await tally_report(container(request).data, quiz_id)
+    tally.close()  # the results are not needed here
     return ItemAnalysisReport(
-        quiz_id=report.quiz_id,
-        title=report.title,
-        versions=report.versions,
-        scored_attempts=report.summary.scored,
-        items=report.items,
+        quiz_id=tally.quiz_id,
+        title=tally.title,
+        versions=tally.versions,
+        scored_attempts=tally.summary.scored,
+        items=tally.items,
     )
 
 

@@ -77,6 +77,7 @@ def partitioned_base(partitions: int) -> str:
     check_partitions(partitions)
     if partitions == 0:
         raise ValueError("the partitioned layout needs at least one partition")
+    # Built from constants and a bounded integer only.
     return f"""
     CREATE TABLE attempts (
         attempt_id   text COLLATE "C" NOT NULL,
@@ -224,23 +225,23 @@ def partitioned_base(partitions: int) -> str:
     CREATE INDEX outbound_deliveries_log ON outbound_deliveries (destination_id, id);
 
     INSERT INTO meta (key, value) VALUES ('{LAYOUT_KEY}', '{layout_name(partitions)}');
-    """
+    """  # noqa: S608
 
 
 # The per-attempt tables as the catalog has them: partitioned or not, and how
-# many partitions each.
+# many partitions each ($1: their names).
 _FOUND_LAYOUT = """
     SELECT c.relname, c.relkind = 'p',
            (SELECT count(*) FROM pg_inherits AS i WHERE i.inhparent = c.oid)
     FROM pg_class AS c
-    WHERE c.oid = ANY(ARRAY[{regclasses}]::regclass[])
-""".format(regclasses=", ".join(f"to_regclass('{t}')" for t in PARTITIONED_TABLES))
+    WHERE c.oid IN (SELECT to_regclass(t) FROM unnest($1::text[]) AS t)
+"""
 
 
 async def found_layout(conn: Conn) -> str:
     """The layout of the database's per-attempt tables, from the catalog
     (``plain``, ``hash N``, or a description of a mixture)."""
-    rows = await conn.fetch(_FOUND_LAYOUT)
+    rows = await conn.fetch(_FOUND_LAYOUT, list(PARTITIONED_TABLES))
     layouts = {r[0]: layout_name(int(r[2])) if r[1] else PLAIN for r in rows}
     distinct = set(layouts.values())
     if len(distinct) == 1:

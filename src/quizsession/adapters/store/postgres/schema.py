@@ -9,12 +9,23 @@ verbatim (unlike ``jsonb``, ``json`` keeps the text byte for byte and accepts
 (except a record holding a ``\\u0000`` escape, which the JSON operators cannot
 turn into text). Ids are ``COLLATE "C"``: listings are in code point order
 whatever the database's default collation, as in the other stores.
+
+Two layouts (``partitioning.py``, ``QUIZSESSION_PG_PARTITIONS``): plain tables,
+or the per-attempt tables hash-partitioned on ``attempt_id``. The partitioned
+layout is created on a database without a schema by ``partitioned_base`` in
+place of migrations 1 to 7; every later migration runs on both layouts (an
+``ALTER TABLE`` of a partitioned table reaches its partitions; a new
+per-attempt table must be created partitioned when ``meta.table_layout`` says
+so).
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Final
 
+from quizsession.adapters.store.postgres import partitioning
 from quizsession.app.ports import StoreUnavailable
 
 if TYPE_CHECKING:
@@ -182,6 +193,12 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         (destination_id, attempt_id, seq, sub, id) WHERE status = 'pending';
     CREATE INDEX outbound_deliveries_log ON outbound_deliveries (destination_id, id);
     """,
+    # 8: the layout of the per-attempt tables, recorded in ``meta``
+    # (``partitioning.py``): a database created partitioned recorded it with its
+    # tables; any other database is plain.
+    """
+    INSERT INTO meta (key, value) VALUES ('table_layout', 'plain') ON CONFLICT (key) DO NOTHING;
+    """,
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
@@ -196,10 +213,19 @@ _CREATE_MIGRATIONS_TABLE = """
 """
 
 
-async def migrate(conn: Conn) -> None:
+def migrator(partitions: int = 0) -> Callable[[Conn], Awaitable[None]]:
+    """``migrate`` for a store configured with ``partitions`` (0: plain tables)."""
+    partitioning.check_partitions(partitions)
+    return functools.partial(migrate, partitions=partitions)
+
+
+async def migrate(conn: Conn, partitions: int = 0) -> None:
     """Apply the migrations this database lacks (idempotent; safe to run from
     several instances at once). Raises ``StoreUnavailable`` if the database's
-    schema is newer than this code."""
+    schema is newer than this code, or if its tables are not laid out as
+    ``partitions`` asks (``partitioning.py``; on a database without a schema,
+    ``partitions`` > 0 creates the partitioned layout in place of migrations 1
+    to 7)."""
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1::bigint)", _MIGRATION_LOCK)
         await conn.execute(_CREATE_MIGRATIONS_TABLE)
@@ -210,11 +236,23 @@ async def migrate(conn: Conn) -> None:
                 f"postgres: the database has schema version {newest}, newer than "
                 f"this code ({SCHEMA_VERSION}); upgrade quizsession"
             )
+        if not applied and partitions > 0:
+            await conn.execute(partitioning.partitioned_base(partitions))
+            base = list(range(1, partitioning.BASE_VERSION + 1))
+            await conn.execute(
+                "INSERT INTO schema_migrations (version) SELECT unnest($1::integer[])", base
+            )
+            applied = set(base)
         for version, statements in enumerate(MIGRATIONS, 1):
             if version in applied:
                 continue
             await conn.execute(statements)
             await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
+        problem = partitioning.layout_mismatch(
+            await partitioning.found_layout(conn), partitions
+        )
+        if problem is not None:
+            raise StoreUnavailable(problem)
 
 
 async def schema_version(conn: Conn) -> int:

@@ -105,7 +105,10 @@ class PostgresStore(PostgresAccommodations, PostgresLti, PostgresOutbound):
         connect_timeout_s: float = 5.0,
         acquire_timeout_s: float = 10.0,
         command_timeout_s: float = 30.0,
+        partitions: int = 0,
     ) -> None:
+        # The table layout asked for (0: plain; else hash partitions on attempt_id).
+        self._migrate = schema.migrator(partitions)
         self._db = Connections(
             dsn,
             min_size=min_size,
@@ -153,7 +156,7 @@ class PostgresStore(PostgresAccommodations, PostgresLti, PostgresOutbound):
     # -- life cycle -------------------------------------------------------------------
 
     async def open(self) -> None:
-        await self._db.open(schema.migrate)
+        await self._db.open(self._migrate)
 
     async def close(self) -> None:
         await self._db.close()
@@ -170,7 +173,7 @@ class PostgresStore(PostgresAccommodations, PostgresLti, PostgresOutbound):
     async def migrate(self) -> None:
         """Apply the migrations this database lacks (``open`` does; idempotent,
         safe from several instances at once)."""
-        await self._db.run(schema.migrate)
+        await self._db.run(self._migrate)
 
     # -- events -----------------------------------------------------------------------
 

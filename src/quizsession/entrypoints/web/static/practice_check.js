@@ -4,6 +4,7 @@
 // a status region, so it is announced without moving the focus.
 
 import { ApiError, el, request } from "./api.js";
+import { isAnswerable } from "./questions.js";
 import { checkVerdict } from "./review_format.js";
 import { captureAnswer, flush, NOT_SAVED_MESSAGE, outbox } from "./saving.js";
 import { auth, onSessionError, sessionPath } from "./session_flow.js";
@@ -15,7 +16,7 @@ export function resetCheck(q) {
   const button = $("q-check");
   const box = $("q-feedback");
   if (!button || !box) return;
-  button.hidden = !q || q.section !== "practice" || q.kind === "description";
+  button.hidden = !q || q.section !== "practice" || !isAnswerable(q);
   button.disabled = false;
   box.replaceChildren();
   delete box.dataset.verdict;
