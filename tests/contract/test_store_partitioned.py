@@ -38,6 +38,15 @@ async def _fetch(dsn: str, query: str, *args: object) -> list[asyncpg.Record]:
         await conn.close()
 
 
+@pytest.fixture(scope="module")
+def partitioned_dsn(postgres_server: PostgresServer) -> str:
+    """One database for the module, its schema created partitioned by the first
+    store opened on it (the ``store`` fixture empties it for every test)."""
+    name = f"hash_{uuid.uuid4().hex[:12]}"
+    postgres_server.create_database(name)
+    return postgres_server.dsn_for(name)
+
+
 @pytest.fixture
 async def empty_dsn(postgres_server: PostgresServer) -> AsyncIterator[str]:
     """A new database without a schema, dropped afterwards."""
@@ -59,12 +68,9 @@ async def _opened(dsn: str, partitions: int) -> None:
 class TestPartitionedPostgresStore(plain.TestPostgresStore):
     partitions = PARTITIONS
 
-    @pytest.fixture(scope="class")
-    def pg_dsn(self, postgres_server: PostgresServer) -> str:
-        """One partitioned database for the class (the ``store`` fixture empties it)."""
-        name = f"hash_{uuid.uuid4().hex[:12]}"
-        postgres_server.create_database(name)
-        return postgres_server.dsn_for(name)
+    @pytest.fixture
+    def pg_dsn(self, partitioned_dsn: str) -> str:
+        return partitioned_dsn
 
     # Built by hand with the plain migrations: a plain database, which a store
     # asking for partitions refuses (test_an_old_plain_database_stays_plain).
