@@ -63,7 +63,8 @@ js-checks: $(NODE_STAMP)
 unit: install
 	$(BIN)/pytest tests/unit tests/contract/test_store.py -q
 
-# Every scenario in turn (saves, live, spike, deadline, coldstart, postgres); each
+# Every scenario in turn (saves, live, live-redis, spike, deadline, coldstart,
+# coldstart-postgres, reports, postgres); each
 # prints a table and a JSON line; the summary goes to test-artifacts/bench-results.json.
 bench: install system-deps
 	$(BIN)/python -m bench

@@ -3,13 +3,14 @@
 
 Run from the project root (``make bench`` / ``make bench-quick``)::
 
-    .venv/bin/python -m bench            # full runs (about 6 minutes)
+    .venv/bin/python -m bench            # full runs (about 20 minutes)
     .venv/bin/python -m bench --quick    # short runs
     .venv/bin/python -m bench --only live,spike
 
 Scenarios, in order: saves, live, live-redis (``bench.live --live redis``), spike,
 deadline, coldstart, coldstart-postgres (``bench.coldstart --store postgres``),
-reports, postgres (the last only when ``bench/postgres.py`` exists). Each runs as
+reports, postgres (only when ``bench/postgres.py`` exists), capacity (after
+postgres, whose PostgreSQL CPU per save it turns into saves/s per core). Each runs as
 its own process (``python -m bench.NAME``), one after the other, with its output
 shown as it comes; its last JSON line is kept. A scenario whose module does not
 accept ``--quick`` gets shorter settings of its own options instead. Every scenario's JSON line is
@@ -43,6 +44,7 @@ SCENARIOS = (
     "coldstart-postgres",
     "reports",
     "postgres",
+    "capacity",
 )
 OPTIONAL = frozenset({"postgres"})
 #: Scenarios that are another's module with options: name -> (module, options)

@@ -46,13 +46,16 @@ from quizsession.app.ports import (
     VersionConflict,
 )
 from quizsession.domain.events import (
+    AnswerGraded,
     AnswerSaved,
     AttemptCreated,
     AttemptEvent,
     DurationChanged,
     PracticeFinished,
     QuestionDelivered,
+    QuestionFlagged,
     QuestionViewed,
+    Regraded,
     Reopened,
     SectionStarted,
     SessionClosed,
@@ -134,7 +137,9 @@ def every_event() -> list[AttemptEvent]:
         ),
         PracticeFinished(at=T0 + 5, op_id="op-p"),
         QuestionDelivered(at=T0 + 6, section="practice", question_id="q1"),
+        QuestionDelivered(at=T0 + 6.5, section="test", question_id="d1", needs_answer=False),
         QuestionViewed(at=T0 + 7, question_id="q1"),
+        QuestionFlagged(at=T0 + 7.25, question_id="q1", flagged=True, op_id="op-f"),
         AnswerSaved(
             at=T0 + 8, section="test", question_id="q1", answer="x", op_id="o1", session_id="s"
         ),
@@ -155,6 +160,14 @@ def every_event() -> list[AttemptEvent]:
         AnswerSaved(
             at=T0 + 12, section="test", question_id="q5", answer=None, op_id="o5", session_id="s"
         ),
+        AnswerSaved(
+            at=T0 + 12.25,
+            section="test",
+            question_id="q6",
+            answer={"g1": "b", "g2": -0.5, "ü": "😀 text"},
+            op_id="o6",
+            session_id="s",
+        ),
         TimeExtended(at=T0 + 13, seconds=90.5, by="admin:ops", reason="fire alarm"),
         TimeAccommodated(
             at=T0 + 13.5, seconds=450.25, multiplier=1.75, extra_seconds=0.25, by="admin:dean"
@@ -168,6 +181,27 @@ def every_event() -> list[AttemptEvent]:
             max_score=10.0,
             op_id="op-sub",
             by="deadline",
+            pending=2,
+        ),
+        AnswerGraded(
+            at=T0 + 15.5,
+            question_id="e1",
+            points=2.5,
+            comment="line 1\nline 2",
+            by="admin:grader",
+            score=1.0,
+            max_score=10.0,
+            pending=1,
+        ),
+        Regraded(
+            at=T0 + 15.75,
+            quiz_version=5,
+            old_score=1.0,
+            new_score=2.25,
+            changes={"q1": [0.0, 1.25]},
+            by="admin:author",
+            max_score=11.0,
+            pending=1,
         ),
         Voided(at=T0 + 16, by="admin:ops", reason="cheating"),
         Reopened(at=T0 + 17.000001, by="admin:ops", reason="appeal", extra_seconds=300.0),

@@ -80,8 +80,6 @@ class TestPartitionedPostgresStore(plain.TestPostgresStore):
     async def test_schema(self, store: Store, pg_dsn: str) -> None:
         applied = await _fetch(pg_dsn, "SELECT version FROM schema_migrations")
         assert sorted(r["version"] for r in applied) == list(range(1, SCHEMA_VERSION + 1))
-        layout = await _fetch(pg_dsn, "SELECT value FROM meta WHERE key = 'table_layout'")
-        assert [r["value"] for r in layout] == [f"hash {PARTITIONS}"]
         for table in PARTITIONED_TABLES:
             parts = await _fetch(
                 pg_dsn,
@@ -137,12 +135,16 @@ class TestPartitionedPostgresStore(plain.TestPostgresStore):
         assert all(len(parts) == 1 for parts in homes.values()), homes
         assert len({next(iter(p)) for p in homes.values()}) > 1  # spread over partitions
 
-    async def test_another_setting_is_refused_and_changes_nothing(self, pg_dsn: str) -> None:
-        before = await _catalog(pg_dsn)
+    async def test_the_layout_is_recorded_and_another_setting_refused(self, empty_dsn: str) -> None:
+        await _opened(empty_dsn, PARTITIONS)
+        layout = await _fetch(empty_dsn, "SELECT value FROM meta WHERE key = 'table_layout'")
+        assert [r["value"] for r in layout] == [f"hash {PARTITIONS}"]
+        before = await _catalog(empty_dsn)
         for other in (0, PARTITIONS // 2, PARTITIONS * 2):
             with pytest.raises(StoreUnavailable, match=f"QUIZSESSION_PG_PARTITIONS={PARTITIONS}"):
-                await _opened(pg_dsn, other)
-        assert await _catalog(pg_dsn) == before
+                await _opened(empty_dsn, other)
+        assert await _catalog(empty_dsn) == before
+        await _opened(empty_dsn, PARTITIONS)  # the same setting still opens it
 
     async def test_an_old_plain_database_stays_plain(self, empty_dsn: str) -> None:
         """A database made by migration 1 before the layouts existed is plain:
@@ -219,11 +221,12 @@ _CATALOG = {
     ),
     "constraints": (
         "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
-        "FROM pg_constraint WHERE conrelid IN (SELECT oid FROM parents)"
+        "FROM pg_constraint WHERE conrelid IN (SELECT oid FROM parents) AND conparentid = 0"
     ),
     "indexes": (
-        "SELECT tablename, indexname, replace(indexdef, ' ONLY ', ' ') FROM pg_indexes "
-        "WHERE schemaname = 'public' AND tablename::regclass IN (SELECT oid FROM parents)"
+        "SELECT x.indrelid::regclass::text, x.indexrelid::regclass::text, "
+        "replace(pg_get_indexdef(x.indexrelid), ' ONLY ', ' ') FROM pg_index AS x "
+        "WHERE x.indrelid IN (SELECT oid FROM parents)"
     ),
     "triggers": (
         "SELECT tgrelid::regclass::text, tgname, pg_get_triggerdef(oid) FROM pg_trigger "

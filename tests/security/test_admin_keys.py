@@ -41,6 +41,8 @@ BODIES: dict[tuple[str, str], Any] = {
     ("post", "/admin/attempts/{attempt_id}/void"): {"reason": "x"},
     ("post", "/admin/attempts/{attempt_id}/reopen"): {"extra_seconds": 60},
     ("put", "/admin/candidates/{candidate_id}/accommodation"): {"multiplier": 1.5},
+    ("put", "/admin/attempts/{attempt_id}/grades/{question_id}"): {"points": 1},
+    ("post", "/admin/quizzes/{quiz_id}/regrade"): {"dry_run": True},
     ("post", "/admin/webhooks"): {"url": "https://backend.example.org/hook"},
     ("patch", "/admin/webhooks/{endpoint_id}"): {"enabled": True},
     ("post", "/admin/lti/platforms"): {
@@ -53,7 +55,12 @@ BODIES: dict[tuple[str, str], Any] = {
 }
 
 #: Ids for the path templates of resources the walk does not create itself.
-NO_IDS: dict[str, str] = {"endpoint_id": "wh_none", "delivery_id": "1", "platform_id": "none"}
+NO_IDS: dict[str, str] = {
+    "endpoint_id": "wh_none",
+    "delivery_id": "1",
+    "platform_id": "none",
+    "question_id": "capital-australia",
+}
 
 
 async def admin_operations(
@@ -124,6 +131,7 @@ async def test_positive_control_the_key_opens_every_route(api: Api) -> None:
         "endpoint_id": endpoint.json()["id"],
         "delivery_id": "1",
         "platform_id": platform.json()["id"],
+        "question_id": "capital-australia",
     }
     for method, path, body in await admin_operations(api, session.attempt_id, ids):
         if method != "GET":

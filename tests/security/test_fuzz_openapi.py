@@ -53,6 +53,7 @@ from schemathesis.specs.openapi.checks import (
 
 from quizsession.bootstrap import build
 from quizsession.entrypoints.http.app import create_app
+from quizsession.entrypoints.http.routes_sessions import SAVE_BODY_BYTES
 from tests.e2e.conftest import LOAD_ENV
 from tests.integration.conftest import demo_definition, make_settings
 from testsupport.service import ServerProcess
@@ -194,7 +195,20 @@ def test_the_server_serves_the_fuzzed_document(target: Target) -> None:
     labels = {result.ok().label for result in served.get_all_operations() if isinstance(result, Ok)}
     assert "PUT /sessions/{session_id}/progress" in labels, labels
     assert "POST /admin/attempts/{attempt_id}/extend" in labels, labels
+    # Navigation, flags, the practice check and the reviews are fuzzed like the rest.
+    for label in NAVIGATION_AND_REVIEW:
+        assert label in labels, (label, labels)
     assert len(labels) >= 25, labels
+
+
+NAVIGATION_AND_REVIEW = [
+    "GET /sessions/{session_id}/questions",
+    "GET /sessions/{session_id}/questions/{question_id}",
+    "PUT /sessions/{session_id}/flags/{question_id}",
+    "POST /sessions/{session_id}/questions/{question_id}/check",
+    "GET /sessions/{session_id}/review",
+    "GET /admin/attempts/{attempt_id}/review",
+]
 
 
 def declares_problems(operation: Any) -> bool:
@@ -294,9 +308,10 @@ def test_streamed_oversized_body_over_the_wire(target: Target) -> None:
     before = target.http.get(
         f"/admin/attempts/{live['attempt_id']}/events", headers=target.server.admin_headers
     ).json()
+    # 70 KB over a save's limit (raised to hold an essay at its cap in any script)
     payload = (
         b'{"question_id": "%s", "op_id": "big", "answer": "' % live["question_id"].encode()
-        + b"x" * (70 * 1024)
+        + b"x" * (SAVE_BODY_BYTES + 70 * 1024)
         + b'"}'
     )
 

@@ -4,7 +4,9 @@ through HTTP (the in-process app on the memory store, a FakeClock).
 One candidate logs in (with and without takeover) as often as the machine
 likes; any known session — the live one or a stale one, with the token it last
 got — saves answers (fresh op ids or old ones, with the old payload or another),
-heartbeats, reads, logs out and completes; time jumps by amounts that cross the
+heartbeats, reads, goes back to questions, flags them, reads the navigation
+map, asks for the practice check and the review (refused in the test), logs
+out and completes; time jumps by amounts that cross the
 lease TTL (15 s), the idle timeout (2 min here, shorter than the token lifetime
 so that both can fire), the token lifetime (15 min) and the deadline (10 min +
 5 s grace); the reaper runs. After every request and every
@@ -267,6 +269,42 @@ class SessionsThroughHttp(RuleBasedStateMachine):
     @rule(s=sessions)
     def read(self, s: Known) -> None:
         self.request("GET", s.path, s=s)
+
+    @rule(s=sessions, question=st.sampled_from([*sorted(ANSWERS), "largest-ocean", "nope"]))
+    def open_question(self, s: Known, question: str) -> None:
+        """Go back to a question (sequential: a delivered one; else 409/422)."""
+        self.request("GET", f"{s.path}/questions/{question}", s=s)
+
+    @rule(
+        s=sessions,
+        question=st.sampled_from(sorted(ANSWERS)),
+        flagged=st.booleans(),
+        reuse=st.booleans(),
+    )
+    def flag(self, s: Known, question: str, flagged: bool, reuse: bool) -> None:
+        """Flag a question: a write like a save (a stale session changes nothing,
+        an op id reused for another payload is a conflict)."""
+        op = "flag-op" if reuse else f"flag-{next(self.ops)}"
+        body = {"flagged": flagged, "op_id": op}
+        self.request("PUT", f"{s.path}/flags/{question}", s=s, json=body)
+
+    @rule(s=sessions)
+    def read_map_check_and_review(self, s: Known) -> None:
+        """The navigation map, the practice check (the test: 409) and the review
+        (before the submission: 409): reads that change nothing."""
+        before = self.log()
+        for method, suffix in (
+            ("GET", "/questions"),
+            ("POST", "/questions/capital-au/check"),
+            ("GET", "/review"),
+        ):
+            r = self.request(method, s.path + suffix, s=s)
+            if suffix.endswith("/check"):
+                assert r.status_code >= 400, r.text  # never a check in the test
+        added = self.events()[len(before) :]
+        assert all(isinstance(e, SessionClosed | Submitted) for e in added), (
+            added
+        )  # only the bookkeeping that was due anyway
 
     @rule(s=sessions)
     def logout(self, s: Known) -> None:

@@ -9,8 +9,9 @@ from collections.abc import Sequence
 
 import pytest
 
-from quizsession.app.attempts import AttemptExecutor, QuizCache, _copy_preview
+from quizsession.app.attempts import AttemptExecutor, QuizCache
 from quizsession.app.ports import RecordedEvent, Store, StoreUnavailable
+from quizsession.app.preview import copy_preview as _copy_preview
 from quizsession.domain.attempt import AttemptState, apply, fold
 from quizsession.domain.commands import Submit
 from quizsession.domain.events import (

@@ -56,7 +56,8 @@ def test_the_spec_describes_the_kind(kind: str) -> None:
     assert spec.grading in ("auto", "manual", "none")
     assert isinstance(spec.keys, tuple)
     raw = sample_question(kind)
-    assert set(raw) - {"id", "kind", "text", "points", "penalty", "images"} <= set(spec.keys)
+    common = {"id", "kind", "text", "points", "penalty", "images", "feedback"}
+    assert set(raw) - common <= set(spec.keys)
 
 
 @pytest.mark.parametrize("kind", QUESTION_KINDS)

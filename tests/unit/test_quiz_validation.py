@@ -333,7 +333,9 @@ def test_choice_ids_are_unique_per_question() -> None:
 
 def test_kind_is_required_and_known() -> None:
     assert paths(with_(lambda r: q(r, 2).pop("kind"))) == ["/test/questions/2/kind"]
-    assert paths(with_(lambda r: q(r, 2).update(kind="drag_and_drop"))) == ["/test/questions/2/kind"]
+    assert paths(with_(lambda r: q(r, 2).update(kind="drag_and_drop"))) == [
+        "/test/questions/2/kind"
+    ]
 
 
 def test_question_text() -> None:

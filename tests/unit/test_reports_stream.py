@@ -15,10 +15,11 @@ from quizsession.app.reports import stream
 from quizsession.app.reports.builder import build_report
 from quizsession.app.reports.stream import attempt_pages, tally_report
 from quizsession.domain.errors import DomainError
+from quizsession.domain.events import AnswerValue
 from tests.unit.test_reports import QUIZ, Run, S, dataset
 from tests.unit.test_reports_store import stored
 
-ANSWERS = [
+ANSWERS: list[list[AnswerValue]] = [
     ["a", "b", "c", None],
     [True, False, None],
     [10.0, 10.2, 9.6, 3.0, None],
@@ -33,7 +34,9 @@ def many(count: int, seed: int = 3) -> list[Run]:
     runs = []
     for n in range(count):
         run = Run(f"m{n:04d}", f"Cand {n}")
-        picks = [(rng.choice(options), rng.uniform(1, 60)) for options in ANSWERS]
+        picks: list[tuple[AnswerValue, float]] = [
+            (rng.choice(options), rng.uniform(1, 60)) for options in ANSWERS
+        ]
         end = run.take(picks[: rng.randint(1, 5)], at=S + rng.uniform(0, 30))
         if rng.random() < 0.8:
             run.submit(end + rng.uniform(0, 5))

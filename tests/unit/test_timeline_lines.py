@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from quizsession.app.timeline import describe
-from quizsession.domain.events import AnswerGraded, AnswerSaved, QuestionFlagged, Regraded
+from quizsession.domain.events import (
+    AnswerGraded,
+    AnswerSaved,
+    AnswerValue,
+    QuestionFlagged,
+    Regraded,
+)
 from quizsession.domain.quiz_validation import parse_quiz
 from testsupport.sample_kinds import sample_quiz
 
@@ -44,3 +50,23 @@ def test_grades_regrades_and_flags_have_their_own_lines() -> None:
     assert describe(QuestionFlagged(at=1, question_id="q2", flagged=True), QUIZ) == "flag q2"
     assert describe(QuestionFlagged(at=1, question_id="q2", flagged=False), QUIZ) == "unflag q2"
 
+
+def test_answers_that_pair_order_or_fill_in_texts_are_shown_in_words() -> None:
+    def line(question_id: str, answer: AnswerValue) -> str:
+        saved = AnswerSaved(
+            at=1.0, section="test", question_id=question_id, answer=answer, op_id="o", session_id=""
+        )
+        return describe(saved, QUIZ)
+
+    assert line("k-matching", {"it": "Rome", "fr": "Paris"}) == (
+        "response k-matching {France: Paris; Italy: Rome} 2"
+    )
+    assert line("k-ordering", ["two", "one", "three", "four"]) == (
+        "response k-ordering [2, 1, 3, 4] 1.33333"
+    )
+    assert line("k-cloze", {"product": 42, "country": "es"}) == (
+        "response k-cloze {country: Spain; product: 42} 1.5"
+    )
+    assert line("k-cloze", None) == "response k-cloze - 0"
+    # Choices keep their ids, as the quiz names them.
+    assert line("k-multiple", ["a", "b"]) == "response k-multiple [a,b] 2"

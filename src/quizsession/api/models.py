@@ -375,11 +375,14 @@ class LiveAttempt(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class LiveList(msgspec.Struct, frozen=True, kw_only=True):
-    """``GET /admin/quizzes/{id}/live``: every attempt with its clock and presence."""
+    """``GET /admin/quizzes/{id}/live``: a page of a quiz's attempts with their
+    clock and presence."""
 
     quiz_id: str
     server_time: float
     attempts: list[LiveAttempt]
+    #: Pass back as ``cursor`` for the next page (None: this was the last).
+    next_cursor: str | None = None
 
 
 class TimingResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -428,6 +431,8 @@ class AttemptList(msgspec.Struct, frozen=True, kw_only=True):
     attempts: list[AttemptIndexRow]
     limit: int
     offset: int
+    #: Pass back as ``cursor`` for the next page (None: this was the last).
+    next_cursor: str | None = None
 
 
 class EventView(msgspec.Struct, Generic[EventData], frozen=True, kw_only=True):

@@ -55,15 +55,19 @@ class AdminService:
         status: AttemptStatus | None,
         limit: int,
         offset: int,
+        after: str | None = None,
     ) -> list[AttemptIndexRow]:
         return await self._store.list_attempts(
-            quiz_id=quiz_id, status=status, limit=limit, offset=offset
+            quiz_id=quiz_id, status=status, limit=limit, offset=offset, after=after
         )
 
-    async def live_attempts(self, quiz_id: str, *, limit: int = 1000) -> list[LiveAttempt]:
-        """A proctor's view of a quiz: every attempt with its clock, whether a
-        session holds the lease now, and when it was last seen."""
-        rows = await self._store.list_attempts(quiz_id=quiz_id, limit=limit)
+    async def live_attempts(
+        self, quiz_id: str, *, limit: int = 1000, after: str | None = None
+    ) -> list[LiveAttempt]:
+        """A proctor's view of a quiz: every attempt (a page of them, in attempt-id
+        order, after ``after``) with its clock, whether a session holds the lease
+        now, and when it was last seen."""
+        rows = await self._store.list_attempts(quiz_id=quiz_id, limit=limit, after=after)
         now = self._clock.now()
         found: list[LiveAttempt] = []
         for row in rows:

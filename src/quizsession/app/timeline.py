@@ -31,7 +31,7 @@ from quizsession.domain.events import (
     Voided,
 )
 from quizsession.domain.kinds import kind_of
-from quizsession.domain.quiz import Quiz
+from quizsession.domain.quiz import Question, Quiz
 from quizsession.domain.scoring import score_answer
 
 
@@ -61,6 +61,24 @@ def _answer(value: AnswerValue) -> str:
     return text
 
 
+def _in_words(question: Question, value: AnswerValue) -> str | None:
+    """An answer that pairs, orders or fills in the question's own texts (an
+    object: matching, cloze; the question's items in an order: ordering) in words,
+    as its kind describes it: "{France: Paris; Germany: Berlin}", "[1, 2, 3]".
+    None for the other answers, which the line shows as the quiz names them (choice
+    ids, text, numbers)."""
+    if isinstance(value, dict):
+        opening, closing = "{", "}"
+    elif isinstance(value, list) and question.items:
+        opening, closing = "[", "]"
+    else:
+        return None
+    text = kind_of(question).describe(question, value).replace("\n", " ")
+    if len(text) > _LONGEST_SHOWN:
+        text = text[:_LONGEST_SHOWN] + "…"
+    return f"{opening}{text}{closing}"
+
+
 def _num(value: float) -> str:
     return f"{value:g}"
 
@@ -86,12 +104,16 @@ def describe(event: object, quiz: Quiz | None) -> str:
             return f"view {event.question_id}"
         case AnswerSaved():
             points = ""
+            shown = None
             if quiz is not None:
                 section = quiz.section(event.section)
                 question = section.question(event.question_id) if section else None
-                if question is not None and kind_of(question).grading == "auto":
-                    points = " " + _num(score_answer(question, event.answer))
-            return f"response {event.question_id} {_answer(event.answer)}{points}"
+                if question is not None:
+                    shown = _in_words(question, event.answer)
+                    if kind_of(question).grading == "auto":
+                        points = " " + _num(score_answer(question, event.answer))
+            text = _answer(event.answer) if shown is None else shown
+            return f"response {event.question_id} {text}{points}"
         case TimeExtended():
             return f"extend {_num(event.seconds)}s by {event.by} {event.reason}".rstrip()
         case TimeAccommodated():

@@ -57,9 +57,15 @@ class QuizAdminApi(HttpCore):
         """The latest version of every quiz."""
         return (await self._admin("GET", "/quizzes", QuizList)).quizzes
 
-    async def live_attempts(self, quiz_id: str) -> LiveList:
-        """Every attempt of a quiz with its clock, connection and last-seen time."""
-        return await self._admin("GET", f"/quizzes/{seg(quiz_id)}/live", LiveList)
+    async def live_attempts(
+        self, quiz_id: str, *, cursor: str | None = None, limit: int = 1000
+    ) -> LiveList:
+        """A page of a quiz's attempts with their clock, connection and last-seen
+        time: pass ``next_cursor`` back as ``cursor`` for the next page."""
+        params: dict[str, str | int | bool] = {"limit": limit}
+        if cursor is not None:
+            params["cursor"] = cursor
+        return await self._admin("GET", f"/quizzes/{seg(quiz_id)}/live", LiveList, params=params)
 
     async def apply_timing(self, quiz_id: str) -> TimingResult:
         """Apply the latest version's duration to the attempts in progress."""
@@ -89,9 +95,13 @@ class AttemptAdminApi(HttpCore):
         status: AttemptStatus | None = None,
         limit: int = 100,
         offset: int = 0,
+        cursor: str | None = None,
     ) -> AttemptList:
-        """One page of the attempt index, optionally for one quiz and status."""
+        """One page of the attempt index, optionally for one quiz and status: pass
+        ``next_cursor`` back as ``cursor`` for the next page."""
         params: dict[str, str | int | bool] = {"limit": limit, "offset": offset}
+        if cursor is not None:
+            params["cursor"] = cursor
         if quiz_id is not None:
             params["quiz_id"] = quiz_id
         if status is not None:

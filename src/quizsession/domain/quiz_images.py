@@ -6,13 +6,18 @@ the text alternative ("" only for a decorative image)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
-from quizsession.domain.quiz import Image
+from quizsession.domain.quiz import Image, Question
 from quizsession.domain.quiz_fields import ABSENT, Fields, is_list, mapping, ptr
 
 MAX_IMAGES = 20
 MAX_IMAGE_BYTES = 512 * 1024
 MAX_IMAGE_URL = 2048  # an https:// URL
+MAX_QUIZ_IMAGE_DATA = 8 * 1024 * 1024
+"""The most characters of ``data:`` URLs one quiz holds, all its questions
+together: a quiz document stays bounded whatever made it (an import may refer
+to one embedded file many times; larger image sets belong at https:// URLs)."""
 MAX_ALT = 1000
 _IMAGE_KEYS = ("url", "alt")
 _HTTPS = re.compile(r"https://[^\s/?#]+[^\s]*")
@@ -67,3 +72,15 @@ def parse_images(f: Fields, path: str) -> tuple[Image, ...]:
         if url is not None and alt is not None:
             images.append(Image(url=url, alt=alt))
     return tuple(images)
+
+
+def image_data_problem(questions: Iterable[Question]) -> str | None:
+    """None when the ``data:`` images of ``questions`` (a whole quiz) are within
+    ``MAX_QUIZ_IMAGE_DATA`` characters together, else why not."""
+    total = sum(len(i.url) for q in questions for i in q.images if i.url.startswith("data:"))
+    if total <= MAX_QUIZ_IMAGE_DATA:
+        return None
+    return (
+        f"the quiz's data: images take {total // 1024} KiB together; at most "
+        f"{MAX_QUIZ_IMAGE_DATA // 1024} KiB (put larger image sets at https:// addresses)"
+    )

@@ -54,7 +54,7 @@ from quizsession.domain.quiz_fields import (
     mapping,
     ptr,
 )
-from quizsession.domain.quiz_images import parse_images
+from quizsession.domain.quiz_images import image_data_problem, parse_images
 from quizsession.domain.selection import takes_answer
 
 __all__ = [
@@ -129,6 +129,9 @@ def _quiz(problems: list[Problem], raw: object) -> Quiz | None:
     test = None
     if (raw_test := f.get("test", required=True)) is not ABSENT:
         test = _section(problems, raw_test, "/test", "test", seen)
+    sections = [s for s in (practice, test) if s is not None]
+    if (too_big := image_data_problem(q for s in sections for q in s.questions)) is not None:
+        problems.append(Problem("", too_big))
     if navigation == "free":
         for name, section in (("practice", practice), ("test", test)):
             if section is not None and section.selection.mode == "adaptive":

@@ -1,11 +1,16 @@
 """``quizsession serve --workers N``: one parent process supervising N worker
-processes that serve on the one listening socket it bound.
+processes that serve on one port.
 
-The parent binds the port (``serving.listen_socket``), then forks the workers:
-each inherits the socket, builds its own container through the composition
-root (its own store connections, its own caches) and runs uvicorn on it; the
-kernel hands each new connection to one of them. The parent serves nothing and
-holds no store or thread: it only
+The parent binds the port (``listen_group``: one listening socket per worker,
+all on the same address with ``SO_REUSEPORT``), then forks the workers: each
+inherits its own socket, builds its own container through the composition
+root (its own store connections, its own caches) and runs uvicorn on it. The
+kernel spreads new connections over the sockets by a hash of each connection's
+addresses, so every worker gets its share of them (one socket shared by all
+would let whichever worker wakes first take a whole burst of connections). The
+parent keeps its copies: connections that arrive while a worker restarts wait
+in that worker's queue for the new one. The parent serves nothing and holds no
+store or thread: it only
 
 - forwards SIGTERM/SIGINT to every worker: each drains as one process does
   (``serving.DrainingServer``: new work refused with 503, live sockets told to
@@ -31,16 +36,20 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import logging
 import os
 import select
 import signal
+import socket
 import sys
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
+
+from quizsession.entrypoints.serving import LIVE_SOCKET_CONFIG, CannotListen, listen_socket
 
 log = logging.getLogger("uvicorn.error")  # with the server's own life-cycle lines
 
@@ -62,6 +71,35 @@ class _Worker:
     pid: int
     started: float
     generation: int
+
+
+def listen_group(host: str, port: int, count: int) -> list[socket.socket]:
+    """``count`` listening sockets on ``host:port`` (``SO_REUSEPORT``), one per
+    worker; ``CannotListen`` as ``serving.listen_socket`` says it.
+
+    The port is first bound without ``SO_REUSEPORT`` (and let go at once):
+    sockets with it may share a port that another process of the same user
+    holds with it, and a busy port must stay the one clear error it is with one
+    process. Only processes of the same user can ever join the group (Linux)."""
+    probe = listen_socket(host, port, 1)
+    port = probe.getsockname()[1]  # port 0: the one the system chose
+    probe.close()
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    group: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            group.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind((host, port))
+            sock.listen(LIVE_SOCKET_CONFIG["backlog"])
+    except OSError as exc:
+        for sock in group:
+            sock.close()
+        in_use = exc.errno == errno.EADDRINUSE
+        raise CannotListen(f"{host}:{port}: {exc.strerror or exc}", in_use=in_use) from exc
+    return group
 
 
 def die_with_parent(parent_pid: int) -> None:

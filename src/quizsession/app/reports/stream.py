@@ -62,7 +62,7 @@ from quizsession.domain.scoring import is_correct
 #: Attempts read per store call (their logs in one ``read_many``).
 PAGE = 500
 #: Encoded results kept in memory before the spool moves to a temporary file.
-SPOOL_MEMORY = 16 * 2**20
+SPOOL_MEMORY = 4 * 2**20
 
 _LENGTH = struct.Struct("<I")
 _RESULT_ENCODER = msgspec.json.Encoder()

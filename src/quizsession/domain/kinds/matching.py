@@ -121,7 +121,9 @@ class Matching(AutoKind):
     def view(self, question: Question, seed: int) -> dict[str, object]:
         return {
             "items": [{"id": p.id, "text": p.text} for p in question.pairs],
-            "options": seeded_order(options(question), seed, question.id),
+            # Shuffled from a sorted list, never from the pairs' order: whoever
+            # recovered the seed would otherwise undo the shuffle and read the key.
+            "options": seeded_order(sorted(options(question)), seed, question.id),
         }
 
     def right_answer(self, question: Question) -> str:

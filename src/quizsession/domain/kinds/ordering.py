@@ -132,7 +132,9 @@ class Ordering(AutoKind):
         return ordering_fraction(question.ordering_rule, right, answer)
 
     def view(self, question: Question, seed: int) -> dict[str, object]:
-        items = seeded_order(question.items, seed, question.id)
+        # Shuffled from the items sorted by id, never from the right order:
+        # whoever recovered the seed would otherwise undo the shuffle.
+        items = seeded_order(sorted(question.items, key=lambda i: i.id), seed, question.id)
         if len(items) > 1 and list(items) == list(question.items):
             items = items[1:] + items[:1]  # never shown in the right order already
         return {"items": [{"id": i.id, "text": i.text} for i in items]}

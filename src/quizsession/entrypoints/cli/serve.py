@@ -27,7 +27,7 @@ from quizsession.entrypoints.serving import (
     listen_socket,
     serve_forever,
 )
-from quizsession.entrypoints.workers import Supervisor
+from quizsession.entrypoints.workers import Supervisor, listen_group
 from quizsession.observability import configure_logging
 from quizsession.settings import Settings
 
@@ -97,7 +97,12 @@ def serve(
     settings = cli_settings(**overrides)
     count = worker_count(settings)
     try:
-        listener = listen_socket(settings.host, settings.port)
+        # Several workers: one socket each on the port (see ``listen_group``).
+        listeners = (
+            listen_group(settings.host, settings.port, count)
+            if count > 1
+            else [listen_socket(settings.host, settings.port)]
+        )
     except CannotListen as exc:
         if exc.in_use:
             fail(
@@ -106,6 +111,7 @@ def serve(
                 STARTUP_FAILURE,
             )
         fail(f"cannot listen on {exc}", STARTUP_FAILURE)
+    listener = listeners[0]
     bound = listener.getsockname()[1]  # --port 0: the one the system chose
     generated_key = None
     if demo and not settings.api_keys:
@@ -115,28 +121,31 @@ def serve(
     try:
         container = build(settings)
     except ValueError as exc:
-        listener.close()
+        for sock in listeners:
+            sock.close()
         fail(str(exc), 2)
     configure_logging(settings.log_level)
     run = Serving(
-        settings, listener, demo=demo, generated_key=generated_key, drain_timeout_s=drain_timeout
+        settings, listeners, demo=demo, generated_key=generated_key, drain_timeout_s=drain_timeout
     )
     try:
         code = run.worker(container) if count == 1 else run.supervise(count)
     finally:
-        listener.close()
+        for sock in listeners:
+            sock.close()
     if code:
         raise typer.Exit(code)
 
 
 class Serving:
     """One process serving (``worker``), or a parent supervising ``count`` of
-    them on the same socket (``supervise``; ``entrypoints/workers.py``)."""
+    them on the same port, one of ``listeners`` each (``supervise``;
+    ``entrypoints/workers.py``)."""
 
     def __init__(
         self,
         settings: Settings,
-        listener: socket.socket,
+        listeners: list[socket.socket],
         *,
         demo: bool,
         generated_key: str | None,
@@ -144,13 +153,20 @@ class Serving:
     ) -> None:
         self.settings = settings
         self.drain_timeout_s = drain_timeout_s
-        self.listener = listener
+        self.listeners = listeners
+        self.listener = listeners[0]
         self.demo = demo
         self.generated_key = generated_key
         self.url = http_url(settings.host, settings.port)
 
-    def worker(self, container: Container, *, demo: bool | None = None) -> int:
-        """Serve on the listener until drained; the exit code."""
+    def worker(
+        self,
+        container: Container,
+        *,
+        demo: bool | None = None,
+        listener: socket.socket | None = None,
+    ) -> int:
+        """Serve on ``listener`` (default: the first) until drained; the exit code."""
         from quizsession.entrypoints.http.app import create_app
 
         demo = self.demo if demo is None else demo
@@ -182,7 +198,7 @@ class Serving:
                 container.settings,
                 container.hub,
                 drain_timeout_s=self.drain_timeout_s,
-                listener=self.listener,
+                listener=self.listener if listener is None else listener,
                 on_listening=on_listening,
             )
         finally:
@@ -197,14 +213,21 @@ class Serving:
         live_file = None if live_dir is None else os.path.join(live_dir, "live.db")
 
         def main(index: int, generation: int) -> int:
+            # Its own socket only: the others' close with their workers.
+            mine = self.listeners[index]
+            for sock in self.listeners:
+                if sock is not mine:
+                    sock.close()
             # The demo is loaded (and its banner printed) once, by the first worker.
             container = build(self.settings, live_file=live_file)
-            return self.worker(container, demo=self.demo and index == 0 and generation == 0)
+            first = self.demo and index == 0 and generation == 0
+            return self.worker(container, demo=first, listener=mine)
 
         def stop_listening() -> None:
             # The workers' copies close as each finishes its drain: then the
             # port refuses connections, as one process's does.
-            self.listener.close()
+            for sock in self.listeners:
+                sock.close()
 
         supervisor = Supervisor(
             count, main, startup_failure=STARTUP_FAILURE, on_stop=stop_listening

@@ -151,13 +151,23 @@ def _too_deep(raw: bytes) -> bool:
     return False
 
 
+def body_limit(request: AnyRequest) -> float:
+    """The route's body limit: the deployment's (``max_body_bytes``, or the
+    route's own), raised to the route's ``opt["min_body_bytes"]`` where it has
+    one (a save must hold an essay at its length cap in any script)."""
+    handler = request.route_handler
+    limit = handler.resolve_request_max_body_size() or math.inf
+    floor: int = handler.opt.get("min_body_bytes", 0)
+    return max(limit, floor)
+
+
 async def _read_body(request: AnyRequest, state: ScopeState) -> bytes:
     """The whole body, straight from the ASGI messages (a body is one message
     nearly always), kept where Litestar's ``request.body()`` finds it; over the
     route's size limit it is refused as Litestar refuses it (413)."""
     if state.body is not Empty:
         return state.body
-    limit = request.route_handler.resolve_request_max_body_size() or math.inf
+    limit = body_limit(request)
     chunks: list[bytes] = []
     size = 0
     while True:

@@ -87,7 +87,7 @@ def on_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Respon
     return problem(request, exc.code, exc.detail, **exc.extra)
 
 
-_AT = re.compile(r"- at `\$((?:\.[^`\[]+|\[\d+\])*)`")
+_AT = re.compile(r"- at `\$((?:\.[^`\[]+|\[\d+\]|\[\.\.\.\])*)`")
 _MISSING = re.compile(r"missing required field `([^`]+)`")
 _UNKNOWN = re.compile(r"contains unknown field `([^`]+)`")
 
@@ -97,7 +97,10 @@ def pointer(message: str, key: str | None) -> str:
     base = ""
     found = _AT.search(message)
     if found:
-        base = re.sub(r"\[(\d+)\]", r".\1", found.group(1)).replace(".", "/")
+        # ``[...]`` is a value of a mapping (msgspec does not name its key): the
+        # path stops at the mapping.
+        at = found.group(1).split("[...]", 1)[0]
+        base = re.sub(r"\[(\d+)\]", r".\1", at).replace(".", "/")
     missing = _MISSING.search(message) or _UNKNOWN.search(message)
     if missing:
         return f"{base}/{missing.group(1)}"

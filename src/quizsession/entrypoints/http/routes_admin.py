@@ -23,6 +23,7 @@ from quizsession.api.models import (
 )
 from quizsession.app.admin import AttemptDetail, EventView
 from quizsession.app.catalog import RosterEntry, parse_roster_lines
+from quizsession.app.paging import MAX_CURSOR_CHARS, decode_cursor, next_cursor
 from quizsession.app.timeline import timeline
 from quizsession.domain.errors import DomainError, ErrorCode
 from quizsession.domain.quiz_export import quiz_to_mapping
@@ -104,17 +105,29 @@ async def get_quiz(
 @get(
     "/quizzes/{quiz_id:str}/live",
     security=API_KEY,
-    responses=problem_responses(*API_KEY_CODES, ErrorCode.NOT_FOUND, *SERVICE),
+    responses=problem_responses(*API_KEY_CODES, *QUERY, ErrorCode.NOT_FOUND, *SERVICE),
     operation_class=ApiOperation,
 )
-async def live_attempts(request: AnyRequest, quiz_id: str) -> LiveList:
-    """Every attempt of a quiz with its clock, connection and last-seen time (the
-    admin page polls this)."""
+async def live_attempts(
+    request: AnyRequest,
+    quiz_id: str,
+    cursor: Annotated[str | None, Parameter(max_length=MAX_CURSOR_CHARS)] = None,
+    limit: Annotated[int, Parameter(ge=1, le=1000)] = 1000,
+) -> LiveList:
+    """A quiz's attempts with their clock, connection and last-seen time (the
+    admin page polls this), in attempt-id order, ``limit`` at a time: pass
+    ``next_cursor`` back as ``cursor`` for the next page."""
     require_admin(request)
     c = container(request)
+    after = decode_cursor(cursor)
     await c.catalog.get_quiz(quiz_id)
-    rows = await c.admin.live_attempts(quiz_id)
-    return LiveList(quiz_id=quiz_id, server_time=c.clock.now(), attempts=rows)
+    rows = await c.admin.live_attempts(quiz_id, limit=limit, after=after)
+    return LiveList(
+        quiz_id=quiz_id,
+        server_time=c.clock.now(),
+        attempts=rows,
+        next_cursor=next_cursor([r.attempt_id for r in rows], limit),
+    )
 
 
 @post(
@@ -180,12 +193,22 @@ async def list_attempts(
     status: Literal["open", "submitted", "voided"] | None = None,
     limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
     offset: Annotated[int, Parameter(ge=0, le=10_000_000)] = 0,
+    cursor: Annotated[str | None, Parameter(max_length=MAX_CURSOR_CHARS)] = None,
 ) -> AttemptList:
+    """A page of the attempt index in attempt-id order: pass ``next_cursor`` back
+    as ``cursor`` for the next one (``offset`` still works, and then counts from
+    the cursor; a cursor costs the same however deep the page)."""
     require_admin(request)
+    after = decode_cursor(cursor)
     rows = await container(request).admin.list_attempts(
-        quiz_id=quiz_id, status=status, limit=limit, offset=offset
+        quiz_id=quiz_id, status=status, limit=limit, offset=offset, after=after
     )
-    return AttemptList(attempts=rows, limit=limit, offset=offset)
+    return AttemptList(
+        attempts=rows,
+        limit=limit,
+        offset=offset,
+        next_cursor=next_cursor([r.attempt_id for r in rows], limit),
+    )
 
 
 @get(

@@ -23,6 +23,7 @@ from quizsession.api.models import (
     StartBody,
 )
 from quizsession.domain.errors import DomainError, ErrorCode
+from quizsession.domain.kinds.base import MAX_ESSAY_ANSWER
 from quizsession.entrypoints.http.context import (
     AnyRequest,
     admin_name,
@@ -49,6 +50,11 @@ from quizsession.entrypoints.http.openapi_docs import (
 from quizsession.entrypoints.http.replies import JsonReply
 
 SID = "/sessions/{session_id:str}"
+#: The least body a save takes, whatever the deployment's ``max_body_bytes``: an
+#: essay at its cap (``MAX_ESSAY_ANSWER`` characters, up to 4 bytes each in
+#: UTF-8) and the rest of the body. The cap is in characters: a save below it is
+#: never refused for its size in bytes (work is never lost), in any script.
+SAVE_BODY_BYTES = 4 * MAX_ESSAY_ANSWER + 64 * 1024
 
 
 @post(
@@ -235,7 +241,7 @@ async def flag_question(
 @put(
     SID + "/progress",
     tags=["sessions"],
-    opt={"body": ProgressBody},
+    opt={"body": ProgressBody, "min_body_bytes": SAVE_BODY_BYTES},
     security=SESSION_TOKEN,
     responses={
         200: json_response(SaveResult, "Saved: on disk before this answer (or a replay)"),

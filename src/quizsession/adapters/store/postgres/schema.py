@@ -248,9 +248,7 @@ async def migrate(conn: Conn, partitions: int = 0) -> None:
                 continue
             await conn.execute(statements)
             await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
-        problem = partitioning.layout_mismatch(
-            await partitioning.found_layout(conn), partitions
-        )
+        problem = partitioning.layout_mismatch(await partitioning.found_layout(conn), partitions)
         if problem is not None:
             raise StoreUnavailable(problem)
 

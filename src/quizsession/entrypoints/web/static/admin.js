@@ -15,6 +15,8 @@ import { bindWebhooks, closeWebhooks, openWebhooks } from "./admin_webhooks.js";
 import { ApiError, el } from "./api.js";
 
 const REFRESH_MS = 3000;
+/** The live list is read a page (1,000 attempts) at a time; this many pages at most. */
+const MAX_LIVE_PAGES = 20;
 
 let refreshTimer = null;
 let refreshing = null; // the refresh under way (a promise), if any
@@ -142,9 +144,17 @@ async function load() {
   const forQuiz = session.quizId;
   if (!session.apiKey || !forQuiz) return;
   try {
-    const { data } = await admin("GET", `/admin/quizzes/${encodeURIComponent(forQuiz)}/live`);
+    const path = `/admin/quizzes/${encodeURIComponent(forQuiz)}/live`;
+    let { data } = await admin("GET", path);
+    const attempts = [...data.attempts];
+    // A page is 1,000 attempts: follow the cursor (at most MAX_LIVE_PAGES pages).
+    for (let pages = 1; data.next_cursor && pages < MAX_LIVE_PAGES; pages += 1) {
+      if (forQuiz !== session.quizId) return;
+      ({ data } = await admin("GET", `${path}?cursor=${encodeURIComponent(data.next_cursor)}`));
+      attempts.push(...data.attempts);
+    }
     if (forQuiz !== session.quizId) return;
-    renderList(data.attempts, data.server_time);
+    renderList(attempts, data.server_time);
     if (selectedAttempt()) renderDetail();
     $("refresh-status").textContent = `Updated at ${new Date().toLocaleTimeString()}`;
     message("quiz-message", "", "error");
