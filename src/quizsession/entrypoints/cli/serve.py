@@ -5,11 +5,13 @@ service or prepare its store (the serving itself: ``serving.py``; the demo:
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 import shutil
 import socket
 import sys
 import tempfile
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -158,6 +160,8 @@ class Serving:
         self.demo = demo
         self.generated_key = generated_key
         self.url = http_url(settings.host, settings.port)
+        # The pid to signal: this process (the parent, when it runs workers).
+        self.pid = os.getpid()
 
     def worker(
         self,
@@ -165,8 +169,10 @@ class Serving:
         *,
         demo: bool | None = None,
         listener: socket.socket | None = None,
+        on_demo_loaded: Callable[[], None] | None = None,
     ) -> int:
-        """Serve on ``listener`` (default: the first) until drained; the exit code."""
+        """Serve on ``listener`` (default: the first) until drained; the exit code.
+        ``on_demo_loaded`` runs once the demo is stored (before the port is served)."""
         from quizsession.entrypoints.http.app import create_app
 
         demo = self.demo if demo is None else demo
@@ -177,6 +183,8 @@ class Serving:
 
             async def demo_hook(c: Container) -> None:
                 rows.extend(await load_demo(c, c.settings.base_url or url))
+                if on_demo_loaded is not None:
+                    on_demo_loaded()
 
             hooks.append(demo_hook)
         held = HeldLogs() if demo else None
@@ -185,7 +193,7 @@ class Serving:
             if demo:
                 key = self.generated_key or "(from QUIZSESSION_API_KEYS)"
                 admin = ("admin key", f"{key}   (header X-API-Key; admin page {url}/admin)")
-                note = f"quizsession is running on {url} (pid {os.getpid()}); logs follow."
+                note = f"quizsession is running on {url} (pid {self.pid}); logs follow."
                 sys.stdout.write(banner([*rows, admin], note))
                 sys.stdout.flush()
             if held is not None:
@@ -218,10 +226,20 @@ class Serving:
             for sock in self.listeners:
                 if sock is not mine:
                     sock.close()
-            # The demo is loaded (and its banner printed) once, by the first worker.
+            # The demo is loaded (and its banner printed) once, by the first worker;
+            # if that fails, the first worker's next start tries again (and a demo
+            # that never loads stops the service like any start failure) rather
+            # than serving without the banner.
             container = build(self.settings, live_file=live_file)
-            first = self.demo and index == 0 and generation == 0
-            return self.worker(container, demo=first, listener=mine)
+            first = self.demo and index == 0 and not demo_loaded.value
+            return self.worker(
+                container, demo=first, listener=mine, on_demo_loaded=mark_demo_loaded
+            )
+
+        demo_loaded = multiprocessing.Value("b", 0, lock=False)
+
+        def mark_demo_loaded() -> None:
+            demo_loaded.value = 1
 
         def stop_listening() -> None:
             # The workers' copies close as each finishes its drain: then the
