@@ -188,7 +188,7 @@ async def grade_the_essay(page: Page, server: ServerProcess, quiz_id: str, axe: 
     for line in (
         "response k-matching {France: Paris; Germany: Berlin; Italy: Rome} 3",
         "response k-ordering [1, 2, 3, 4] 4",
-        "response k-cloze {country: France; product: 42; colour: Blue} 3",
+        "response k-cloze {gap 1: France; gap 2: 42; gap 3: Blue} 3",
         "response k-essay Sunlight is scattered by the air. Blue light scatters the most.",
         f"grade k-essay {ESSAY_POINTS} by",
     ):

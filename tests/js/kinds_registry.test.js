@@ -8,6 +8,7 @@ import { KINDS, kindOf } from "../../src/quizsession/entrypoints/web/static/kind
 import {
   answerControl,
   describeAnswer,
+  reviewText,
   isAnswerable,
   isTyped,
   marksText,
@@ -111,7 +112,7 @@ describe("the registry of question kinds", () => {
       essay: "Rayleigh scattering. Short waves scatter more. (6 words)",
       matching: "France → Paris; Italy → Rome",
       ordering: "1, 2, 3, 4",
-      cloze: "Gap 1: France; Gap 2: 42; Gap 3: blue",
+      cloze: "gap 1: France; gap 2: 42; gap 3: blue",
     };
     for (const [name, text] of Object.entries(words)) {
       assert.equal(describeAnswer(VIEWS[name], ANSWERS[name]), text, name);
@@ -158,4 +159,17 @@ describe("the registry of question kinds", () => {
       assert.doesNotMatch(text, /switch\s*\(\s*\w+\.kind\s*\)/, String(file));
     }
   });
+});
+
+it("a review shows a cloze's markers as numbered gaps, other texts as written", () => {
+  const cloze = {
+    kind: "cloze",
+    text: "The capital of {{country}} is Paris; 6 x 7 = {{product}}.",
+    gaps: [
+      { id: "product", kind: "numeric" },
+      { id: "country", kind: "choice", choices: [] },
+    ],
+  };
+  assert.equal(reviewText(cloze), "The capital of [gap 1] is Paris; 6 x 7 = [gap 2].");
+  assert.equal(reviewText({ kind: "short_text", text: "Say {{x}}" }), "Say {{x}}");
 });

@@ -376,7 +376,7 @@ def test_cloze_weights_give_partial_credit() -> None:
     assert score_answer(q, {"country": "fr", "colour": "red"}) == 0.75
     assert score_answer(q, {"country": "es", "product": 1, "colour": "red"}) == -0.5
     assert score_answer(q, {"colour": ""}) == 0.0  # blank gaps are unanswered
-    assert kind_of(q).right_answer(q) == "country: France; product: 42; colour: blue"
+    assert kind_of(q).right_answer(q) == "gap 1: France; gap 2: 42; gap 3: blue"
     assert kind_of(q).response_key(q, {"country": "es", "colour": " Red "}) == [
         "country=es",
         "colour=red",

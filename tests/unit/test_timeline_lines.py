@@ -65,7 +65,7 @@ def test_answers_that_pair_order_or_fill_in_texts_are_shown_in_words() -> None:
         "response k-ordering [2, 1, 3, 4] 1.33333"
     )
     assert line("k-cloze", {"product": 42, "country": "es"}) == (
-        "response k-cloze {country: Spain; product: 42} 1.5"
+        "response k-cloze {gap 1: Spain; gap 2: 42} 1.5"
     )
     assert line("k-cloze", None) == "response k-cloze - 0"
     # Choices keep their ids, as the quiz names them.

@@ -208,6 +208,14 @@ def _gap_export(gap: Gap) -> dict[str, object]:
     return out
 
 
+def _numbered(question: Question) -> list[tuple[int, Gap]]:
+    """The gaps as the candidate meets them: numbered from 1 in the order of their
+    markers in the text (what the page calls "Gap 1", "Gap 2"...)."""
+    by_id = {g.id: g for g in question.gaps}
+    found = [by_id[m.strip()] for m in markers(question.text) if m.strip() in by_id]
+    return list(enumerate(found, start=1))
+
+
 def _filled(answer: AnswerValue) -> dict[str, str | float]:
     """The gaps an answer fills (blank texts are unfilled)."""
     if not isinstance(answer, dict):
@@ -264,12 +272,14 @@ class Cloze(AutoKind):
         }
 
     def right_answer(self, question: Question) -> str:
-        return "; ".join(f"{g.id}: {_gap_right_text(g)}" for g in question.gaps)
+        return "; ".join(f"gap {n}: {_gap_right_text(g)}" for n, g in _numbered(question))
 
     def describe(self, question: Question, answer: AnswerValue) -> str:
         filled = _filled(answer)
         return "; ".join(
-            f"{g.id}: {_gap_value_text(g, filled[g.id])}" for g in question.gaps if g.id in filled
+            f"gap {n}: {_gap_value_text(g, filled[g.id])}"
+            for n, g in _numbered(question)
+            if g.id in filled
         )
 
     def response_key(self, question: Question, answer: AnswerValue) -> list[str]:

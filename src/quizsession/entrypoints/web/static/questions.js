@@ -72,6 +72,13 @@ export function describeAnswer(q, value) {
   return kindOf(q).describe(q, value);
 }
 
+/** The question's text as a review or summary shows it (a cloze's gap markers
+ * become "[gap n]"); the kind decides, the text as written by default. */
+export function reviewText(q) {
+  const kind = kindOf(q);
+  return typeof kind.reviewText === "function" ? kind.reviewText(q) : q.text;
+}
+
 export function setInputsDisabled(body, disabled) {
   for (const input of body.querySelectorAll("input, select, textarea, button")) {
     input.disabled = disabled;

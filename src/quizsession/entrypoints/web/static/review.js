@@ -5,6 +5,7 @@
 
 import { ApiError, el, request } from "./api.js";
 import { formatScore } from "./format.js";
+import { reviewText } from "./questions.js";
 import { questionLines, questionTitle, reviewNote, reviewScore } from "./review_format.js";
 import { auth, sessionPath } from "./session_flow.js";
 import { $, state } from "./take_state.js";
@@ -34,7 +35,7 @@ function renderQuestion(q) {
       "article",
       { "aria-labelledby": headingId },
       el("h3", { id: headingId, text: questionTitle(q) }),
-      el("p", { class: "review-text", text: q.text }),
+      el("p", { class: "review-text", text: reviewText(q) }),
       ...(q.images || []).map((image) =>
         el("img", { src: image.url, alt: image.alt || "", class: "review-image" }),
       ),

@@ -133,6 +133,21 @@ function gapsInText(q) {
     .map((part) => gaps.get(part.gap));
 }
 
+/** The text as a review shows it: each gap marker becomes "[gap n]", numbered
+ * as the question page numbers its gaps. */
+export function reviewText(q) {
+  const gaps = new Set((q.gaps || []).map((gap) => gap.id));
+  let n = 0;
+  return splitCloze(q.text)
+    .map((part) => {
+      if (typeof part === "string") return part;
+      if (!gaps.has(part.gap)) return "";
+      n += 1;
+      return `[gap ${n}]`;
+    })
+    .join("");
+}
+
 export function describe(q, value) {
   if (!value || typeof value !== "object") return "";
   const parts = [];
@@ -140,7 +155,7 @@ export function describe(q, value) {
     if (!Object.prototype.hasOwnProperty.call(value, gap.id)) return;
     const given = value[gap.id];
     const shown = gap.kind === "choice" ? choiceText(gap.choices, given) : String(given);
-    parts.push(`Gap ${i + 1}: ${shown}`);
+    parts.push(`gap ${i + 1}: ${shown}`);
   });
   return parts.join("; ");
 }
