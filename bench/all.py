@@ -10,7 +10,8 @@ Run from the project root (``make bench`` / ``make bench-quick``)::
 Scenarios, in order: saves, live, live-redis (``bench.live --live redis``), spike,
 deadline, coldstart, coldstart-postgres (``bench.coldstart --store postgres``),
 reports, postgres (only when ``bench/postgres.py`` exists), capacity (after
-postgres, whose PostgreSQL CPU per save it turns into saves/s per core). Each runs as
+postgres, whose PostgreSQL CPU per save it turns into saves/s per core), projection
+(CPU per operation of each component and the capacity projection). Each runs as
 its own process (``python -m bench.NAME``), one after the other, with its output
 shown as it comes; its last JSON line is kept. A scenario whose module does not
 accept ``--quick`` gets shorter settings of its own options instead. Every scenario's JSON line is
@@ -45,6 +46,7 @@ SCENARIOS = (
     "reports",
     "postgres",
     "capacity",
+    "projection",
 )
 OPTIONAL = frozenset({"postgres"})
 #: Scenarios that are another's module with options: name -> (module, options)

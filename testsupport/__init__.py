@@ -7,5 +7,7 @@ the other; both import this package.
 - ``processes``: waiting, signals and the shared errors of those launchers;
 - ``net``: free loopback ports;
 - ``scenario``: a quiz, invites, candidate logins and answers over HTTP;
+- ``capacity_model``: the capacity projection's arithmetic (pure), measured by
+  ``bench.projection`` and checked by ``tests/unit/test_projection.py``;
 - ``fixtures``: the pytest plugin with one PostgreSQL and one Redis per test run.
 """

@@ -352,6 +352,34 @@ class TestSqliteFileLiveState(LiveStateContract):
             await one.close()
             await two.close()
 
+    async def test_a_process_without_subscribers_does_not_poll_and_resumes_from_now(
+        self, tmp_path: Path
+    ) -> None:
+        """A process with no subscriber reads no notices; its first subscriber
+        gets the notices published from then on, never the older ones."""
+        clock = FakeClock()
+        path = str(tmp_path / "shared.db")
+        one = SqliteFileLiveState(path, clock, poll_s=0.01)
+        two = SqliteFileLiveState(path, clock, poll_s=0.01)
+        await one.open()
+        await two.open()
+        try:
+            attempt = uid("a")
+            before = Notice(attempt_id=attempt, kind="takeover", data={"by": "before"})
+            await two.publish(before)
+            await asyncio.sleep(0.05)  # several poll intervals: nobody reads it
+            assert one._cursor == 0  # noqa: SLF001 (nothing read without subscribers)
+            sub = await one.subscribe(attempt)
+            after = Notice(attempt_id=attempt, kind="takeover", data={"by": "after"})
+            await two.publish(after)
+            assert await next_notice(aiter(sub)) == after
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(anext(aiter(sub)), 0.1)
+            await sub.close()
+        finally:
+            await one.close()
+            await two.close()
+
 
 @pytest.mark.redis
 class TestRedisLiveState(LiveStateContract):

@@ -1,10 +1,11 @@
 """Grading on the administrator's page, in a real headless Chromium against a real
 server: two candidates write essays through the candidate API and submit; the
 attempts list says their scores are pending; the grader works through the
-"Grading" panel with the keyboard (the answer with its line breaks, the word
-count against the limit, the points range), a bad entry is refused at the
-field, "Save and next" moves on with a status message, and the scores are final
-once every essay is graded. axe finds no WCAG 2.2 A/AA violation on the panel.
+"Grading" panel (its question filter offering the questions graded by hand)
+with the keyboard (the answer with its line breaks, the word count against the
+limit, the points range), a bad entry is refused at the field, "Save and next"
+moves on with a status message, and the scores are final once every essay is
+graded. axe finds no WCAG 2.2 A/AA violation on the panel.
 """
 
 from __future__ import annotations
@@ -101,6 +102,10 @@ async def test_grading_on_the_admin_page(
     await expect(panel).to_be_visible()
     title = page.locator("#grading-item-title")
     await expect(title).to_contain_text("Answer 1 of 2: ")
+    # The "Question" filter offers the questions the server says are graded by hand.
+    await expect(page.locator("#grading-question option")).to_have_text(
+        ["All questions", "why: Why is the sky blue?"]
+    )
     first = "Ada Writer" if "Ada Writer" in (await title.text_content() or "") else "Bo Brief"
     second = "Bo Brief" if first == "Ada Writer" else "Ada Writer"
     await expect(page.locator("#grading-question-text")).to_have_text("Why is the sky blue?")

@@ -1000,13 +1000,19 @@ async def test_no_such_section(api: Api) -> None:
 async def test_question_not_delivered(api: Api) -> None:
     session = await api.started()
     await api.refused(api.save(session, "primes", ["n2"], "o1"), 409, "question_not_delivered")
-    # A practice question is not a test question.
-    await api.refused(api.save(session, "p-colour", "a", "o2"), 422, "question_unknown")
+    # Sequential navigation keeps what lies ahead unknown: a practice question
+    # (not a test question) and an id that is no question get the same answer.
+    await api.refused(api.save(session, "p-colour", "a", "o2"), 409, "question_not_delivered")
+    await api.refused(api.save(session, "nope", "a", "o3"), 409, "question_not_delivered")
 
 
 async def test_question_unknown(api: Api) -> None:
+    """With free navigation the plan is shown: an id that is no question of the
+    section is unknown."""
+    await api.load_demo(navigation="free")
     session = await api.started()
     await api.refused(api.save(session, "nope", "a", "o1"), 422, "question_unknown")
+    await api.refused(api.save(session, "p-colour", "a", "o2"), 422, "question_unknown")
 
 
 @pytest.mark.parametrize(

@@ -97,6 +97,10 @@ async def test_pending_until_graded(api: Api) -> None:
     assert (first["min_points"], first["max_points"]) == (0.0, 5.0)
     assert first["points"] is None
     assert page["next_cursor"] is None
+    assert page["questions"] == [
+        {"id": "e1", "text": "Explain why."},
+        {"id": "e2", "text": "Describe it."},
+    ]
 
     r = await api.client.put(
         grade_path(session.attempt_id, "e1"),
@@ -129,6 +133,23 @@ async def test_pending_until_graded(api: Api) -> None:
     # The candidate's own view says the same.
     r = await api.client.get(session.path, headers=session.headers)
     assert r.json()["result"]["score"] == 8.0
+
+
+async def test_the_queue_names_the_current_questions_graded_by_hand(api: Api) -> None:
+    """The page's filter lists these: decided by the server (the kind's grading),
+    from the quiz's current version, on every page, even with nothing to grade."""
+    await api.put_quiz(definition())
+    page = await queue(api)
+    assert page["items"] == []
+    assert [q["id"] for q in page["questions"]] == ["e1", "e2"]
+    await finished(api, ANSWERS)
+    await api.put_quiz(definition(with_e2=False))
+    page = await queue(api, status="all", limit=1)
+    assert [i["question_id"] for i in page["items"]] == ["e1"]
+    assert page["questions"] == [{"id": "e1", "text": "Explain why."}]
+    following = await queue(api, status="all", cursor=page["next_cursor"])
+    assert [i["question_id"] for i in following["items"]] == ["e2"]
+    assert following["questions"] == page["questions"]
 
 
 async def test_blank_essays_are_not_in_the_pending_queue(api: Api) -> None:

@@ -431,11 +431,16 @@ def test_an_answer_to_an_undelivered_question_is_refused() -> None:
 
 
 def test_an_answer_to_an_unknown_question_is_refused() -> None:
+    """Sequential navigation: an id that is no question gets the answer a question
+    not delivered yet gets (what lies ahead stays unknown)."""
     run, s1 = in_test()
     run.deliver(s1, T0 + 1)
-    run.refuse(run.save_cmd(s1, "no-such-question", "x"), T0 + 2, ErrorCode.QUESTION_UNKNOWN)
-    # A practice question is unknown in the test section.
-    run.refuse(run.save_cmd(s1, PRACTICE_IDS[0], "a"), T0 + 2, ErrorCode.QUESTION_UNKNOWN)
+    not_yet = ErrorCode.QUESTION_NOT_DELIVERED
+    run.refuse(run.save_cmd(s1, "no-such-question", "x"), T0 + 2, not_yet)
+    # A practice question is not a question of the test section.
+    run.refuse(run.save_cmd(s1, PRACTICE_IDS[0], "a"), T0 + 2, not_yet)
+    # An upcoming question of the test: the same answer.
+    run.refuse(run.save_cmd(s1, TEST_IDS[-1], "x"), T0 + 2, not_yet)
 
 
 @pytest.mark.parametrize(

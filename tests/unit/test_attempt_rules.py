@@ -111,12 +111,17 @@ def test_the_refusal_carries_the_window() -> None:
 
 
 def test_a_question_is_usable_only_once_delivered() -> None:
+    """Sequential navigation keeps what lies ahead unknown: an id that is no
+    question of the section gets the answer an upcoming question gets. With free
+    navigation (the plan is shown) an unknown id is ``question_unknown``."""
     run, s1 = in_test()
     first = TEST_IDS[0]
-    assert code_of(require_delivered, run.state, DEMO, "test", first) == (
-        ErrorCode.QUESTION_NOT_DELIVERED
-    )
-    assert code_of(require_delivered, run.state, DEMO, "test", "no-such") == (
+    not_yet = ErrorCode.QUESTION_NOT_DELIVERED
+    assert code_of(require_delivered, run.state, DEMO, "test", first) == not_yet
+    assert code_of(require_delivered, run.state, DEMO, "test", "no-such") == not_yet
+    free = msgspec.structs.replace(DEMO, navigation="free")
+    assert code_of(require_delivered, run.state, free, "test", first) == not_yet
+    assert code_of(require_delivered, run.state, free, "test", "no-such") == (
         ErrorCode.QUESTION_UNKNOWN
     )
     delivered = run.deliver(s1, T0 + 1)
@@ -125,7 +130,8 @@ def test_a_question_is_usable_only_once_delivered() -> None:
     # A practice question is not one of the test's.
     assert DEMO.practice is not None
     practice_id = DEMO.practice.questions[0].id
-    assert code_of(require_delivered, run.state, DEMO, "test", practice_id) == (
+    assert code_of(require_delivered, run.state, DEMO, "test", practice_id) == not_yet
+    assert code_of(require_delivered, run.state, free, "test", practice_id) == (
         ErrorCode.QUESTION_UNKNOWN
     )
 

@@ -547,7 +547,13 @@ class AttemptMachine(RuleBasedStateMachine):
             assert definition is not None
             question = definition.question(qid)
             if question is None:
-                reasons.add(ErrorCode.QUESTION_UNKNOWN)
+                # Sequential navigation: an id that is no question gets the
+                # answer an upcoming one gets (free: the plan is shown).
+                reasons.add(
+                    ErrorCode.QUESTION_UNKNOWN
+                    if QUIZ.navigation == "free"
+                    else ErrorCode.QUESTION_NOT_DELIVERED
+                )
             else:
                 if qid not in m.delivered[section]:
                     reasons.add(ErrorCode.QUESTION_NOT_DELIVERED)

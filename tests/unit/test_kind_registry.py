@@ -1,7 +1,9 @@
 """Every question kind has every part: the registry's spec (each method gives a
 sensible answer for the sample question of the kind), the export, the candidate's
-view, a report summary, a renderer module on the page and a Moodle XML mapping
-in the importers. A new kind that misses one of them fails here."""
+view, a report summary, a renderer module on the page, a Moodle type, a writer in
+each Moodle exporter's table (GIFT: a writer or a "cannot be written" entry) and
+a reader for its Moodle type in each importer's table. A new kind that misses one
+of them fails here."""
 
 from __future__ import annotations
 
@@ -9,8 +11,16 @@ import re
 from importlib import resources
 from typing import Any
 
+import msgspec
 import pytest
 
+from quizsession.adapters.exporters.common import Notes
+from quizsession.adapters.exporters.gift import GIFT_WRITERS, GiftBody, NotInGift, write_gift
+from quizsession.adapters.exporters.moodle_xml import write_moodle_xml
+from quizsession.adapters.exporters.xml_writers import XML_WRITERS, XmlBody
+from quizsession.adapters.importers.gift import GIFT_READERS, parse_gift
+from quizsession.adapters.importers.kinds import GIFT_KINDS, MOODLE_KINDS, XML_TYPES, xml_type
+from quizsession.adapters.importers.moodle_xml import XML_READERS, parse_moodle_xml
 from quizsession.app.reports.attempt import Examined
 from quizsession.app.reports.items import item_analysis
 from quizsession.domain.attempt_state import AttemptState, SectionProgress
@@ -163,6 +173,55 @@ def test_the_page_has_a_renderer_module(kind: str) -> None:
 
 @pytest.mark.parametrize("kind", QUESTION_KINDS)
 def test_the_moodle_importer_maps_the_kind(kind: str) -> None:
-    from quizsession.adapters.importers.kinds import MOODLE_KINDS
-
     assert MOODLE_KINDS.get(kind), f"no Moodle question type for {kind}"
+
+
+def test_the_moodle_writer_tables_hold_exactly_the_kinds() -> None:
+    """The exporters dispatch by lookup: no kind can miss its entry (a KeyError)."""
+    assert set(XML_WRITERS) == set(QUESTION_KINDS)
+    assert set(GIFT_WRITERS) == set(QUESTION_KINDS)
+
+
+@pytest.mark.parametrize("kind", QUESTION_KINDS)
+def test_the_moodle_exporters_write_the_kind(kind: str) -> None:
+    q = sample(kind)
+    assert isinstance(XML_WRITERS[kind](q, Notes()), XmlBody)
+    written = GIFT_WRITERS[kind](q, Notes())
+    if kind in GIFT_KINDS:
+        assert isinstance(written, GiftBody), f"GIFT can express {kind}: it needs a writer"
+    else:
+        assert written == NotInGift(f"{kind} questions cannot be written in GIFT")
+
+
+@pytest.mark.parametrize("kind", QUESTION_KINDS)
+def test_the_moodle_importers_read_the_kind(kind: str) -> None:
+    qtype = MOODLE_KINDS[kind]
+    assert XML_TYPES[xml_type(kind)] == qtype
+    assert qtype in XML_READERS, f"no Moodle XML reader for {qtype} ({kind})"
+    if kind in GIFT_KINDS:
+        assert qtype in GIFT_READERS, f"no GIFT reader for {qtype} ({kind})"
+
+
+def test_the_moodle_reader_tables_read_only_known_types() -> None:
+    assert set(XML_READERS) == set(XML_TYPES.values())
+    assert set(GIFT_READERS) == {MOODLE_KINDS[kind] for kind in GIFT_KINDS}
+
+
+@pytest.mark.parametrize("kind", QUESTION_KINDS)
+def test_the_kind_comes_back_from_moodle(kind: str) -> None:
+    """Written as Moodle XML (and GIFT, when it can express the kind) and read
+    back, the question keeps its kind."""
+    quiz = parse_quiz(sample_quiz())
+    only = msgspec.structs.replace(
+        quiz, test=msgspec.structs.replace(quiz.test, questions=(sample(kind),))
+    )
+    data, _notes = write_moodle_xml(only)
+    back = parse_moodle_xml(data, quiz_id=quiz.id, title=quiz.title)
+    assert [q["kind"] for q in back.questions] == [kind]
+    text, notes = write_gift(only)
+    gift = parse_gift(text.decode(), quiz_id=quiz.id, title=quiz.title)
+    if kind in GIFT_KINDS:
+        assert [q["kind"] for q in gift.questions] == [kind]
+    else:
+        assert gift.questions == []
+        assert [n.skipped for n in notes.notes] == [True]

@@ -127,13 +127,19 @@ def test_an_unknown_question_or_one_outside_the_plan_is_unknown() -> None:
     pool = msgspec.structs.replace(
         parse_quiz(_raw({"mode": "pool", "count": 2})), navigation="free"
     )
-    for quiz in (pool, msgspec.structs.replace(pool, navigation="sequential")):
+    for quiz, code in (
+        (pool, ErrorCode.QUESTION_UNKNOWN),
+        # Sequential: what lies ahead stays unknown, whether in the plan or not.
+        (msgspec.structs.replace(pool, navigation="sequential"), ErrorCode.QUESTION_NOT_DELIVERED),
+    ):
         run, s1 = in_test(quiz)
         assert run.state.test is not None
         outside = next(q for q in IDS if q not in run.state.test.plan)
-        run.refuse(
-            OpenQuestion(session=s1, question_id=outside), T0 + 1, ErrorCode.QUESTION_UNKNOWN
-        )
+        inside = next(q for q in run.state.test.plan if q not in run.state.test.delivered_set)
+        run.refuse(OpenQuestion(session=s1, question_id=outside), T0 + 1, code)
+        run.refuse(OpenQuestion(session=s1, question_id="nope"), T0 + 1, code)
+        if quiz.navigation == "sequential":
+            run.refuse(OpenQuestion(session=s1, question_id=inside), T0 + 1, code)
 
 
 def test_open_needs_a_running_section_and_the_live_session() -> None:

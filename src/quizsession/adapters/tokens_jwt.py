@@ -20,9 +20,12 @@ class JwtTokens:
             raise ValueError("the token secret needs at least 32 characters")
         self._secret = secret
         self._clock = clock
-        # Verified tokens: a session sends the same token with every request until
-        # its next heartbeat, and verifying costs ~100 us in PyJWT. A string that
-        # verified once always verifies; its expiry is still checked every time.
+        # Verified tokens, least recently used first: a session sends the same
+        # token with every request until its next heartbeat, and verifying costs
+        # ~100 us in PyJWT. A string that verified once always verifies (the
+        # signature is over its exact bytes); its expiry is still checked on every
+        # use, and an expired one leaves the cache. Whether its session may still
+        # act is the log's to say, on every request, cached or not.
         self._verified: OrderedDict[str, SessionClaims] = OrderedDict()
         self._cache_size = cache_size
 
@@ -43,7 +46,9 @@ class JwtTokens:
         cached = self._verified.get(token)
         if cached is not None:
             if cached.expires_at <= self._clock.now():
+                del self._verified[token]
                 raise TokenError("token expired", expired=True)
+            self._verified.move_to_end(token)
             return cached
         claims = self._verify(token)
         self._verified[token] = claims

@@ -22,6 +22,7 @@ __all__ = [
     "GradeBody",
     "GradeResult",
     "GradingItem",
+    "GradingQuestion",
     "GradingQueue",
     "GradingStatus",
     "QueueFilter",
@@ -77,18 +78,28 @@ class GradingItem(msgspec.Struct, frozen=True, kw_only=True):
     finished_at: float | None = None
 
 
+class GradingQuestion(msgspec.Struct, frozen=True, kw_only=True):
+    """A question graded by hand (its kind's grading is ``manual``)."""
+
+    id: str
+    text: str
+
+
 class GradingQueue(msgspec.Struct, frozen=True, kw_only=True):
     """``GET /admin/quizzes/{id}/grading``: one page of the queue, in attempt id
     then question order. ``next_cursor``: pass it back for the next page (None:
     this was the last page). A page may hold fewer than ``limit`` items (even
     none) and still have a next one: each request looks at a bounded number of
-    attempts."""
+    attempts. ``questions``: the questions graded by hand of the quiz's current
+    version, in its order (every page holds them; a filter by ``question_id``
+    picks one of them)."""
 
     quiz_id: str
     status: QueueFilter
     question_id: str | None
     items: list[GradingItem]
     next_cursor: str | None
+    questions: list[GradingQuestion] = msgspec.field(default_factory=list)
 
 
 class GradeResult(msgspec.Struct, frozen=True, kw_only=True):

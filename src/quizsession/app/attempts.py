@@ -252,24 +252,32 @@ class AttemptExecutor:
     # -- executing --------------------------------------------------------------
 
     def _lock(self, attempt_id: str) -> asyncio.Lock:
+        """The attempt's lock, with one more user (``_unlock`` when done)."""
         lock = self._locks.get(attempt_id)
         if lock is None:
             lock = self._locks[attempt_id] = asyncio.Lock()
-            self._lock_users[attempt_id] = 0
+            self._lock_users[attempt_id] = 1
+        else:
+            self._lock_users[attempt_id] += 1
         return lock
+
+    def _unlock(self, attempt_id: str) -> None:
+        """One user fewer; the last one drops the lock."""
+        users = self._lock_users[attempt_id] - 1
+        if users:
+            self._lock_users[attempt_id] = users
+        else:
+            del self._lock_users[attempt_id]
+            del self._locks[attempt_id]
 
     @contextlib.asynccontextmanager
     async def _locked(self, attempt_id: str) -> AsyncIterator[None]:
         lock = self._lock(attempt_id)
-        self._lock_users[attempt_id] += 1
         try:
             async with lock:
                 yield
         finally:
-            self._lock_users[attempt_id] -= 1
-            if self._lock_users[attempt_id] == 0:
-                del self._lock_users[attempt_id]
-                del self._locks[attempt_id]
+            self._unlock(attempt_id)
 
     async def execute(
         self,
@@ -283,8 +291,14 @@ class AttemptExecutor:
         ``create`` is used when the attempt does not exist yet: it returns the quiz
         and the creating command, appended with expected version 0 (so of two
         concurrent creators exactly one succeeds and the other retries)."""
-        async with self._locked(attempt_id):
-            return await self._execute_locked(attempt_id, make, create)
+        # The lock by hand, not ``_locked``: an async context manager costs a
+        # generator per call, and this is every write.
+        lock = self._lock(attempt_id)
+        try:
+            async with lock:
+                return await self._execute_locked(attempt_id, make, create)
+        finally:
+            self._unlock(attempt_id)
 
     async def _execute_locked(
         self,

@@ -20,6 +20,7 @@ import msgspec
 from quizsession.api.grading import (
     GradeResult,
     GradingItem,
+    GradingQuestion,
     GradingQueue,
     GradingStatus,
     QueueFilter,
@@ -124,6 +125,15 @@ def grading_items(loaded: Loaded, question_id: str | None = None) -> list[Gradin
     return items
 
 
+def manual_questions(quiz: Quiz) -> list[GradingQuestion]:
+    """The questions of ``quiz``'s test graded by hand, in the quiz's order."""
+    return [
+        GradingQuestion(id=q.id, text=q.text)
+        for q in quiz.test.questions
+        if kind_of(q).grading == "manual"
+    ]
+
+
 def _wanted(item: GradingItem, status: QueueFilter) -> bool:
     return status == "all" or item.status == status
 
@@ -176,8 +186,9 @@ class GradingService:
         cursor: str | None = None,
         limit: int = 20,
     ) -> GradingQueue:
-        """One page of the answers to grade of ``quiz_id``'s submitted attempts."""
-        await self._latest(quiz_id)
+        """One page of the answers to grade of ``quiz_id``'s submitted attempts,
+        with the questions graded by hand of the quiz's current version."""
+        manual = manual_questions(await self._latest(quiz_id))
         position = decode_cursor(cursor)
         offset, rows = await self._rows(quiz_id, position, QUEUE_SCAN)
         items: list[GradingItem] = []
@@ -196,17 +207,18 @@ class GradingService:
                 items.append(item)
                 if len(items) == limit:
                     here = _Position(offset + n, row.attempt_id, item.question_id)
-                    return self._page(quiz_id, status, question_id, items, here)
+                    return self._page(quiz_id, status, question_id, manual, items, here)
         following = None
         if len(rows) == QUEUE_SCAN:
             following = _Position(offset + len(rows) - 1, rows[-1].attempt_id)
-        return self._page(quiz_id, status, question_id, items, following)
+        return self._page(quiz_id, status, question_id, manual, items, following)
 
     def _page(
         self,
         quiz_id: str,
         status: QueueFilter,
         question_id: str | None,
+        manual: list[GradingQuestion],
         items: list[GradingItem],
         following: _Position | None,
     ) -> GradingQueue:
@@ -214,6 +226,7 @@ class GradingService:
             quiz_id=quiz_id,
             status=status,
             question_id=question_id,
+            questions=manual,
             items=items,
             next_cursor=encode_cursor(following) if following is not None else None,
         )

@@ -124,15 +124,25 @@ def require_delivered(
     """The question ``question_id`` of ``section``, which must have been delivered
     to this attempt (a question is never answered, nor shown, before it is
     delivered: promise 5)."""
-    question = section_def(quiz, section).question(question_id)
-    if question is None:
-        raise refuse(ErrorCode.QUESTION_UNKNOWN, "no such question in this section")
+    definition = section_def(quiz, section)
+    question = definition.question(question_id)
     progress = state.progress(section)
-    if progress is None or question_id not in progress.delivered_set:
+    delivered = progress is not None and question_id in progress.delivered_set
+    if question is None and (delivered or shows_plan(quiz, definition)):
+        raise refuse(ErrorCode.QUESTION_UNKNOWN, "no such question in this section")
+    if question is None or not delivered:
+        # In sequential navigation what lies ahead stays unknown: an id that is
+        # not a question gets the same answer as one not delivered yet.
         raise refuse(
-            ErrorCode.QUESTION_NOT_DELIVERED, "this question has not been delivered to you"
+            ErrorCode.QUESTION_NOT_DELIVERED, "no question with this id has been delivered to you"
         )
     return question
+
+
+def shows_plan(quiz: Quiz, section: Section) -> bool:
+    """Whether the candidate may see every question of ``section`` (free
+    navigation; never with adaptive selection, which has no plan upfront)."""
+    return quiz.navigation == "free" and section.selection.mode != "adaptive"
 
 
 def replayed(state: AttemptState, op_id: str | None, kind: str, fp: bytes) -> bool:

@@ -28,6 +28,7 @@ from quizsession.domain.attempt_rules import (
     require_writable,
     require_writer,
     section_def,
+    shows_plan,
 )
 from quizsession.domain.attempt_state import AttemptState, SectionProgress, fingerprint
 from quizsession.domain.commands import FlagQuestion, OpenQuestion, SectionName
@@ -43,7 +44,7 @@ NavState = Literal["not_seen", "not_answered", "answered", "information"]
 def is_free(quiz: Quiz, section: Section) -> bool:
     """Whether the candidate may open any question of ``section`` (free
     navigation needs the plan fixed upfront: never with adaptive selection)."""
-    return quiz.navigation == "free" and section.selection.mode != "adaptive"
+    return shows_plan(quiz, section)
 
 
 def is_blank(question: Question, answer: AnswerValue) -> bool:
@@ -75,16 +76,18 @@ def open_question(
     assert progress is not None
     section = section_def(quiz, name)
     qid = command.question_id
-    if section.question(qid) is None:
-        raise refuse(ErrorCode.QUESTION_UNKNOWN, "no such question in this section")
     if qid in progress.delivered_set:
         return []
+    if not is_free(quiz, section):
+        # What lies ahead stays unknown: an id that is no question gets the
+        # same answer as a question not delivered yet.
+        raise refuse(
+            ErrorCode.QUESTION_NOT_DELIVERED, "no question with this id has been delivered to you"
+        )
+    if section.question(qid) is None:
+        raise refuse(ErrorCode.QUESTION_UNKNOWN, "no such question in this section")
     if progress.plan and qid not in progress.plan:
         raise refuse(ErrorCode.QUESTION_UNKNOWN, "no such question in this attempt")
-    if not is_free(quiz, section):
-        raise refuse(
-            ErrorCode.QUESTION_NOT_DELIVERED, "this question has not been delivered to you"
-        )
     if name == "test":
         require_in_time(state, quiz, now)
     return [

@@ -40,6 +40,8 @@ from typing import Any, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from quizsession.entrypoints.response_writes import HeadHeldTransport
+
 log = logging.getLogger("uvicorn.error")
 
 #: At most one warning line per this many seconds for each kind of refusal (a
@@ -121,6 +123,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._header_count = 0
         self._head_overflow: str | None = None
         self._head_timer: asyncio.TimerHandle | None = None
+        # What the request cycles write through: one write per response
+        # (``response_writes``); made when the connection is.
+        self._writes: HeadHeldTransport | None = None
 
     # -- connections ---------------------------------------------------------------
 
@@ -137,6 +142,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             transport.close()
             return
         super().connection_made(transport)
+        self._writes = HeadHeldTransport(transport, self.loop)
         self._start_head_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -237,7 +243,11 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._tail = b""
         self._body_left = _body_length(self.headers)
         self._stop_head_timer()
+        before = self.cycle
         super().on_headers_complete()
+        cycle = self.cycle
+        if cycle is not None and cycle is not before and self._writes is not None:
+            cycle.transport = self._writes  # type: ignore[assignment]
 
     def on_body(self, body: bytes) -> None:
         self._piece_body += len(body)

@@ -2,7 +2,10 @@
 that a quiz can go back to Moodle. Adapters of the ``QuizExporter`` port
 (``app/quiz_exporter.py``).
 
-- ``moodle_xml.py``, ``gift.py``: the two writers;
+- ``moodle_xml.py``, ``gift.py``: the two writers; each dispatches on the
+  question's kind through a table with an entry for every kind
+  (``xml_writers.XML_WRITERS``, ``gift.GIFT_WRITERS``);
+- ``xml_writers.py``: one Moodle XML writer per kind;
 - ``common.py``: notes, Moodle's grades, ids an import gives back differently.
 """
 

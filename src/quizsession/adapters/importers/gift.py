@@ -13,6 +13,8 @@ a matching question. See docs/importing.md for the mapping."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 
 from quizsession.adapters.importers.answers import (
     ANSWER_FEEDBACK_NOTE,
@@ -58,6 +60,12 @@ _ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 _WEIGHT = re.compile(r"%(-?\d+(?:\.\d*)?|-?\.\d+)%")
 _FORMAT = re.compile(r"\[(html|moodle|plain|markdown)\]")
 _TRUE_FALSE = {"T": True, "TRUE": True, "F": False, "FALSE": False}
+
+Read = tuple[dict[str, object], int]
+"""A reader's result: the question's own fields (``kind`` first) and how many
+images its answers held (GIFT keeps none)."""
+Reader = Callable[[str, TextFormat, list[str]], Read]
+"""(answer block, text format, notes) -> ``Read``; raises ``Skip``."""
 
 
 def parse_gift(
@@ -154,52 +162,28 @@ def _question(c: Collector, index: int, line: int, body: str) -> None:
         index=index, name=title or excerpt(text_plain.text), kind="?", line=line, id_hint=title
     )
     if opens == 0 and closes == 0:
-        src.kind = "description"
-        _add(c, src, {"kind": "description", "text": text_plain.text, "points": 0.0}, [], media)
-        return
-    if opens != closes or finish < start:
-        src.kind = "unknown"
-        c.skip(
-            src,
-            "malformed: the '{' and '}' around the answers do not match (escape a "
-            "literal brace as \\{ or \\})",
-        )
-        return
-    if opens > 1:
-        src.kind = "multianswer"
-        c.skip(
-            src,
-            f"has {opens} answer blocks; a quizsession question has one answer "
-            "(embedded answers are not supported)",
-        )
-        return
-    answers = body[start + 1 : finish].strip()
-    general = ""
-    if (sep := answers.rfind("####")) >= 0:
-        general = answers[sep + 4 :]
-        answers = answers[:sep].strip()
-    src.kind = _kind(answers)
+        qtype, answers, general = "description", "", ""
+    else:
+        problem = _block_problem(opens, closes, start, finish)
+        if problem is not None:
+            src.kind, message = problem
+            c.skip(src, message)
+            return
+        answers = body[start + 1 : finish].strip()
+        general = ""
+        if (sep := answers.rfind("####")) >= 0:
+            general = answers[sep + 4 :]
+            answers = answers[:sep].strip()
+        qtype = _kind(answers)
+    src.kind = qtype
     notes: list[str] = []
     feedback, images = _plain(general, qformat)
     try:
-        if src.kind == "essay":
-            fields: dict[str, object] = {"kind": "essay"}
-        elif src.kind == "matching":
-            fields, images_in = _matching(answers, qformat)
-            images += images_in
-        elif src.kind == "numerical":
-            fields = _numeric(answers, notes)
-        elif src.kind == "multichoice":
-            choices, images_in = _choices(answers, qformat)
-            images += images_in
-            fields = choice_fields(choices, single="=" in answers, points=1.0, notes=notes)
-        elif src.kind == "truefalse":
-            fields = _true_false(answers, notes)
-        else:
-            fields = _short_text(answers, qformat, notes)
+        fields, images_in = GIFT_READERS[qtype](answers, qformat, notes)
     except Skip as exc:
         c.skip(src, exc.message)
         return
+    images += images_in
     if images:
         notes.append(images_note(images))
     question: dict[str, object] = {
@@ -213,6 +197,23 @@ def _question(c: Collector, index: int, line: int, body: str) -> None:
         question["feedback"] = feedback
     question.update(fields)
     _add(c, src, question, notes, media)
+
+
+def _block_problem(opens: int, closes: int, start: int, finish: int) -> tuple[str, str] | None:
+    """(the type named in the skip, why) when the answer blocks cannot be read."""
+    if opens != closes or finish < start:
+        return (
+            "unknown",
+            "malformed: the '{' and '}' around the answers do not match (escape a "
+            "literal brace as \\{ or \\})",
+        )
+    if opens > 1:
+        return (
+            "multianswer",
+            f"has {opens} answer blocks; a quizsession question has one answer "
+            "(embedded answers are not supported)",
+        )
+    return None
 
 
 def _add(
@@ -276,6 +277,21 @@ def _weight(text: str, default: float) -> tuple[float, str]:
     return float(m.group(1)) / 100.0, text[m.end() :]
 
 
+def _description(answers: str, qformat: TextFormat, notes: list[str]) -> Read:
+    """No answer block: a text worth 0."""
+    return {"kind": "description", "points": 0.0}, 0
+
+
+def _essay(answers: str, qformat: TextFormat, notes: list[str]) -> Read:
+    """An empty block ``{}``."""
+    return {"kind": "essay"}, 0
+
+
+def _multichoice(answers: str, qformat: TextFormat, notes: list[str]) -> Read:
+    choices, images = _choices(answers, qformat)
+    return choice_fields(choices, single="=" in answers, points=1.0, notes=notes), images
+
+
 def _choices(answers: str, qformat: TextFormat) -> tuple[list[Answer], int]:
     out: list[Answer] = []
     images = 0
@@ -291,7 +307,7 @@ def _choices(answers: str, qformat: TextFormat) -> tuple[list[Answer], int]:
     return out, images
 
 
-def _matching(answers: str, qformat: TextFormat) -> tuple[dict[str, object], int]:
+def _matching(answers: str, qformat: TextFormat, notes: list[str]) -> Read:
     """``=item -> answer`` pairs; ``= -> answer`` (no item) is an extra wrong answer."""
     pairs: list[dict[str, object]] = []
     distractors: list[str] = []
@@ -318,14 +334,14 @@ def _matching(answers: str, qformat: TextFormat) -> tuple[dict[str, object], int
     return fields, images
 
 
-def _true_false(answers: str, notes: list[str]) -> dict[str, object]:
+def _true_false(answers: str, qformat: TextFormat, notes: list[str]) -> Read:
     value, *feedback = answers.split("#")
     if any(f.strip() for f in feedback):
         notes.append(ANSWER_FEEDBACK_NOTE.format(kind="true/false"))
-    return {"kind": "true_false", "correct": _TRUE_FALSE[value.strip().upper()]}
+    return {"kind": "true_false", "correct": _TRUE_FALSE[value.strip().upper()]}, 0
 
 
-def _short_text(answers: str, qformat: TextFormat, notes: list[str]) -> dict[str, object]:
+def _short_text(answers: str, qformat: TextFormat, notes: list[str]) -> Read:
     items: list[Answer] = []
     for _marker, raw in _split(answers, "="):
         fraction, rest = _weight(raw, 1.0)
@@ -334,10 +350,10 @@ def _short_text(answers: str, qformat: TextFormat, notes: list[str]) -> dict[str
     fields = short_text_fields(items, case_sensitive=False, notes=notes)
     if any(a.feedback for a in items):
         notes.append(ANSWER_FEEDBACK_NOTE.format(kind="short-text"))
-    return fields
+    return fields, 0
 
 
-def _numeric(answers: str, notes: list[str]) -> dict[str, object]:
+def _numeric(answers: str, qformat: TextFormat, notes: list[str]) -> Read:
     body = answers[1:]
     body, tilde, wrong_feedback = body.partition("~")
     items: list[NumericAnswer] = []
@@ -363,4 +379,19 @@ def _numeric(answers: str, notes: list[str]) -> dict[str, object]:
     fields = numeric_fields(items, notes)
     if any(a.feedback for a in items) or (tilde and wrong_feedback.partition("#")[2].strip()):
         notes.append(ANSWER_FEEDBACK_NOTE.format(kind="numeric"))
-    return fields
+    return fields, 0
+
+
+GIFT_READERS: Mapping[str, Reader] = MappingProxyType(
+    {
+        "description": _description,
+        "essay": _essay,
+        "matching": _matching,
+        "numerical": _numeric,
+        "multichoice": _multichoice,
+        "truefalse": _true_false,
+        "shortanswer": _short_text,
+    }
+)
+"""Moodle question type (as ``_kind`` tells it from the answer block, or
+``description`` for a text without one) -> its reader."""

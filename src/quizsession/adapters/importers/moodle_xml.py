@@ -8,6 +8,8 @@ read in ``xml_kinds.py``. See docs/importing.md for the mapping."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, cast
 
 from defusedxml import DefusedXmlException  # type: ignore[import-untyped]
@@ -120,12 +122,7 @@ def _question(c: Collector, index: int, q: Element) -> None:
         return
     x = XmlQuestion(q)
     try:
-        if qtype == "multianswer":
-            question = cloze(x)
-        else:
-            question = {"kind": "", "text": x.rich(q.find("questiontext"), keep=True)}
-            question["points"] = 0.0 if qtype == "description" else _points(q)
-            question.update(_fields(qtype, x, question["points"]))
+        question = XML_READERS[qtype](x)
     except Skip as exc:
         c.skip(src, exc.message)
         return
@@ -135,26 +132,34 @@ def _question(c: Collector, index: int, q: Element) -> None:
     c.add(src, _ordered(question), x.notes + x.media.notes + _lost(x))
 
 
-def _fields(qtype: str, x: XmlQuestion, points: float) -> dict[str, Any]:
-    q = x.q
-    if qtype == "description":
-        return description(x)
-    if qtype == "essay":
-        return essay(x)
-    if qtype == "matching":
-        return matching(x)
-    if qtype == "ordering":
-        return ordering(x)
-    answers = q.findall("answer")
-    if qtype == "multichoice":
-        choices = [_answer(x, a) for a in answers]
-        single = child_text(q, "single").strip().lower() not in ("false", "0")
-        return choice_fields(choices, single=single, points=points, notes=x.notes)
-    if qtype == "truefalse":
-        return _true_false(x, answers)
-    if qtype == "shortanswer":
-        return _short_text(x, answers)
-    return _numeric(x, answers)
+FieldReader = Callable[[XmlQuestion, float], dict[str, Any]]
+"""(the question being read, its points) -> the type's own fields (``kind`` first)."""
+Reader = Callable[[XmlQuestion], dict[str, Any]]
+"""The question being read -> the question (kind, text, points, own fields)."""
+
+
+def _graded(read: FieldReader) -> Reader:
+    """A type worth its ``<defaultgrade>``, its text the question text."""
+
+    def reader(x: XmlQuestion) -> dict[str, Any]:
+        question: dict[str, Any] = {"kind": "", "text": x.rich(x.q.find("questiontext"), keep=True)}
+        question["points"] = _points(x.q)
+        return question | read(x, question["points"])
+
+    return reader
+
+
+def _worth_nothing(x: XmlQuestion) -> dict[str, Any]:
+    """A description: worth 0 whatever its ``<defaultgrade>``."""
+    question: dict[str, Any] = {"kind": "", "text": x.rich(x.q.find("questiontext"), keep=True)}
+    question["points"] = 0.0
+    return question | description(x)
+
+
+def _multichoice(x: XmlQuestion, points: float) -> dict[str, Any]:
+    choices = [_answer(x, a) for a in x.q.findall("answer")]
+    single = child_text(x.q, "single").strip().lower() not in ("false", "0")
+    return choice_fields(choices, single=single, points=points, notes=x.notes)
 
 
 _ORDER = ("kind", "text", "points", "penalty", "feedback", "images")
@@ -191,7 +196,8 @@ def _has_feedback(x: XmlQuestion, answers: list[Element]) -> bool:
     return any(x.rich(a.find("feedback")) for a in answers)
 
 
-def _true_false(x: XmlQuestion, answers: list[Element]) -> dict[str, object]:
+def _true_false(x: XmlQuestion, points: float) -> dict[str, Any]:
+    answers = x.q.findall("answer")
     by_text = {child_text(a, "text").strip().lower(): _fraction(a) for a in answers}
     if set(by_text) != {"true", "false"}:
         raise Skip("a true/false question needs the answers 'true' and 'false'")
@@ -203,7 +209,8 @@ def _true_false(x: XmlQuestion, answers: list[Element]) -> dict[str, object]:
     return {"kind": "true_false", "correct": right[0] == "true"}
 
 
-def _short_text(x: XmlQuestion, answers: list[Element]) -> dict[str, object]:
+def _short_text(x: XmlQuestion, points: float) -> dict[str, Any]:
+    answers = x.q.findall("answer")
     items = [Answer(child_text(a, "text").strip(), _fraction(a)) for a in answers]
     case_sensitive = child_text(x.q, "usecase").strip() == "1"
     fields = short_text_fields(items, case_sensitive=case_sensitive, notes=x.notes)
@@ -212,7 +219,8 @@ def _short_text(x: XmlQuestion, answers: list[Element]) -> dict[str, object]:
     return fields
 
 
-def _numeric(x: XmlQuestion, answers: list[Element]) -> dict[str, object]:
+def _numeric(x: XmlQuestion, points: float) -> dict[str, Any]:
+    answers = x.q.findall("answer")
     items: list[NumericAnswer] = []
     for a in answers:
         raw = child_text(a, "text").strip()
@@ -236,3 +244,26 @@ def _numeric(x: XmlQuestion, answers: list[Element]) -> dict[str, object]:
     if _has_feedback(x, answers):
         x.notes.append(ANSWER_FEEDBACK_NOTE.format(kind="numeric"))
     return fields
+
+
+def _own(read: Callable[[XmlQuestion], dict[str, Any]]) -> FieldReader:
+    """A type whose fields do not depend on the points."""
+    return lambda x, _points: read(x)
+
+
+XML_READERS: Mapping[str, Reader] = MappingProxyType(
+    {
+        "multichoice": _graded(_multichoice),
+        "truefalse": _graded(_true_false),
+        "shortanswer": _graded(_short_text),
+        "numerical": _graded(_numeric),
+        "essay": _graded(_own(essay)),
+        "matching": _graded(_own(matching)),
+        "ordering": _graded(_own(ordering)),
+        "multianswer": cloze,
+        "description": _worth_nothing,
+    }
+)
+"""Moodle qtype (``kinds.XML_TYPES`` of the ``type`` attribute) -> its reader.
+Embedded answers (``multianswer``) read their own text and points: the sum of
+the gaps' weights."""

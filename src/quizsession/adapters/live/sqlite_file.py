@@ -18,10 +18,14 @@ contract suite as the memory and Redis adapters.
 - Time is the injected clock's ``monotonic``: ``time.monotonic`` (the system's
   ``CLOCK_MONOTONIC``) is one clock for every process of the machine.
 - Notices: ``publish`` delivers at once to this process's subscribers and
-  appends the notice to a table; every process polls the table (a change of
-  ``PRAGMA data_version`` first, every ``poll_s``) and fans out the notices of
-  the other processes to its own subscribers. A notice reaches another
-  process within about ``poll_s``. Old notices are pruned.
+  appends the notice to a table; every process with subscribers polls the table
+  (a change of ``PRAGMA data_version`` first, every ``poll_s``) and fans out the
+  notices of the other processes to its own subscribers. A notice reaches
+  another process within about ``poll_s``. A process without subscribers does
+  not poll (a worker serving only saves spends nothing on it): its first
+  subscriber starts the polling from the table's newest notice, so it gets the
+  notices published from then on, as any subscriber does. Old notices are
+  pruned (every ``PRUNE_EVERY_S``, polling or not).
 - Driver errors leave as ``LiveStateUnavailable``.
 """
 
@@ -161,6 +165,7 @@ class SqliteFileLiveState:
         self._poller: asyncio.Task[None] | None = None
         self._poll_conn: sqlite3.Connection | None = None
         self._cursor = 0  # the last notice id seen by the poller
+        self._listening = asyncio.Event()  # set: this process has subscribers
         self._opened = False
 
     @property
@@ -334,6 +339,11 @@ class SqliteFileLiveState:
         poller's next read (it reads every notice after its cursor)."""
         if not self._opened:
             raise LiveStateUnavailable("live state file is not open")
+        if not self._local:
+            # The poller idles without subscribers: it starts again from the
+            # newest notice (older ones were published before this subscription).
+            self._skip_to_newest()
+            self._listening.set()
         self._local.setdefault(attempt_id, set()).add(sink)
 
     async def detach(self, attempt_id: str, sink: NoticeSink) -> None:
@@ -342,26 +352,45 @@ class SqliteFileLiveState:
             sinks.discard(sink)
             if not sinks:
                 del self._local[attempt_id]
+                if not self._local:
+                    self._listening.clear()
 
     def _fan_out(self, notice: Notice) -> None:
         for sink in list(self._local.get(notice.attempt_id, ())):
             sink.deliver(notice)
 
+    def _skip_to_newest(self) -> None:
+        """Move the poller's cursor to the newest notice in the table."""
+        conn = self._poll_conn
+        if conn is None:
+            raise LiveStateUnavailable("live state file is not open")
+        try:
+            newest = conn.execute("SELECT coalesce(max(id), 0) FROM notices").fetchone()[0]
+        except sqlite3.Error as exc:
+            raise LiveStateUnavailable(f"live state file: {exc!r}") from exc
+        self._cursor = max(self._cursor, int(newest))
+
     async def _poll_forever(self) -> None:
         version: int | None = None
         next_prune = self._clock.monotonic()
         while True:
-            await asyncio.sleep(self._poll_s)
+            if self._local:
+                await asyncio.sleep(self._poll_s)
+            else:
+                version = None  # ``attach`` moved the cursor: read after it
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._listening.wait(), PRUNE_EVERY_S)
             conn = self._poll_conn
             if conn is None:
                 return
-            try:
-                current = conn.execute("PRAGMA data_version").fetchone()[0]
-                if current != version:
-                    version = current
-                    self._read_notices(conn)
-            except sqlite3.Error as exc:  # busy (retried next time) or failing
-                log.debug("live state file: notices not read: %r", exc)
+            if self._local:
+                try:
+                    current = conn.execute("PRAGMA data_version").fetchone()[0]
+                    if current != version:
+                        version = current
+                        self._read_notices(conn)
+                except sqlite3.Error as exc:  # busy (retried next time) or failing
+                    log.debug("live state file: notices not read: %r", exc)
             now = self._clock.monotonic()
             if now >= next_prune:
                 next_prune = now + PRUNE_EVERY_S

@@ -350,7 +350,6 @@ def create_app(
         },
         lifespan=[lifespan],
         before_request=strict_body,
-        middleware=[drain_guard(container)],
         state=State({"container": container}),
         request_max_body_size=container.settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
@@ -364,6 +363,9 @@ def create_app(
         debug=False,
     )
     # Around everything, the exception handling and the routing included (a 404
-    # gets its request id and is timed too).
-    app.asgi_handler = observe(container)(complete_allow(app)(app.asgi_handler))
+    # gets its request id and is timed too). The drain guard is here rather than
+    # a Litestar middleware: a route with a middleware gets a second exception
+    # handling layer of its own (another wrapper of every ``send``).
+    edge = observe(container)(drain_guard(container)(complete_allow(app)(app.asgi_handler)))
+    app.asgi_handler = edge
     return app

@@ -20,8 +20,17 @@ def container(request: AnyRequest) -> Container:
     return found
 
 
+_AUTHORIZATION = b"authorization"
+
+
 def bearer(request: AnyRequest) -> str | None:
-    header = request.headers.get("authorization")
+    # Straight from the ASGI scope's headers: every session route asks, and
+    # ``request.headers`` builds a multi-dict of all of them first.
+    header = None
+    for name, value in request.scope["headers"]:
+        if name.lower() == _AUTHORIZATION:
+            header = value.decode("latin-1")
+            break
     if not header:
         return None
     scheme, _, value = header.partition(" ")

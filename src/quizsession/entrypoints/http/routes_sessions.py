@@ -27,6 +27,7 @@ from quizsession.domain.kinds.base import MAX_ESSAY_ANSWER
 from quizsession.entrypoints.http.context import (
     AnyRequest,
     admin_name,
+    bearer,
     client_address,
     container,
     session_claims,
@@ -266,8 +267,9 @@ async def flag_question(
 )
 async def save_progress(request: AnyRequest, session_id: str, data: ProgressBody) -> JsonReply:
     """Save an answer. A 2xx means it is on disk. Idempotent by ``op_id``."""
-    claims = await session_claims(request, session_id)
-    result = await container(request).sessions.save(
+    sessions = container(request).sessions  # looked up once: the hottest route
+    claims = await sessions.authenticate(bearer(request), session_id)
+    result = await sessions.save(
         claims, data.question_id, data.answer, data.op_id, data.expected_version
     )
     return JsonReply(result)

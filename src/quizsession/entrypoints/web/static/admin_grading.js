@@ -1,7 +1,9 @@
 // The administrator page's grading panel: the answers graded by hand of the
 // chosen quiz, one at a time (the question, the information for graders, the
 // answer as written with its word count), the points and a comment, "Save and
-// next". Wording and checks: admin_grading_text.js.
+// next". Wording and checks: admin_grading_text.js. Which questions are graded
+// by hand is the server's to say: each page of the queue lists them
+// (`questions`), and the "Question" filter offers those.
 
 import { itemTitle, pointsHint, readPoints, savedText, wordsText } from "./admin_grading_text.js";
 import { $, admin, message, onAuthError, problemText } from "./admin_session.js";
@@ -33,8 +35,8 @@ export async function openGrading(quizId) {
   $("grading-panel").hidden = quizId === null;
   if (quizId === null) return;
   $("grading-status").value = "pending";
-  await fillQuestions(quizId);
-  await reload();
+  fillQuestions([]);
+  await reload({ fill: true });
 }
 
 export function closeGrading() {
@@ -42,19 +44,13 @@ export function closeGrading() {
   $("grading-panel").hidden = true;
 }
 
-async function fillQuestions(quizId) {
+/** The "Question" filter: every question graded by hand, as the queue lists them. */
+function fillQuestions(questions) {
   const select = $("grading-question");
   select.replaceChildren(el("option", { value: "", text: "All questions" }));
-  try {
-    const { data } = await admin("GET", quizPath(quizId));
-    if (quizId !== view.quizId) return;
-    const manual = (data.test?.questions || []).filter((q) => q.kind === "essay");
-    for (const q of manual) {
-      const text = q.text.length > 60 ? `${q.text.slice(0, 57)}…` : q.text;
-      select.append(el("option", { value: q.id, text: `${q.id}: ${text}` }));
-    }
-  } catch (err) {
-    if (!onAuthError(err)) message("grading-message", problemText(err), "error");
+  for (const q of questions) {
+    const text = q.text.length > 60 ? `${q.text.slice(0, 57)}…` : q.text;
+    select.append(el("option", { value: q.id, text: `${q.id}: ${text}` }));
   }
 }
 
@@ -67,12 +63,16 @@ async function fetchPage(cursor) {
   return data;
 }
 
-/** Load the first page again (after a filter changed, or on demand). */
-async function reload() {
+/**
+ * Load the first page again (after a filter changed, or on demand); `fill`: set
+ * the "Question" filter's choices from it (when the panel opens).
+ */
+async function reload({ fill = false } = {}) {
   if (!view.quizId) return;
   const forQuiz = view.quizId;
   try {
     let page = await fetchPage(null);
+    if (fill && forQuiz === view.quizId) fillQuestions(page.questions || []);
     // A page may come back empty with more after it (each request looks at a
     // bounded number of attempts): follow the cursor until an answer or the end.
     while (page.items.length === 0 && page.next_cursor) page = await fetchPage(page.next_cursor);
@@ -204,7 +204,7 @@ export function bindGrading() {
   $("grade-form").addEventListener("submit", save);
   $("grade-skip").addEventListener("click", () => move(1));
   $("grade-previous").addEventListener("click", () => move(-1));
-  $("grading-reload").addEventListener("click", reload);
-  $("grading-question").addEventListener("change", reload);
-  $("grading-status").addEventListener("change", reload);
+  $("grading-reload").addEventListener("click", () => reload());
+  $("grading-question").addEventListener("change", () => reload());
+  $("grading-status").addEventListener("change", () => reload());
 }
