@@ -32,11 +32,14 @@ async def acquire_checked(
     *,
     force: bool,
     generation_id: str,
+    activity_ttl_s: float | None = None,
 ) -> CheckedGrant:
     """``Primary.acquire_lease_checked`` on a memory live state (no await lets
     anything in between: atomic, as the Redis script is)."""
     before = await inner.lease_holder(attempt_id)
-    grant = await inner.acquire_lease(attempt_id, session_id, ttl_s, force=force)
+    grant = await inner.acquire_lease(
+        attempt_id, session_id, ttl_s, force=force, activity_ttl_s=activity_ttl_s
+    )
     generation = await inner.lease_holder(generation_id)
     return CheckedGrant(
         grant=grant, renewal=before.holder == session_id, generation=generation.holder
@@ -87,10 +90,18 @@ class FakePrimary:
         return not self.down
 
     async def acquire_lease(
-        self, attempt_id: str, session_id: str, ttl_s: float, *, force: bool = False
+        self,
+        attempt_id: str,
+        session_id: str,
+        ttl_s: float,
+        *,
+        force: bool = False,
+        activity_ttl_s: float | None = None,
     ) -> LeaseGrant:
         await self._gate("acquire_lease")
-        return await self.inner.acquire_lease(attempt_id, session_id, ttl_s, force=force)
+        return await self.inner.acquire_lease(
+            attempt_id, session_id, ttl_s, force=force, activity_ttl_s=activity_ttl_s
+        )
 
     async def acquire_lease_checked(
         self,
@@ -100,10 +111,17 @@ class FakePrimary:
         *,
         force: bool,
         generation_id: str,
+        activity_ttl_s: float | None = None,
     ) -> CheckedGrant:
         await self._gate("acquire_lease")
         return await acquire_checked(
-            self.inner, attempt_id, session_id, ttl_s, force=force, generation_id=generation_id
+            self.inner,
+            attempt_id,
+            session_id,
+            ttl_s,
+            force=force,
+            generation_id=generation_id,
+            activity_ttl_s=activity_ttl_s,
         )
 
     async def release_lease(self, attempt_id: str, session_id: str) -> None:

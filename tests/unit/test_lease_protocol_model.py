@@ -106,9 +106,17 @@ class RedisView:
         return True
 
     async def acquire_lease(
-        self, attempt_id: str, session_id: str, ttl_s: float, *, force: bool = False
+        self,
+        attempt_id: str,
+        session_id: str,
+        ttl_s: float,
+        *,
+        force: bool = False,
+        activity_ttl_s: float | None = None,
     ) -> LeaseGrant:
-        return await self._gate().acquire_lease(attempt_id, session_id, ttl_s, force=force)
+        return await self._gate().acquire_lease(
+            attempt_id, session_id, ttl_s, force=force, activity_ttl_s=activity_ttl_s
+        )
 
     async def acquire_lease_checked(
         self,
@@ -118,9 +126,16 @@ class RedisView:
         *,
         force: bool,
         generation_id: str,
+        activity_ttl_s: float | None = None,
     ) -> CheckedGrant:
         return await acquire_checked(
-            self._gate(), attempt_id, session_id, ttl_s, force=force, generation_id=generation_id
+            self._gate(),
+            attempt_id,
+            session_id,
+            ttl_s,
+            force=force,
+            generation_id=generation_id,
+            activity_ttl_s=activity_ttl_s,
         )
 
     async def release_lease(self, attempt_id: str, session_id: str) -> None:

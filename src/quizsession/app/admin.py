@@ -160,6 +160,8 @@ class AdminService:
         outcome = await self._exec.execute(
             attempt_id, lambda _l: Reopen(by=by, reason=reason, extra_seconds=extra_seconds)
         )
+        # A live socket still open reads the attempt again (its ticks show it).
+        await self._live.publish(Notice(attempt_id=attempt_id, kind="changed"))
         return self._view(outcome)
 
     async def apply_timing(self, quiz_id: str, by: str) -> TimingResult:

@@ -228,7 +228,14 @@ class LeaseHandover:
         self.store_written_until = max(self.store_written_until, now + ttl_s)
 
     async def acquire_in_primary(
-        self, attempt_id: str, session_id: str, ttl_s: float, force: bool, *, again: bool = False
+        self,
+        attempt_id: str,
+        session_id: str,
+        ttl_s: float,
+        force: bool,
+        *,
+        again: bool = False,
+        activity_ttl_s: float | None = None,
     ) -> LeaseGrant:
         call = self._breaker.call
         now = self._clock.now()
@@ -247,6 +254,7 @@ class LeaseHandover:
                 ttl_s,
                 force=force,
                 generation_id=GENERATION_KEY,
+                activity_ttl_s=activity_ttl_s,
             )
         )
         grant = checked.grant
@@ -258,7 +266,9 @@ class LeaseHandover:
             if again:
                 raise PrimaryDown("the primary keeps losing its data")
             await self.check()
-            return await self.acquire_in_primary(attempt_id, session_id, ttl_s, force, again=True)
+            return await self.acquire_in_primary(
+                attempt_id, session_id, ttl_s, force, again=True, activity_ttl_s=activity_ttl_s
+            )
         if not grant.acquired:
             return grant
         if both:

@@ -29,6 +29,14 @@ class NoticeSink(Protocol):
         """No more notices will come (the live state closed)."""
         ...
 
+    def interrupted(self) -> None:
+        """Notices may be lost from now on (the source lost its connection)."""
+        ...
+
+    def resumed(self) -> None:
+        """Notices are delivered again (some may have been lost meanwhile)."""
+        ...
+
 
 class NoticeSource(Protocol):
     """An adapter that can fan the notices of an attempt out to a given sink
@@ -46,18 +54,36 @@ class NoticeSource(Protocol):
 
 class NoticeInbox:
     """Notices waiting for one reader. ``end()`` ends iteration once the notices
-    already queued are read (even if the reader had stopped reading)."""
+    already queued are read (even if the reader had stopped reading).
 
-    __slots__ = ("_ended", "_notices", "_waiter")
+    ``continuity`` (``Subscription.continuity``) counts the moments notices may
+    have been lost (``interrupted``, ``resumed``, a notice dropped by a full
+    queue); None between ``interrupted`` and ``resumed``."""
+
+    __slots__ = ("_ended", "_gaps", "_lapsed", "_notices", "_waiter")
 
     def __init__(self) -> None:
         self._ended = False
         self._notices: deque[Notice] | None = None
         self._waiter: asyncio.Future[None] | None = None
+        self._gaps = 0
+        self._lapsed = False
 
     @property
     def ended(self) -> bool:
         return self._ended
+
+    @property
+    def continuity(self) -> int | None:
+        return None if self._lapsed or self._ended else self._gaps
+
+    def interrupted(self) -> None:
+        self._gaps += 1
+        self._lapsed = True
+
+    def resumed(self) -> None:
+        self._gaps += 1
+        self._lapsed = False
 
     def __aiter__(self) -> Self:
         return self
@@ -90,6 +116,8 @@ class NoticeInbox:
         if len(self._notices) < QUEUE_SIZE:
             self._notices.append(notice)
             self._wake()
+        else:
+            self._gaps += 1
 
     def end(self) -> None:
         if self._ended:

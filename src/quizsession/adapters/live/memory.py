@@ -93,13 +93,21 @@ class MemoryLiveState:
         return lease
 
     async def acquire_lease(
-        self, attempt_id: str, session_id: str, ttl_s: float, *, force: bool = False
+        self,
+        attempt_id: str,
+        session_id: str,
+        ttl_s: float,
+        *,
+        force: bool = False,
+        activity_ttl_s: float | None = None,
     ) -> LeaseGrant:
         self._tick()
         now = self._clock.monotonic()
         current = self._current(attempt_id)
         if current is None or current[0] == session_id or force:
             self._leases[attempt_id] = (session_id, now + ttl_s)
+            if activity_ttl_s is not None:
+                self._seen[session_id] = now + activity_ttl_s
             return LeaseGrant(acquired=True, holder=session_id, expires_in=ttl_s)
         return LeaseGrant(acquired=False, holder=current[0], expires_in=current[1] - now)
 

@@ -27,7 +27,9 @@ class Primary(LiveState, NoticeSource, Protocol):
         *,
         force: bool,
         generation_id: str,
+        activity_ttl_s: float | None = None,
     ) -> CheckedGrant:
         """``acquire_lease``, and in the same atomic step: whether it renewed the
-        session's own lease, and who holds the lease ``generation_id``."""
+        session's own lease, and who holds the lease ``generation_id`` (and, with
+        ``activity_ttl_s``, the session's activity recorded once acquired)."""
         ...

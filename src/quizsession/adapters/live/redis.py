@@ -6,7 +6,9 @@ depends on it. Every Redis or socket error leaves this module as
 
 - Leases: one key per attempt holding the session id, with a millisecond TTL
   (``PX``). Acquire, renew, take over and release are Lua scripts, so each is
-  atomic: of N concurrent acquirers of a free lease exactly one wins.
+  atomic: of N concurrent acquirers of a free lease exactly one wins. A
+  heartbeat's renewal also records the session's activity in the same script
+  when that record is due (``activity_ttl_s``): one round trip per heartbeat.
 - Session activity: one key per session holding the (Redis server) time until
   which the session counts as active; the key itself lives ``session_retention_s``
   longer, so ``session_seen`` answers True (active), False (lapsed, within the
@@ -17,7 +19,8 @@ depends on it. Every Redis or socket error leaves this module as
   subscriptions; subscriptions arriving together go in one SUBSCRIBE.
   Pub/sub is fire-and-forget: a notice published while this instance is
   disconnected from Redis is lost (notices are advisory; the client learns the
-  truth from its next request). The reader reconnects and resubscribes by itself.
+  truth from its next request). The reader reconnects and resubscribes by itself;
+  each subscription's ``continuity`` says when notices may have been lost.
 - Rate limits: the ``limits`` package, moving window, on the same connection pool.
 
 All TTLs are measured by the Redis server's clock (a fake clock cannot move it).
@@ -171,13 +174,29 @@ class RedisLiveState:
     def _lease_key(self, attempt_id: str) -> str:
         return f"{self._prefix}lease:{attempt_id}"
 
+    def _activity(
+        self, session_id: str, activity_ttl_s: float | None
+    ) -> tuple[list[str], list[int]]:
+        """The extra key and arguments of a lease script that also records the
+        session's activity (``TOUCH_LUA``'s); none without ``activity_ttl_s``."""
+        if activity_ttl_s is None:
+            return [], []
+        return [self._session_key(session_id)], [_ms(activity_ttl_s), self._retention_ms]
+
     async def acquire_lease(
-        self, attempt_id: str, session_id: str, ttl_s: float, *, force: bool = False
+        self,
+        attempt_id: str,
+        session_id: str,
+        ttl_s: float,
+        *,
+        force: bool = False,
+        activity_ttl_s: float | None = None,
     ) -> LeaseGrant:
+        keys, args = self._activity(session_id, activity_ttl_s)
         acquired, holder, ttl_ms = await self._guard(
             self._lua.acquire(
-                keys=[self._lease_key(attempt_id)],
-                args=[session_id, _ms(ttl_s), "1" if force else "0"],
+                keys=[self._lease_key(attempt_id), *keys],
+                args=[session_id, _ms(ttl_s), "1" if force else "0", *args],
             )
         )
         return LeaseGrant(
@@ -192,11 +211,13 @@ class RedisLiveState:
         *,
         force: bool,
         generation_id: str,
+        activity_ttl_s: float | None = None,
     ) -> CheckedGrant:
+        keys, args = self._activity(session_id, activity_ttl_s)
         acquired, holder, ttl_ms, renewal, generation = await self._guard(
             self._lua.acquire_checked(
-                keys=[self._lease_key(attempt_id), self._lease_key(generation_id)],
-                args=[session_id, _ms(ttl_s), "1" if force else "0"],
+                keys=[self._lease_key(attempt_id), self._lease_key(generation_id), *keys],
+                args=[session_id, _ms(ttl_s), "1" if force else "0", *args],
             )
         )
         grant = LeaseGrant(

@@ -10,6 +10,12 @@ Redis for down. ``attach`` returns only once Redis confirmed the channel, so a
 notice published after it returns is delivered.
 
 Errors leave as ``LiveStateUnavailable`` (``guard``): the caller decides.
+
+A lost connection loses the notices published until redis-py has reconnected
+and resubscribed: every sink is told ``interrupted`` when the loss is seen (a
+read fails, or the connection is made again) and ``resumed`` once Redis confirms
+the resubscription, so its ``continuity`` changes and a live socket reads its
+attempt again rather than trust what it cached.
 """
 
 from __future__ import annotations
@@ -39,6 +45,19 @@ _NOTICE_ENCODER = msgspec.json.Encoder()
 _NOTICE_DECODER = msgspec.json.Decoder(Notice)
 
 
+class _WatchedPubSub(PubSub):
+    """A ``PubSub`` that says when its connection is made again (redis-py then
+    resubscribes every channel; notices published meanwhile were lost)."""
+
+    def __init__(self, client: Redis, on_reconnect: Callable[[], None]) -> None:
+        super().__init__(client.connection_pool)
+        self._on_reconnect = on_reconnect
+
+    async def on_connect(self, connection: Any) -> None:
+        self._on_reconnect()
+        await super().on_connect(connection)
+
+
 class NoticeChannels:
     """The pub/sub half of ``RedisLiveState``."""
 
@@ -57,6 +76,9 @@ class NoticeChannels:
         self._queued: list[str] = []
         self._confirm: dict[bytes, asyncio.Future[None]] = {}
         self._closing = False
+        #: The connection was lost: notices may be lost until Redis confirms
+        #: the resubscription.
+        self._lapsed = False
 
     def open(self, client: Redis) -> None:
         self._client = client
@@ -131,7 +153,7 @@ class NoticeChannels:
         self._confirm.update(confirms)
         try:
             if self._pubsub is None:
-                self._pubsub = self._client.pubsub()
+                self._pubsub = _WatchedPubSub(self._client, self._interrupted)
             await self._guard(self._pubsub.subscribe(*channels))
             self._ensure_reader()
             try:
@@ -198,6 +220,7 @@ class NoticeChannels:
             except (RedisError, OSError, TimeoutError):
                 # Redis is away: wait and retry; the next read reconnects and
                 # redis-py resubscribes to every channel (its on_connect hook).
+                self._interrupted()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 2.0)
                 continue
@@ -205,11 +228,31 @@ class NoticeChannels:
             if message is not None:
                 self._dispatch(message)
 
+    def _sinks(self) -> list[NoticeSink]:
+        return [sink for sinks in self._local.values() for sink in sinks]
+
+    def _interrupted(self) -> None:
+        """The connection was lost (or made again): notices may be lost."""
+        if self._lapsed:
+            return
+        self._lapsed = True
+        for sink in self._sinks():
+            sink.interrupted()
+
+    def _resumed(self) -> None:
+        self._lapsed = False
+        for sink in self._sinks():
+            sink.resumed()
+
     def _dispatch(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
         channel = message.get("channel")
         if not isinstance(channel, bytes):
             return
+        if kind == "subscribe" and self._lapsed:
+            # The first confirmation after a reconnect: redis-py resubscribed
+            # every channel in one command, so all of them are subscribed again.
+            self._resumed()
         if kind == "subscribe":
             fut = self._confirm.get(channel)
             if fut is not None and not fut.done():

@@ -24,6 +24,9 @@ mode and loses nothing. This adapter never raises ``LiveStateUnavailable``.
   409 ``session_superseded``) and a live socket on its next tick. Each
   subscription is one inbox that both sources (this process, Redis) deliver
   into; one made while the circuit was open is attached to Redis once it closes.
+  Its ``continuity`` is None while notices may be lost (the circuit is not
+  closed, or it is not attached to Redis): a live socket then reads the attempt
+  from the store for each tick and ping instead of trusting its cached state.
 """
 
 from __future__ import annotations
@@ -70,6 +73,14 @@ class ResilientSubscription(NoticeInbox):
         self._owner = owner
         self.attempt_id = attempt_id
         self.on_primary = False
+
+    @property
+    def continuity(self) -> int | None:
+        """None unless the notices come from every instance: attached to the
+        primary, the circuit closed (and the primary's own reading unbroken)."""
+        if not self.on_primary or not self._owner._breaker.is_closed:
+            return None
+        return super().continuity
 
     async def close(self) -> None:
         if self.ended:
@@ -257,16 +268,27 @@ class ResilientLiveState:
     # -- leases ----------------------------------------------------------------------
 
     async def acquire_lease(
-        self, attempt_id: str, session_id: str, ttl_s: float, *, force: bool = False
+        self,
+        attempt_id: str,
+        session_id: str,
+        ttl_s: float,
+        *,
+        force: bool = False,
+        activity_ttl_s: float | None = None,
     ) -> LeaseGrant:
         self._leases.observe_ttl(ttl_s)
         if await self._primary_ready():
             try:
-                return await self._leases.acquire_in_primary(attempt_id, session_id, ttl_s, force)
+                return await self._leases.acquire_in_primary(
+                    attempt_id, session_id, ttl_s, force, activity_ttl_s=activity_ttl_s
+                )
             except PrimaryDown as exc:
                 self._failed(exc)
         await self._fallback()
-        return await self._leases.acquire_in_store(attempt_id, session_id, ttl_s, force)
+        grant = await self._leases.acquire_in_store(attempt_id, session_id, ttl_s, force)
+        if grant.acquired and activity_ttl_s is not None:
+            await self._local.touch_session(session_id, activity_ttl_s)
+        return grant
 
     async def release_lease(self, attempt_id: str, session_id: str) -> None:
         if await self._primary_ready():

@@ -129,6 +129,14 @@ def _prune(now: float, cur: sqlite3.Cursor) -> None:
     cur.execute("DELETE FROM notices WHERE at <= ?", (now - NOTICE_RETENTION_S,))
 
 
+def _touch(session_id: str, until: float, cur: sqlite3.Cursor) -> None:
+    cur.execute(
+        "INSERT INTO seen (session_id, until) VALUES (?, ?) "
+        "ON CONFLICT (session_id) DO UPDATE SET until = excluded.until",
+        (session_id, until),
+    )
+
+
 class SqliteFileSubscription(NoticeInbox):
     """One subscriber's notices (the shared ``NoticeInbox``)."""
 
@@ -258,10 +266,23 @@ class SqliteFileLiveState:
     # -- leases ----------------------------------------------------------------------
 
     async def acquire_lease(
-        self, attempt_id: str, session_id: str, ttl_s: float, *, force: bool = False
+        self,
+        attempt_id: str,
+        session_id: str,
+        ttl_s: float,
+        *,
+        force: bool = False,
+        activity_ttl_s: float | None = None,
     ) -> LeaseGrant:
         now = self._clock.monotonic()
-        return await self._write(partial(_acquire, attempt_id, session_id, ttl_s, now, force))
+
+        def run(cur: sqlite3.Cursor) -> LeaseGrant:
+            grant = _acquire(attempt_id, session_id, ttl_s, now, force, cur)
+            if grant.acquired and activity_ttl_s is not None:
+                _touch(session_id, now + activity_ttl_s, cur)
+            return grant
+
+        return await self._write(run)
 
     async def release_lease(self, attempt_id: str, session_id: str) -> None:
         def run(cur: sqlite3.Cursor) -> None:
@@ -278,16 +299,7 @@ class SqliteFileLiveState:
     # -- sessions --------------------------------------------------------------------
 
     async def touch_session(self, session_id: str, ttl_s: float) -> None:
-        until = self._clock.monotonic() + ttl_s
-
-        def run(cur: sqlite3.Cursor) -> None:
-            cur.execute(
-                "INSERT INTO seen (session_id, until) VALUES (?, ?) "
-                "ON CONFLICT (session_id) DO UPDATE SET until = excluded.until",
-                (session_id, until),
-            )
-
-        await self._write(run)
+        await self._write(partial(_touch, session_id, self._clock.monotonic() + ttl_s))
 
     async def session_seen(self, session_id: str) -> bool | None:
         def run(cur: sqlite3.Cursor) -> float | None:

@@ -21,10 +21,15 @@ class LeaseGrant(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Notice(msgspec.Struct, frozen=True, kw_only=True):
-    """A message for the live sessions of one attempt (across instances)."""
+    """A message for the live sessions of one attempt (across instances).
+
+    ``changed`` only says "read the attempt again" (a section started or ended,
+    an administrator reopened it: what its ticks show changed): an instance
+    holding a live socket of the attempt refreshes its cached state; it is not
+    forwarded to the client. The others are also forwarded."""
 
     attempt_id: str
-    kind: Literal["takeover", "extension", "end_of_test", "void", "drain", "unlock"]
+    kind: Literal["takeover", "extension", "end_of_test", "void", "drain", "unlock", "changed"]
     data: dict[str, object] = {}
 
 
@@ -32,6 +37,15 @@ class Subscription(Protocol):
     def __aiter__(self) -> AsyncIterator[Notice]: ...
 
     async def close(self) -> None: ...
+
+    @property
+    def continuity(self) -> int | None:
+        """A number that stays the same while every notice published for the
+        attempt through this live state reaches this subscription, and changes
+        when some may have been lost (a reconnect, an overflow); None while
+        notices may be being lost (the live state is degraded). A live socket
+        trusts its cached attempt only while this stays the same."""
+        ...
 
 
 class LiveState(Protocol):
@@ -50,12 +64,20 @@ class LiveState(Protocol):
     async def close(self) -> None: ...
 
     async def acquire_lease(
-        self, attempt_id: str, session_id: str, ttl_s: float, *, force: bool = False
+        self,
+        attempt_id: str,
+        session_id: str,
+        ttl_s: float,
+        *,
+        force: bool = False,
+        activity_ttl_s: float | None = None,
     ) -> LeaseGrant:
         """Take the attempt's lease for ``session_id`` if it is free, lapsed or
         already this session's (a renewal); with ``force`` take it regardless (an
         explicit takeover). Atomic: of N concurrent callers at most one acquires a
-        free lease."""
+        free lease. With ``activity_ttl_s``, once the lease is acquired, also
+        ``touch_session(session_id, activity_ttl_s)`` in the same call (a
+        heartbeat: one round trip)."""
         ...
 
     async def release_lease(self, attempt_id: str, session_id: str) -> None:

@@ -60,19 +60,35 @@ class SessionActivity:
         """An answered request of ``session_id`` (exact here; written to the
         shared live state when this instance's last write is ``write_every_s``
         old, or the session's idle timeout changed)."""
-        now = self._clock.monotonic()
+        at = self._clock.monotonic()
+        ttl = self.due(session_id, idle_timeout_s)
+        if ttl is None:
+            return
+        await self._live.touch_session(session_id, ttl)
+        self.written(session_id, idle_timeout_s, at)
+
+    def due(self, session_id: str, idle_timeout_s: float) -> float | None:
+        """``record`` in two halves, for a caller that writes the shared record
+        along with another call (a heartbeat, with its lease): None when no
+        write is due (the request is recorded here); else the lifetime to write
+        the shared record with, and ``written`` once it is written (with the
+        monotonic time taken before the write)."""
         seen = self._seen.get(session_id)
         if (
             seen is not None
-            and now - seen.written < self.write_every_s
+            and self._clock.monotonic() - seen.written < self.write_every_s
             and seen.idle_timeout_s == idle_timeout_s
         ):
-            seen.at = now
-            return
-        await self._live.touch_session(session_id, idle_timeout_s + self.write_every_s)
-        if seen is None and len(self._seen) >= self._prune_above:
-            self._prune(now)
-        self._seen[session_id] = _Seen(at=now, written=now, idle_timeout_s=idle_timeout_s)
+            seen.at = self._clock.monotonic()
+            return None
+        return idle_timeout_s + self.write_every_s
+
+    def written(self, session_id: str, idle_timeout_s: float, at: float) -> None:
+        """The shared record ``due`` asked for was written by a call begun at
+        ``at`` (monotonic)."""
+        if session_id not in self._seen and len(self._seen) >= self._prune_above:
+            self._prune(at)
+        self._seen[session_id] = _Seen(at=at, written=at, idle_timeout_s=idle_timeout_s)
 
     async def idle(self, session_id: str) -> bool:
         """True when no instance answered ``session_id`` within its idle timeout.

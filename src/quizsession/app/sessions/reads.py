@@ -38,8 +38,12 @@ def session_ref(claims: SessionClaims) -> SessionRef:
     return SessionRef(session_id=claims.session_id, epoch=claims.epoch)
 
 
-async def load_for(executor: AttemptExecutor, claims: SessionClaims) -> Loaded:
-    loaded = await executor.load(claims.attempt_id)
+async def load_for(
+    executor: AttemptExecutor, claims: SessionClaims, *, fresh: bool | None = None
+) -> Loaded:
+    """The session's attempt (``fresh`` as ``AttemptExecutor.load`` has it:
+    False lets a live socket whose notices are flowing use the cached state)."""
+    loaded = await executor.load(claims.attempt_id, fresh=fresh)
     if loaded is None:
         raise refuse(ErrorCode.NOT_FOUND, "no such attempt")
     return loaded
@@ -69,10 +73,11 @@ class SessionReads:
         await self._activity.record(claims.session_id, loaded.quiz.policies.idle_timeout_s)
         return await self._accommodations.view(loaded.state, loaded.quiz, self._clock.now())
 
-    async def tick(self, claims: SessionClaims) -> Tick:
+    async def tick(self, claims: SessionClaims, *, fresh: bool | None = None) -> Tick:
         """The clock as the server sees it, for the live channel's ticks (cheap: no
-        answers; not the candidate's activity)."""
-        loaded = await load_for(self._exec, claims)
+        answers; not the candidate's activity). ``fresh=False``: from the cached
+        attempt, with no store read (``app.live.LiveReads`` says when)."""
+        loaded = await load_for(self._exec, claims, fresh=fresh)
         check_reader(claims, loaded)
         now = self._clock.now()
         state, quiz = loaded.state, loaded.quiz

@@ -36,7 +36,7 @@ from quizsession.app.attempts import AttemptExecutor, Outcome, QuizCache
 from quizsession.app.metrics import NO_METRICS, HeartbeatGaps, Metrics
 from quizsession.app.ports import Clock, LiveState, SessionClaims, TokenCodec
 from quizsession.app.sessions.activity import WRITE_EVERY_S, SessionActivity
-from quizsession.app.sessions.leases import SessionLeases
+from quizsession.app.sessions.leases import Pong, SessionLeases
 from quizsession.app.sessions.logins import LoginLimits, LoginStore, SessionLogins
 from quizsession.app.sessions.navigation import SessionNavigation
 from quizsession.app.sessions.reads import SessionReads, Tick
@@ -146,8 +146,8 @@ class SessionService:
     async def view(self, claims: SessionClaims) -> AttemptView:
         return await self.reads.view(claims)
 
-    async def tick(self, claims: SessionClaims) -> Tick:
-        return await self.reads.tick(claims)
+    async def tick(self, claims: SessionClaims, *, fresh: bool | None = None) -> Tick:
+        return await self.reads.tick(claims, fresh=fresh)
 
     # -- navigation ------------------------------------------------------------------
 
@@ -198,6 +198,17 @@ class SessionService:
         self, claims: SessionClaims, question_id: str | None = None, *, refresh: bool = True
     ) -> HeartbeatResult:
         return await self.leases.heartbeat(claims, question_id, refresh=refresh)
+
+    async def ping(
+        self,
+        claims: SessionClaims,
+        question_id: str | None = None,
+        *,
+        refresh: bool = False,
+        fresh: bool | None = None,
+    ) -> Pong:
+        """A live socket's heartbeat (answered with the clock, no view)."""
+        return await self.leases.ping(claims, question_id, refresh=refresh, fresh=fresh)
 
     async def logout(self, claims: SessionClaims) -> None:
         await self.leases.logout(claims)

@@ -125,6 +125,8 @@ class SessionWrites:
                 session=ref, section=section, seed=seed, op_id=op_id, accommodation=given
             ),
         )
+        if outcome.events:
+            await self.announce_changed(claims.attempt_id)
         if (
             section == "test"
             and outcome.events
@@ -210,6 +212,8 @@ class SessionWrites:
         loaded = await load_for(self._exec, claims)
         if loaded.state.current_section() == "practice":
             outcome = await self._run(claims, lambda _l: FinishPractice(session=ref, op_id=op_id))
+            if outcome.events:
+                await self.announce_changed(claims.attempt_id)
         else:
             outcome = await self._run(
                 claims, lambda _l: Submit(reason="candidate", session=ref, op_id=op_id)
@@ -238,6 +242,11 @@ class SessionWrites:
             raise
         await self.announce_end(outcome)
         return outcome
+
+    async def announce_changed(self, attempt_id: str) -> None:
+        """Tell the instances holding the attempt's live socket to read it again
+        (a section started or ended: what its ticks show changed)."""
+        await self._live.publish(Notice(attempt_id=attempt_id, kind="changed"))
 
     async def announce_end(self, outcome: Outcome) -> None:
         """Tell the attempt's live sockets (every instance) that the test ended,

@@ -2,8 +2,10 @@
 URL), the Origin is checked, the server ticks with the time remaining, the client
 pings with the question on screen (which also keeps the lease), and notices
 (takeover, extension, end of test, void, unlock, drain) are pushed as they
-happen. Missed pings let the lease lapse, so a crashed browser gets back in after
-the lease TTL while a second live tab is refused."""
+happen. Ticks and pings use this instance's cached attempt while its notices
+flow, with a bounded staleness (``app.live_reads``). Missed pings let the lease
+lapse, so a crashed browser gets back in after the lease TTL while a second live
+tab is refused."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from quizsession.app.live import (
     CLOSE_SUPERSEDED,
     LiveConnection,
 )
+from quizsession.app.live_reads import LiveReads
 from quizsession.app.ports import Notice, SessionClaims, Subscription
 from quizsession.bootstrap import Container
 from quizsession.domain.errors import DomainError, ErrorCode
@@ -136,14 +139,19 @@ async def live(socket: AnySocket, session_id: str) -> None:
         return
     # Ticks come from the hub's one timer, counted from the welcome (not from the
     # subscription, which may wait for Redis); a tick that ends the socket
-    # (refused, or the socket is gone) sets ``ended``.
+    # (refused, or the socket is gone) sets ``ended``. Ticks and pings use the
+    # cached attempt while the subscription's notices flow (``LiveReads``).
+    reads = LiveReads(
+        c.sessions, claims, c.clock.monotonic, notices_shared=not c.live.process_local
+    )
     ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    ticking = c.hub.ticks.add(every, lambda: _tick(socket, c, claims, ended))
+    ticking = c.hub.ticks.add(every, lambda: _tick(socket, reads, ended))
     try:
         subscription = await c.live.subscribe(claims.attempt_id)
     except BaseException:
         ticking.cancel()
         raise
+    reads.follow(subscription)
 
     async def close(code: int, reason: str) -> None:
         await socket.close(code=code, reason=reason)
@@ -156,8 +164,8 @@ async def live(socket: AnySocket, session_id: str) -> None:
     )
     c.hub.add(conn)
     tasks = [
-        asyncio.create_task(_notices(socket, c, claims, subscription)),
-        asyncio.create_task(_reader(socket, c, claims)),
+        asyncio.create_task(_notices(socket, c, claims, subscription, reads)),
+        asyncio.create_task(_reader(socket, c, reads)),
     ]
     try:
         await asyncio.wait([*tasks, ended], return_when=asyncio.FIRST_COMPLETED)
@@ -197,14 +205,12 @@ async def _welcome(socket: AnySocket, c: Container, claims: SessionClaims) -> fl
     return beat.attempt.heartbeat_s
 
 
-async def _tick(
-    socket: AnySocket, c: Container, claims: SessionClaims, ended: asyncio.Future[None]
-) -> None:
+async def _tick(socket: AnySocket, reads: LiveReads, ended: asyncio.Future[None]) -> None:
     """One tick (from the hub's timer): the time remaining, or the refusal that
     ends the socket (the session was superseded, closed, timed out)."""
     try:
         try:
-            tick = await c.sessions.tick(claims)
+            tick = await reads.tick()
         except DomainError as exc:
             await _refuse(socket, exc)
         else:
@@ -217,9 +223,14 @@ async def _tick(
 
 
 async def _notices(
-    socket: AnySocket, c: Container, claims: SessionClaims, subscription: Subscription
+    socket: AnySocket,
+    c: Container,
+    claims: SessionClaims,
+    subscription: Subscription,
+    reads: LiveReads,
 ) -> None:
     async for notice in subscription:
+        reads.changed()  # the next tick or ping reads the attempt again
         await _forward(socket, c, claims, notice)
         if notice.kind == "takeover" and notice.data.get("session_id") == claims.session_id:
             await socket.close(code=CLOSE_SUPERSEDED, reason="takeover")
@@ -230,6 +241,8 @@ async def _notices(
 
 
 async def _forward(socket: AnySocket, c: Container, claims: SessionClaims, notice: Notice) -> None:
+    if notice.kind == "changed":
+        return  # for this instance only: read the attempt again
     message: dict[str, object] = {"type": notice.kind, **notice.data}
     if notice.kind == "takeover" and notice.data.get("session_id") != claims.session_id:
         return  # about some other session of this attempt
@@ -237,7 +250,7 @@ async def _forward(socket: AnySocket, c: Container, claims: SessionClaims, notic
     await _send(socket, message)
 
 
-async def _reader(socket: AnySocket, c: Container, claims: SessionClaims) -> None:
+async def _reader(socket: AnySocket, c: Container, reads: LiveReads) -> None:
     window_start = time.monotonic()
     count = 0
     # The welcome carried a new token; the next comes by elapsed time (about
@@ -281,7 +294,7 @@ async def _reader(socket: AnySocket, c: Container, claims: SessionClaims) -> Non
                 continue
             try:
                 refresh = c.clock.monotonic() - refreshed_at >= c.sessions.token_refresh_s
-                beat = await c.sessions.heartbeat(claims, msg.question_id, refresh=refresh)
+                beat = await reads.ping(msg.question_id, refresh=refresh)
             except DomainError as exc:
                 if exc.code == ErrorCode.QUESTION_UNKNOWN:
                     continue
@@ -292,9 +305,9 @@ async def _reader(socket: AnySocket, c: Container, claims: SessionClaims) -> Non
             pong: dict[str, object] = {
                 "type": "pong",
                 "echo": msg.sent_at,
-                "server_time": beat.attempt.server_time,
-                "time_remaining_s": beat.attempt.time_remaining_s,
-                "deadline": beat.attempt.deadline,
+                "server_time": beat.server_time,
+                "time_remaining_s": beat.time_remaining_s,
+                "deadline": beat.deadline,
             }
             if beat.session_token:
                 pong["session_token"] = beat.session_token  # refreshed about once a minute
