@@ -168,7 +168,33 @@ class LiveStateContract:
         await live.touch_session(session, 10.0)
         assert await live.session_seen(session) is True
 
+    async def test_a_lease_renewal_records_the_activity_in_the_same_call(
+        self, live: LiveState
+    ) -> None:
+        """A heartbeat's one call: the lease and, once it is acquired, the
+        session's activity (``activity_ttl_s``); a refused session is not
+        recorded."""
+        attempt, s1, s2 = uid("a"), uid("s"), uid("s")
+        grant = await live.acquire_lease(attempt, s1, 10.0, activity_ttl_s=10.0)
+        assert grant.acquired
+        assert await live.session_seen(s1) is True
+        refused = await live.acquire_lease(attempt, s2, 10.0, activity_ttl_s=10.0)
+        assert not refused.acquired
+        assert await live.session_seen(s2) is None
+        assert (await live.acquire_lease(attempt, s1, 10.0)).acquired  # none asked
+        assert await live.session_seen(s1) is True
+
     # -- notices ---------------------------------------------------------------------
+    async def test_continuity_holds_while_notices_flow(self, live: LiveState) -> None:
+        attempt = uid("a")
+        sub = await live.subscribe(attempt)
+        before = sub.continuity
+        notice = Notice(attempt_id=attempt, kind="changed")
+        await live.publish(notice)
+        assert await next_notice(aiter(sub)) == notice
+        assert sub.continuity == before
+        await sub.close()
+
     async def test_publish_reaches_subscribers_of_that_attempt_only(self, live: LiveState) -> None:
         a, b = uid("a"), uid("a")
         sub_a1 = await live.subscribe(a)
@@ -368,7 +394,6 @@ class TestSqliteFileLiveState(LiveStateContract):
             before = Notice(attempt_id=attempt, kind="takeover", data={"by": "before"})
             await two.publish(before)
             await asyncio.sleep(0.05)  # several poll intervals: nobody reads it
-            assert one._cursor == 0  # noqa: SLF001 (nothing read without subscribers)
             sub = await one.subscribe(attempt)
             after = Notice(attempt_id=attempt, kind="takeover", data={"by": "after"})
             await two.publish(after)
@@ -412,6 +437,35 @@ class TestRedisLiveState(LiveStateContract):
         finally:
             await one.close()
             await two.close()
+
+    async def test_a_lost_notice_connection_changes_the_continuity(
+        self, redis_server: RedisServer
+    ) -> None:
+        """Notices published while the pub/sub connection is lost are lost: the
+        subscription's continuity says so (None until Redis confirms the
+        resubscription, then another number), and notices flow again."""
+        state = RedisLiveState(redis_server.url, SystemClock())
+        await state.open()
+        admin = Redis.from_url(redis_server.url)
+        try:
+            attempt = uid("a")
+            sub = await state.subscribe(attempt)
+            before = sub.continuity
+            assert before is not None
+            await admin.client_kill_filter(_type="pubsub")
+
+            async def back() -> bool:
+                now = sub.continuity
+                return now is not None and now != before
+
+            await eventually(back, within=10.0, what="continuity after the reconnect")
+            notice = Notice(attempt_id=attempt, kind="changed")
+            await state.publish(notice)
+            assert await next_notice(aiter(sub)) == notice
+            await sub.close()
+        finally:
+            await admin.aclose()
+            await state.close()
 
     async def test_a_subscription_given_up_while_waiting_is_not_left_behind(
         self, redis_server: RedisServer

@@ -390,10 +390,13 @@ class SqliteFileLiveState:
                 await asyncio.sleep(self._poll_s)
             else:
                 version = None  # ``attach`` moved the cursor: read after it
+                # ``timeout``, not ``wait_for``: on Python 3.11 ``wait_for`` can
+                # swallow a cancellation that arrives as the event is set.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._listening.wait(), PRUNE_EVERY_S)
+                    async with asyncio.timeout(PRUNE_EVERY_S):
+                        await self._listening.wait()
             conn = self._poll_conn
-            if conn is None:
+            if conn is None or not self._opened:
                 return
             if self._local:
                 try:

@@ -26,10 +26,10 @@ _AUTHORIZATION = b"authorization"
 def bearer(request: AnyRequest) -> str | None:
     # Straight from the ASGI scope's headers: every session route asks, and
     # ``request.headers`` builds a multi-dict of all of them first.
-    header = None
-    for name, value in request.scope["headers"]:
+    header: str | None = None
+    for name, raw in request.scope["headers"]:
         if name.lower() == _AUTHORIZATION:
-            header = value.decode("latin-1")
+            header = raw.decode("latin-1")
             break
     if not header:
         return None
