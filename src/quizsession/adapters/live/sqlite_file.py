@@ -154,6 +154,12 @@ class SqliteFileSubscription(NoticeInbox):
         await self._owner.detach(self.attempt_id, self)
 
 
+#: How often an idle poller (no subscribers) wakes to prune, in seconds.
+IDLE_WAKE_S = 1.0
+#: The longest ``close`` waits for the poller to stop.
+CLOSE_WAIT_S = 2.0
+
+
 class SqliteFileLiveState:
     """``LiveState`` on the SQLite file at ``path`` (see the module's documentation)."""
 
@@ -173,7 +179,6 @@ class SqliteFileLiveState:
         self._poller: asyncio.Task[None] | None = None
         self._poll_conn: sqlite3.Connection | None = None
         self._cursor = 0  # the last notice id seen by the poller
-        self._listening = asyncio.Event()  # set: this process has subscribers
         self._opened = False
 
     @property
@@ -227,15 +232,15 @@ class SqliteFileLiveState:
 
     async def close(self) -> None:
         self._opened = False
-        poller, self._poller = self._poller, None
-        if poller is not None:
-            poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await poller
         for sinks in list(self._local.values()):
             for sink in list(sinks):
                 sink.end()
         self._local.clear()
+        poller, self._poller = self._poller, None
+        if poller is not None:
+            poller.cancel()
+            # Bounded: it stops at its next await, which is never a long one.
+            await asyncio.wait({poller}, timeout=CLOSE_WAIT_S)
         await self._writer.stop()
         await self._readers.close()
         conn, self._poll_conn = self._poll_conn, None
@@ -355,7 +360,6 @@ class SqliteFileLiveState:
             # The poller idles without subscribers: it starts again from the
             # newest notice (older ones were published before this subscription).
             self._skip_to_newest()
-            self._listening.set()
         self._local.setdefault(attempt_id, set()).add(sink)
 
     async def detach(self, attempt_id: str, sink: NoticeSink) -> None:
@@ -364,8 +368,6 @@ class SqliteFileLiveState:
             sinks.discard(sink)
             if not sinks:
                 del self._local[attempt_id]
-                if not self._local:
-                    self._listening.clear()
 
     def _fan_out(self, notice: Notice) -> None:
         for sink in list(self._local.get(notice.attempt_id, ())):
@@ -386,15 +388,13 @@ class SqliteFileLiveState:
         version: int | None = None
         next_prune = self._clock.monotonic()
         while True:
+            # Without subscribers nothing is read: the loop only wakes now and
+            # then (no event to wait on, so a cancellation is never lost).
             if self._local:
                 await asyncio.sleep(self._poll_s)
             else:
-                version = None  # ``attach`` moved the cursor: read after it
-                # ``timeout``, not ``wait_for``: on Python 3.11 ``wait_for`` can
-                # swallow a cancellation that arrives as the event is set.
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(PRUNE_EVERY_S):
-                        await self._listening.wait()
+                version = None  # ``attach`` moves the cursor: read after it
+                await asyncio.sleep(IDLE_WAKE_S)
             conn = self._poll_conn
             if conn is None or not self._opened:
                 return
