@@ -5,8 +5,6 @@ question (six letters A-F to put in alphabetical order, marked out of 6)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from quizsession.domain.errors import InvalidDefinition
@@ -17,47 +15,8 @@ from quizsession.domain.quiz import Question
 from quizsession.domain.quiz_export import quiz_to_mapping
 from quizsession.domain.quiz_validation import parse_quiz
 from quizsession.domain.scoring import answer_problem, is_correct, score_answer, score_section
+from tests.unit.kind_definitions import Q, Raw, changed, one, problems, quiz_of
 from testsupport.sample_kinds import SAMPLE_ANSWERS, sample_question, sample_quiz
-
-Raw = dict[str, Any]
-
-
-def quiz_of(*questions: Raw, **top: Any) -> Raw:
-    return {
-        "id": "k",
-        "title": "Kinds",
-        "duration_s": 60,
-        "test": {"questions": list(questions)},
-        **top,
-    }
-
-
-def one(raw: Raw) -> Question:
-    """``raw`` parsed as the only question of a quiz (with a true/false beside it
-    when it takes no answer)."""
-    extra = {"id": "tf", "kind": "true_false", "text": "?", "correct": True}
-    quiz = parse_quiz(quiz_of(raw, extra))
-    return quiz.test.questions[0]
-
-
-def problems(raw: Raw, **top: Any) -> dict[str, str]:
-    extra = {"id": "tf", "kind": "true_false", "text": "?", "correct": True}
-    with pytest.raises(InvalidDefinition) as caught:
-        parse_quiz(quiz_of(raw, extra, **top))
-    return {p.path: p.message for p in caught.value.problems}
-
-
-def changed(kind: str, **changes: Any) -> Raw:
-    raw = sample_question(kind)
-    for key, value in changes.items():
-        if value is None:
-            raw.pop(key, None)
-        else:
-            raw[key] = value
-    return raw
-
-
-Q = "/test/questions/0"
 
 # ---------------------------------------------------------------- the sample quiz
 
