@@ -7,13 +7,11 @@
 export const SAVE_QUIET_MS = 1000;
 export const PERIODIC_SAVE_MS = 30000;
 
-/** The question kinds answered by typing (the rest by choosing or moving). */
-export const TYPED_KINDS = Object.freeze(["short_text", "numeric", "essay", "cloze"]);
-
-/** How long to wait before saving an edit of a control of `kind`: 0 for a
- * choice (radio, checkbox, select, a move), SAVE_QUIET_MS for typed text. */
-export function saveDelay(kind) {
-  return TYPED_KINDS.includes(kind) ? SAVE_QUIET_MS : 0;
+/** How long to wait before saving an edit: SAVE_QUIET_MS for an answer that is
+ * typed (the kind's renderer says so: `typed` in static/kinds/), 0 for one that
+ * is chosen or moved (radio, checkbox, select, a move). */
+export function saveDelay(typed) {
+  return typed ? SAVE_QUIET_MS : 0;
 }
 
 /**

@@ -84,7 +84,7 @@ export function answerChanged() {
     }, SAVE_QUIET_MS);
   }
   if (!captureAnswer()) return;
-  const delay = saveDelay(q.kind);
+  const delay = saveDelay(isTyped(q));
   if (delay === 0) outbox.flush();
   else outbox.later(delay);
 }
