@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal, Protocol, TypeVar
 
 import msgspec
@@ -205,41 +205,77 @@ def choice_mapping(c: Choice) -> dict[str, object]:
 _CHOICE_KEYS = ("id", "text", "correct", "feedback")
 
 
+def id_records(
+    f: Fields,
+    path: str,
+    key: str,
+    keys: tuple[str, ...],
+    noun: str,
+    count_problem: Callable[[int], str | None],
+) -> list[tuple[Fields, str | None]] | None:
+    """Read the list ``key`` of mappings (keys ``keys``, each with an ``id``
+    unique in the list): each item's fields and id, in order. ``count_problem``
+    says what is wrong with the list's length, if anything. None when the list is
+    absent or not a list (the problem is added)."""
+    raw = f.get(key, required=True)
+    if raw is ABSENT:
+        return None
+    if not is_list(raw):
+        f.add(key, "must be a list")
+        return None
+    wrong = count_problem(len(raw))
+    if wrong is not None:
+        f.add(key, wrong)
+    base = ptr(path, key)
+    seen: set[str] = set()
+    found: list[tuple[Fields, str | None]] = []
+    for i, item in enumerate(raw):
+        data = mapping(f.problems, item, ptr(base, i))
+        if data is None:
+            continue
+        record = Fields(f.problems, data, ptr(base, i), keys)
+        rid = record.ident("id")
+        if rid is not None and rid in seen:
+            record.add("id", f"duplicate {noun} id {rid!r}")
+        seen.add(rid or "")
+        found.append((record, rid))
+    return found
+
+
+def count_between(low: int, high: int, plural: str) -> Callable[[int], str | None]:
+    """A ``count_problem`` for ``id_records``: ``low`` to ``high`` items."""
+
+    def problem(n: int) -> str | None:
+        return None if low <= n <= high else f"must have between {low} and {high} {plural}"
+
+    return problem
+
+
+def _choice_count(n: int) -> str | None:
+    if n < 2:
+        return "needs at least 2 choices"
+    if n > MAX_CHOICES:
+        return f"must have at most {MAX_CHOICES} choices"
+    return None
+
+
 def parse_choices(
     f: Fields, path: str, key: str = "choices", *, exactly_one: bool = False
 ) -> tuple[Choice, ...]:
     """Read a list of choices (2..MAX_CHOICES, unique ids); ``exactly_one``: one
     of them correct, else at least one."""
-    problems: list[Problem] = f.problems
-    raw = f.get(key, required=True)
-    if raw is ABSENT:
+    start = len(f.problems)
+    records = id_records(f, path, key, _CHOICE_KEYS, "choice", _choice_count)
+    if records is None:
         return ()
-    if not is_list(raw):
-        f.add(key, "must be a list")
-        return ()
-    start = len(problems)
-    if len(raw) < 2:
-        f.add(key, "needs at least 2 choices")
-    elif len(raw) > MAX_CHOICES:
-        f.add(key, f"must have at most {MAX_CHOICES} choices")
-    base = ptr(path, key)
-    seen: set[str] = set()
     choices: list[Choice] = []
-    for i, item in enumerate(raw):
-        data = mapping(problems, item, ptr(base, i))
-        if data is None:
-            continue
-        c = Fields(problems, data, ptr(base, i), _CHOICE_KEYS)
-        cid = c.ident("id")
-        if cid is not None and cid in seen:
-            c.add("id", f"duplicate choice id {cid!r}")
-        seen.add(cid or "")
+    for c, cid in records:
         text = c.text("text", MAX_CHOICE_TEXT, required=True)
         correct = c.boolean("correct", False)
         feedback = c.optional_text("feedback", MAX_FEEDBACK)
         if cid and text and correct is not None:
             choices.append(Choice(id=cid, text=text, correct=correct, feedback=feedback))
-    if len(problems) == start:
+    if len(f.problems) == start:
         n_correct = sum(c.correct for c in choices)
         if exactly_one and n_correct != 1:
             f.add(key, f"needs exactly one correct choice (found {n_correct})")

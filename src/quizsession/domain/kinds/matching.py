@@ -13,10 +13,12 @@ from quizsession.domain.kinds.base import (
     MAX_CHOICE_TEXT,
     AutoKind,
     ResponseOption,
+    count_between,
+    id_records,
     seeded_order,
 )
 from quizsession.domain.quiz import MatchPair, Question
-from quizsession.domain.quiz_fields import ABSENT, Fields, is_list, mapping, ptr
+from quizsession.domain.quiz_fields import ABSENT, Fields, is_list, ptr
 
 MIN_PAIRS, MAX_PAIRS = 2, 100
 MAX_DISTRACTORS = 100
@@ -29,26 +31,11 @@ def options(question: Question) -> list[str]:
 
 
 def _parse_pairs(f: Fields, path: str) -> tuple[MatchPair, ...]:
-    raw = f.get("pairs", required=True)
-    if raw is ABSENT:
-        return ()
-    if not is_list(raw):
-        f.add("pairs", "must be a list")
-        return ()
-    if not MIN_PAIRS <= len(raw) <= MAX_PAIRS:
-        f.add("pairs", f"must have between {MIN_PAIRS} and {MAX_PAIRS} pairs")
-    base = ptr(path, "pairs")
-    seen: set[str] = set()
+    records = id_records(
+        f, path, "pairs", _PAIR_KEYS, "pair", count_between(MIN_PAIRS, MAX_PAIRS, "pairs")
+    )
     pairs: list[MatchPair] = []
-    for i, item in enumerate(raw):
-        data = mapping(f.problems, item, ptr(base, i))
-        if data is None:
-            continue
-        p = Fields(f.problems, data, ptr(base, i), _PAIR_KEYS)
-        pid = p.ident("id")
-        if pid is not None and pid in seen:
-            p.add("id", f"duplicate pair id {pid!r}")
-        seen.add(pid or "")
+    for p, pid in records or ():
         text = p.text("text", MAX_CHOICE_TEXT, required=True)
         answer = p.text("answer", MAX_CHOICE_TEXT, required=True)
         if pid and text and answer:

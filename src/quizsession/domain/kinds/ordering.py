@@ -21,9 +21,16 @@ from itertools import pairwise
 from typing import Any
 
 from quizsession.domain.events import AnswerValue
-from quizsession.domain.kinds.base import MAX_CHOICE_TEXT, AutoKind, ResponseOption, seeded_order
+from quizsession.domain.kinds.base import (
+    MAX_CHOICE_TEXT,
+    AutoKind,
+    ResponseOption,
+    count_between,
+    id_records,
+    seeded_order,
+)
 from quizsession.domain.quiz import OrderingRule, OrderItem, Question
-from quizsession.domain.quiz_fields import ABSENT, Fields, is_list, mapping, ptr
+from quizsession.domain.quiz_fields import Fields
 
 MIN_ITEMS, MAX_ITEMS = 2, 50
 _ITEM_KEYS = ("id", "text")
@@ -75,26 +82,11 @@ def ordering_fraction(rule: OrderingRule, right: Sequence[str], given: Sequence[
 
 
 def _parse_items(f: Fields, path: str) -> tuple[OrderItem, ...]:
-    raw = f.get("items", required=True)
-    if raw is ABSENT:
-        return ()
-    if not is_list(raw):
-        f.add("items", "must be a list")
-        return ()
-    if not MIN_ITEMS <= len(raw) <= MAX_ITEMS:
-        f.add("items", f"must have between {MIN_ITEMS} and {MAX_ITEMS} items")
-    base = ptr(path, "items")
-    seen: set[str] = set()
+    records = id_records(
+        f, path, "items", _ITEM_KEYS, "item", count_between(MIN_ITEMS, MAX_ITEMS, "items")
+    )
     items: list[OrderItem] = []
-    for i, entry in enumerate(raw):
-        data = mapping(f.problems, entry, ptr(base, i))
-        if data is None:
-            continue
-        e = Fields(f.problems, data, ptr(base, i), _ITEM_KEYS)
-        iid = e.ident("id")
-        if iid is not None and iid in seen:
-            e.add("id", f"duplicate item id {iid!r}")
-        seen.add(iid or "")
+    for e, iid in records or ():
         text = e.text("text", MAX_CHOICE_TEXT, required=True)
         if iid and text:
             items.append(OrderItem(id=iid, text=text))
