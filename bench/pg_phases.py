@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.saves import Phase, WorkerResult, _cpu_self, _machine_ticks, aggregate
+from bench.saves import Phase, WorkerResult, _cpu_self, _machine_ticks, aggregate, run_worker
 from testsupport.postgres_server import PostgresServer
 from testsupport.service import ServerProcess
 
@@ -118,14 +118,7 @@ async def _raw_drive(job: RawJob) -> WorkerResult:
 
 
 def _raw_worker_main(job: RawJob, out: Connection) -> None:
-    import uvloop
-
-    try:
-        result = uvloop.run(_raw_drive(job))
-    except Exception as exc:
-        result = WorkerResult(0, 0, {}, b"", 0.0, job.duration_s, failure=repr(exc))
-    out.send(result)
-    out.close()
+    run_worker(_raw_drive, job, out)
 
 
 # -- the parent ---------------------------------------------------------------------------

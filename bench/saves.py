@@ -44,7 +44,7 @@ import tempfile
 import time
 import zlib
 from array import array
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -282,15 +282,25 @@ def _cpu_self() -> float:
     return t.user + t.system
 
 
-def _worker_main(job: Job, out: Connection) -> None:
+def run_worker(
+    drive: Callable[[Any], Coroutine[Any, Any, WorkerResult]],
+    job: Any,
+    out: Connection,
+) -> None:
+    """A generator process's body: ``drive(job)`` on uvloop, its result (or the
+    failure, as an empty result) sent to the parent over ``out``."""
     import uvloop
 
     try:
-        result = uvloop.run(_drive(job))
+        result = uvloop.run(drive(job))
     except Exception as exc:
         result = WorkerResult(0, 0, {}, b"", 0.0, job.duration_s, failure=repr(exc))
     out.send(result)
     out.close()
+
+
+def _worker_main(job: Job, out: Connection) -> None:
+    run_worker(_drive, job, out)
 
 
 # -- the parent: set-up, phases, report --------------------------------------------------
