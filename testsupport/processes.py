@@ -42,6 +42,19 @@ def tail(path: Path, lines: int = 40) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+def assert_no_traceback(log: str, context: int = 40) -> None:
+    """Fail if a server's ``log`` holds a traceback, showing the lines around the
+    first one (the end of a long log rarely says what went wrong)."""
+    at = log.find("Traceback")
+    if at < 0:
+        return
+    lines = log.splitlines()
+    first = log[:at].count("\n")
+    excerpt = "\n".join(lines[max(0, first - 5) : first + context])
+    count = log.count("Traceback")
+    raise AssertionError(f"{count} traceback(s) in the server log; the first:\n{excerpt}")
+
+
 def wait_exit(proc: subprocess.Popen[bytes], timeout: float) -> bool:
     try:
         proc.wait(timeout=timeout)

@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import ServerFactory
+from testsupport.processes import assert_no_traceback
 from testsupport.scenario import (
     JSON,
     Candidate,
@@ -441,4 +442,4 @@ async def test_acknowledged_saves_survive_sigkill(
     assert stats.relogins == stats.forced_relogins, dict(stats.relogin_reasons)
     assert stats.stale_refused == stats.forced_relogins >= 1
     log = server.log_text()
-    assert "Traceback" not in log, log[-5000:]
+    assert_no_traceback(log)

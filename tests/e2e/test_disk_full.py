@@ -36,6 +36,7 @@ import pytest
 
 from tests.e2e.conftest import ServerFactory
 from testsupport.ci import unavailable
+from testsupport.processes import assert_no_traceback
 from testsupport.scenario import (
     Candidate,
     deliver_all,
@@ -307,4 +308,4 @@ async def _run(server: ServerProcess, disk: Path) -> None:
         "SQLITE_FULL" in line and "database or disk is full" in line for line in store_lines
     ), log[-3000:]
     assert any("writes succeed again" in line for line in store_lines), log[-3000:]
-    assert "Traceback" not in log, log[-5000:]
+    assert_no_traceback(log)

@@ -35,6 +35,7 @@ from websockets.exceptions import ConnectionClosed
 
 from quizsession.app.live import CLOSE_SUPERSEDED
 from tests.e2e.conftest import LOAD_ENV
+from testsupport.processes import assert_no_traceback
 from testsupport.redis_server import RedisServer
 from testsupport.scenario import (
     JSON,
@@ -434,5 +435,5 @@ async def test_instances_share_everything(cluster: Cluster) -> None:
     for server in cluster.servers[:2]:
         assert server.running
         log = server.log_text()
-        assert "Traceback" not in log, log[-5000:]
+        assert_no_traceback(log)
         assert "reaper pass" not in log, log[-5000:]

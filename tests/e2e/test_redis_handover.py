@@ -28,6 +28,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import LOAD_ENV
+from testsupport.processes import assert_no_traceback
 from testsupport.redis_server import RedisServer
 from testsupport.scenario import Candidate, invite, put_quiz, quiz_definition
 from testsupport.service import PgServerProcess
@@ -134,4 +135,4 @@ async def test_an_instance_started_after_redis_came_back_empty_refuses_a_second_
     assert kinds["session_opened"] == 1, kinds
     assert kinds["session_superseded"] == 0, kinds
     for server in (a, b):
-        assert "Traceback" not in server.log_text(), server.log_text()[-5000:]
+        assert_no_traceback(server.log_text())

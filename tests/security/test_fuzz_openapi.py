@@ -56,6 +56,7 @@ from quizsession.entrypoints.http.app import create_app
 from quizsession.entrypoints.http.routes_sessions import SAVE_BODY_BYTES
 from tests.e2e.conftest import LOAD_ENV
 from tests.integration.conftest import demo_definition, make_settings
+from testsupport.processes import assert_no_traceback
 from testsupport.service import ServerProcess
 
 pytestmark = pytest.mark.timeout(120)
@@ -363,4 +364,4 @@ def test_server_log_has_no_unhandled_errors(target: Target) -> None:
     """Whatever the responses said, the server logged no unhandled exception."""
     log = target.server.log_text()
     assert "unhandled error" not in log, log[-5000:]
-    assert "Traceback" not in log, log[-5000:]
+    assert_no_traceback(log)

@@ -44,6 +44,7 @@ import msgspec
 
 from quizsession.adapters.live.inbox import NoticeInbox, NoticeSink
 from quizsession.adapters.store.sqlite.readers import ReaderPool
+from quizsession.adapters.store.sqlite.wal import prepare_wal
 from quizsession.adapters.store.sqlite.writer import GroupCommitWriter
 from quizsession.app.ports import Clock, LeaseGrant, LiveStateUnavailable, Notice, StoreError
 
@@ -160,6 +161,13 @@ IDLE_WAKE_S = 1.0
 CLOSE_WAIT_S = 2.0
 
 
+def _create_schema(conn: sqlite3.Connection) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    for statement in SCHEMA:
+        conn.execute(statement)
+    conn.execute("COMMIT")
+
+
 class SqliteFileLiveState:
     """``LiveState`` on the SQLite file at ``path`` (see the module's documentation)."""
 
@@ -203,11 +211,7 @@ class SqliteFileLiveState:
     def _open_writer(self) -> sqlite3.Connection:
         conn = self._connect()
         try:
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("BEGIN IMMEDIATE")
-            for statement in SCHEMA:
-                conn.execute(statement)
-            conn.execute("COMMIT")
+            prepare_wal(conn, self._busy_timeout_ms, _create_schema)
         except BaseException:
             conn.close()
             raise

@@ -34,7 +34,6 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import TypeVar
@@ -52,6 +51,7 @@ from quizsession.adapters.store.sqlite.accommodations import SqliteAccommodation
 from quizsession.adapters.store.sqlite.lti import SqliteLti
 from quizsession.adapters.store.sqlite.outbound import SqliteOutbound
 from quizsession.adapters.store.sqlite.readers import ReaderPool
+from quizsession.adapters.store.sqlite.wal import prepare_wal
 from quizsession.adapters.store.sqlite.writer import GroupCommitWriter
 from quizsession.app.ports import (
     AttemptIndexRow,
@@ -200,22 +200,17 @@ class SqliteStore(SqliteAccommodations, SqliteLti, SqliteOutbound):
         return conn
 
     def _prepare(self, conn: sqlite3.Connection) -> None:
-        """WAL mode and the schema. Worker processes opening a new file at once
-        (``serve --workers N``): switching a file to WAL does not wait for the
-        busy timeout, so a "locked" answer is retried until it has passed."""
-        give_up = time.monotonic() + self._busy_timeout_ms / 1000
-        while True:
-            try:
-                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-                if str(mode).lower() != "wal":
-                    raise StoreUnavailable(f"sqlite: cannot use WAL on {self.path} (got {mode})")
-                conn.execute("PRAGMA journal_size_limit = 67108864")
-                schema.migrate(conn, self.path)
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() >= give_up:
-                    raise
-                time.sleep(0.01)
+        """WAL mode and the schema (``wal.prepare_wal``: worker processes may open
+        a new file at once)."""
+
+        def setup(c: sqlite3.Connection) -> None:
+            c.execute("PRAGMA journal_size_limit = 67108864")
+            schema.migrate(c, self.path)
+
+        try:
+            prepare_wal(conn, self._busy_timeout_ms, setup)
+        except ValueError as exc:
+            raise StoreUnavailable(f"sqlite: {self.path}: {exc}") from exc
 
     def _submit(self, fn: Callable[[sqlite3.Cursor], T], bulk: object = None) -> asyncio.Future[T]:
         return self._writer.submit(fn, bulk)
