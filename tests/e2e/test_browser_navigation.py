@@ -134,3 +134,56 @@ async def test_free_navigation_panel_flags_and_summary(
     saved = await admin_api.saved_answers(row["attempt_id"])
     assert saved[TEST_ORDER[0]] == RIGHT[TEST_ORDER[0]]
     assert sorted(saved[TEST_ORDER[1]]) == sorted(RIGHT[TEST_ORDER[1]])
+
+
+async def test_an_emptied_answer_is_cleared(browser_run: BrowserRun, admin_api: AdminApi) -> None:
+    """A candidate who empties a text field takes the answer back (a blank costs
+    no penalty): the page saves ``null``, the panel says "not answered" again and
+    a reload shows the field empty. A number still being typed ("3." or "abc")
+    changes nothing saved."""
+    quiz = await put_free_quiz(admin_api, "free-clear")
+    page = await browser_run.candidate(await admin_api.invite(quiz))
+    await start_test(page)
+    attempt_id = (await admin_api.only_attempt(quiz))["attempt_id"]
+
+    async def saved_is(question_id: str, value: object) -> None:
+        async def check() -> bool:
+            answers = await admin_api.saved_answers(attempt_id)
+            return question_id in answers and answers[question_id] == value
+
+        await admin_api.wait_for(check, within_s=15, what=f"{question_id} saved as {value!r}")
+
+    # A short text answer, then emptied.
+    text_at = TEST_ORDER.index("red-planet") + 1
+    await panel_button(page, f"Question {text_at}, not seen yet").click()
+    await expect_question(page, "red-planet")
+    field = page.locator("#q-body input")
+    await field.fill("Mars")
+    await saved_is("red-planet", "Mars")
+    await expect_saved(page)
+    await expect(panel_button(page, f"Question {text_at}, answered")).to_be_visible()
+    await field.fill("   ")
+    await saved_is("red-planet", None)
+    await expect_saved(page)
+    await expect(panel_button(page, f"Question {text_at}, not answered")).to_be_visible()
+
+    # A number that cannot be read yet does not clear the one saved.
+    number_at = TEST_ORDER.index("speed-of-light") + 1
+    await panel_button(page, f"Question {number_at}, not seen yet").click()
+    await expect_question(page, "speed-of-light")
+    number = page.locator("#q-body input")
+    await number.fill("300")
+    await saved_is("speed-of-light", 300)
+    await number.fill("3x")
+    await expect(page.locator("#q-message")).not_to_have_text("")
+    await number.fill("")
+    await saved_is("speed-of-light", None)
+
+    await page.reload()
+    await expect_question(page, "speed-of-light")
+    await expect(page.locator("#q-body input")).to_have_value("")
+    await panel_button(page, f"Question {text_at}, not answered").click()
+    await expect_question(page, "red-planet")
+    await expect(page.locator("#q-body input")).to_have_value("")
+    answers = await admin_api.saved_answers(attempt_id)
+    assert answers["red-planet"] is None and answers["speed-of-light"] is None

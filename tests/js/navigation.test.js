@@ -9,7 +9,9 @@ import {
   navCounts,
   navItems,
   neighbours,
+  renderPanel,
 } from "../../src/quizsession/entrypoints/web/static/navigation.js";
+import { installFakeDom } from "./fakes.js";
 
 const nav = {
   section: "test",
@@ -109,5 +111,61 @@ describe("blankAnswer", () => {
   it("knows no answer from an answer", () => {
     for (const blank of [null, undefined, "", "  ", [], {}]) assert.equal(blankAnswer(blank), true);
     for (const given of ["x", ["a"], { p: "x" }, false, 0]) assert.equal(blankAnswer(given), false);
+  });
+});
+
+describe("renderPanel", () => {
+  function panel() {
+    const doc = installFakeDom();
+    const list = doc.createElement("ol");
+    doc.body.append(list);
+    const opened = [];
+    return { doc, list, opened, draw: (items) => renderPanel(list, items, (id) => opened.push(id)) };
+  }
+  const buttons = (list) => [...list.querySelectorAll("button.nav-item")];
+
+  it("draws one button per question, named by its state, the current one marked", () => {
+    const { list, opened, draw } = panel();
+    draw(navItems(nav, { current: "q2" }));
+    const drawn = buttons(list);
+    assert.deepEqual(
+      drawn.map((b) => b.getAttribute("data-question")),
+      ["intro", "q1", "q2", "q3"],
+    );
+    assert.equal(drawn[2].getAttribute("aria-current"), "step");
+    assert.equal(drawn[1].getAttribute("aria-current"), null);
+    assert.match(drawn[2].textContent, /Question 2, not answered, flagged/);
+    drawn[3].click();
+    assert.deepEqual(opened, ["q3"]);
+  });
+
+  it("updates the same buttons in place after a save: focus stays where it was", () => {
+    const { doc, list, opened, draw } = panel();
+    draw(navItems(nav, { current: "q2" }));
+    const before = buttons(list);
+    before[3].focus();
+    draw(navItems(nav, { current: "q2", local: new Map([["q2", "typed"]]) }));
+    const after = buttons(list);
+    assert.deepEqual(after, before);
+    assert.equal(doc.activeElement, before[3]);
+    assert.equal(after[2].getAttribute("data-state"), "answered");
+    assert.match(after[2].textContent, /Question 2, answered, flagged/);
+    assert.doesNotMatch(after[2].textContent, /null/);
+    draw(navItems(nav, { current: "q3" }));
+    assert.equal(after[2].getAttribute("aria-current"), null);
+    assert.equal(after[3].getAttribute("aria-current"), "step");
+    after[1].click();
+    assert.deepEqual(opened, ["q1"]);
+  });
+
+  it("draws new buttons when the questions differ (another section)", () => {
+    const { list, draw } = panel();
+    draw(navItems(nav, {}));
+    const before = buttons(list);
+    const other = { ...nav, questions: nav.questions.slice(1) };
+    draw(navItems(other, {}));
+    const after = buttons(list);
+    assert.equal(after.length, 3);
+    assert.ok(after.every((b) => !before.includes(b)));
   });
 });

@@ -111,27 +111,36 @@ function buttonContent(item) {
 }
 
 /** Fill `list` (an <ol> inside the panel's <nav>) with one button per item;
- * `onOpen(id)` runs when one is chosen. */
+ * `onOpen(id)` runs when one is chosen. When the list already holds the same
+ * questions in the same order (a redraw after a save or a flag), each button is
+ * updated in place, so a focused button keeps the focus. */
 export function renderPanel(list, items, onOpen) {
+  const buttons = [...list.querySelectorAll("button.nav-item")];
+  const same =
+    buttons.length === items.length &&
+    buttons.every((button, i) => button.getAttribute("data-question") === items[i].id);
+  if (same) {
+    items.forEach((item, i) => updateButton(buttons[i], item));
+    return;
+  }
   list.replaceChildren(
-    ...items.map((item) =>
-      el(
-        "li",
-        {},
-        el(
-          "button",
-          {
-            type: "button",
-            class: "nav-item",
-            "data-question": item.id,
-            "data-state": item.state,
-            "data-flagged": item.flagged ? "true" : "false",
-            "aria-current": item.current ? "step" : undefined,
-            onclick: () => onOpen(item.id),
-          },
-          ...buttonContent(item),
-        ),
-      ),
-    ),
+    ...items.map((item) => {
+      const button = el("button", {
+        type: "button",
+        class: "nav-item",
+        "data-question": item.id,
+        onclick: () => onOpen(item.id),
+      });
+      updateButton(button, item);
+      return el("li", {}, button);
+    }),
   );
+}
+
+function updateButton(button, item) {
+  button.setAttribute("data-state", item.state);
+  button.setAttribute("data-flagged", item.flagged ? "true" : "false");
+  if (item.current) button.setAttribute("aria-current", "step");
+  else button.removeAttribute("aria-current");
+  button.replaceChildren(...buttonContent(item).filter(Boolean));
 }

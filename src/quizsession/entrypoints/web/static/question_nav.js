@@ -17,7 +17,7 @@ import {
 } from "./navigation.js";
 import { isAnswerable, readAnswer } from "./questions.js";
 import { renderQuestion } from "./question_screen.js";
-import { captureAnswer, flush, outbox } from "./saving.js";
+import { captureAnswer, flush, onAnswersChange, outbox } from "./saving.js";
 import { announce, showError } from "./screens.js";
 import { auth, onSessionError, sessionPath } from "./session_flow.js";
 import { showSummary } from "./summary.js";
@@ -181,4 +181,8 @@ export async function toggleFlag() {
 export function bindNavigation() {
   $("q-prev").addEventListener("click", () => goPrevious());
   $("q-flag").addEventListener("click", () => toggleFlag());
+  // An answer given, emptied or saved shows in the panel at once.
+  onAnswersChange(() => {
+    if (isFree() && state.nav && state.question) renderNav();
+  });
 }

@@ -17,10 +17,21 @@ import { setDeadline } from "./timer_view.js";
 export const NOT_SAVED_MESSAGE =
   "Your answer is not saved yet because the server cannot be reached. It is kept on this device and will be saved automatically; you can go on once it is saved.";
 
+const answerListeners = [];
+
+/** `listener` runs whenever an answer is put aside to send, sent or dropped
+ * (the free-navigation panel redraws its states). */
+export function onAnswersChange(listener) {
+  answerListeners.push(listener);
+}
+
 export const outbox = new Outbox({
   key: () => (state.session ? pendingKey(state.session.attemptId) : null),
   send: (questionId, entry) => sendAnswer(questionId, entry),
-  onChange: () => renderSaveState(),
+  onChange: () => {
+    renderSaveState();
+    for (const listener of answerListeners) listener();
+  },
 });
 
 export function renderSaveState() {
@@ -52,15 +63,23 @@ export function renderSaveState() {
 }
 
 /** Keep the answer on screen as unsent unless the server already has exactly
- * this answer. Returns true when something is now unsent for it. */
+ * this answer. An emptied field (a text cleared, a match reset) clears an
+ * answer given before: `null` is sent, so a blank costs no penalty; a value
+ * that cannot be read yet (a number being typed) changes nothing. Returns true
+ * when something is now unsent for it. */
 export function captureAnswer() {
   const q = state.question;
   if (!q || !phase.canAnswer) return false;
-  const answer = readAnswer(q, $("q-body"));
+  const body = $("q-body");
   const entry = outbox.get(q.id);
-  if (answer === undefined) return Boolean(entry);
   const saved = state.saved[q.id];
   const ordered = isOrdered(q);
+  let answer = readAnswer(q, body);
+  if (answer === undefined) {
+    const before = entry ? entry.answer : saved && saved.answer;
+    if (isBlank(before) || answerProblem(q, body)) return Boolean(entry);
+    answer = null;
+  }
   if (!entry && saved && sameAnswer(saved.answer, answer, ordered)) return false;
   outbox.put(q.id, answer, q.section, { ordered });
   return true;
