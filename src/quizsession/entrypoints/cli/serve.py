@@ -10,7 +10,6 @@ import os
 import shutil
 import socket
 import sys
-import tempfile
 from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -29,7 +28,7 @@ from quizsession.entrypoints.serving import (
     listen_socket,
     serve_forever,
 )
-from quizsession.entrypoints.workers import Supervisor, listen_group
+from quizsession.entrypoints.workers import Supervisor, listen_group, private_live_dir
 from quizsession.observability import configure_logging
 from quizsession.settings import Settings
 
@@ -217,7 +216,7 @@ class Serving:
         """Fork ``count`` workers on the listener and look after them. Without
         Redis they share their live state through a file in a private directory
         that lives as long as this process (leases die with the service)."""
-        live_dir = None if self.settings.redis_url else tempfile.mkdtemp(prefix="quizsession-")
+        live_dir = None if self.settings.redis_url else private_live_dir()
         live_file = None if live_dir is None else os.path.join(live_dir, "live.db")
 
         def main(index: int, generation: int) -> int:
