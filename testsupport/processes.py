@@ -137,6 +137,8 @@ class ManagedServer(OwnedProcess):
     name = "server"
     #: Each signal in turn with how long to wait for an exit; SIGKILL after the last.
     stop_signals: tuple[tuple[signal.Signals, float], ...] = ((signal.SIGTERM, STOP_TIMEOUT_S),)
+    #: How long a start may take before it counts as failed (the process is killed).
+    start_timeout_s: float = START_TIMEOUT_S
     host: str
     port: int
     log_path: Path
@@ -165,7 +167,7 @@ class ManagedServer(OwnedProcess):
 
     def _wait_ready(self) -> None:
         assert self._proc is not None
-        deadline = time.monotonic() + START_TIMEOUT_S
+        deadline = time.monotonic() + self.start_timeout_s
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
                 code = self._proc.returncode
@@ -178,7 +180,7 @@ class ManagedServer(OwnedProcess):
             time.sleep(POLL_S)
         self.kill()
         raise ServerStartError(
-            f"{self.name} not ready after {START_TIMEOUT_S:.0f}s:\n{tail(self.log_path)}"
+            f"{self.name} not ready after {self.start_timeout_s:.0f}s:\n{tail(self.log_path)}"
         )
 
     def start_on_a_free_port(self, attempts: int = 3) -> None:
