@@ -21,7 +21,11 @@ from quizsession.adapters.lti.http import LtiHttp
 from quizsession.adapters.lti.id_tokens import IdTokens
 from quizsession.adapters.lti.keys import ToolKeys, generate_pem, kept_pem
 from quizsession.adapters.lti.platform_keys import PlatformKeySets
-from quizsession.adapters.metrics_prometheus import PrometheusMetrics
+from quizsession.adapters.metrics_prometheus import (
+    PrometheusMetrics,
+    use_worker_files,
+    worker_gone,
+)
 from quizsession.adapters.report_render import CsvJsonHtmlRenderer
 from quizsession.adapters.store.assembled import AssembledStore
 from quizsession.adapters.store.encrypted import (
@@ -57,6 +61,19 @@ from quizsession.app.sessions.service import SessionService, SessionSettings
 from quizsession.settings import Settings
 
 log = logging.getLogger("quizsession")
+#: How often a worker process copies its live values into the shared metric files.
+METRICS_REFRESH_S = 1.0
+
+
+def use_worker_metric_files(metrics_dir: str) -> None:
+    """In a worker process of ``serve --workers N``, before ``build``: its
+    metrics are recorded in ``metrics_dir`` with the other workers'."""
+    use_worker_files(metrics_dir)
+
+
+def worker_metrics_gone(metrics_dir: str, pid: int) -> None:
+    """The supervisor reaped worker ``pid``: its live gauges stop counting."""
+    worker_gone(metrics_dir, pid)
 
 
 def sqlite_path(url: str) -> str:
@@ -245,6 +262,8 @@ class Container:
             await self.store.close()
             raise
         await self.live.open()
+        if self.metrics.shared:
+            self._tasks.append(asyncio.create_task(self._refresh_metrics(), name="metrics"))
         if reaper:
             # A serving instance: if the whole service was down, running tests get
             # the downtime credited (app/outage.py) before the reaper looks at
@@ -260,6 +279,16 @@ class Container:
             self._tasks.append(asyncio.create_task(self.reaper.run_forever(), name="reaper"))
             # Events not yet delivered when the service stopped go out now.
             self._tasks.append(asyncio.create_task(self.delivery.run(), name="delivery"))
+
+    async def _refresh_metrics(self) -> None:
+        """Every second: the live sockets and the breaker into this worker's
+        metric files (a scrape may reach another worker)."""
+        while True:
+            try:
+                self.metrics.refresh()
+            except Exception:
+                log.exception("quizsession: metrics not refreshed")
+            await asyncio.sleep(METRICS_REFRESH_S)
 
     async def _check_encryption(self) -> None:
         """With keys, record in the store that it holds encrypted data; without,
@@ -299,12 +328,14 @@ def build(
     clock: Clock | None = None,
     create_store: bool = True,
     live_file: str | None = None,
+    metrics_dir: str | None = None,
 ) -> Container:
     """Every part, from ``settings``. ``create_store=False`` for the commands that
     read a store: an embedded store that does not exist is not created
     (``StoreMissing`` on ``start``). ``live_file``: a worker process of ``serve
     --workers N`` (N > 1) sharing its live state with the others through this
-    SQLite file (unless Redis is configured)."""
+    SQLite file (unless Redis is configured). ``metrics_dir``: a worker process
+    recording its metrics with the others' there (``use_worker_files`` called)."""
     clock = clock or SystemClock()
     adapter = make_store(
         settings.store_url, create=create_store, pg_partitions=settings.pg_partitions
@@ -312,7 +343,9 @@ def build(
     store = with_encryption(adapter, settings.encryption_keys)
     live = make_live(settings, clock, adapter, live_file)
     hub = LiveHub()
-    metrics = PrometheusMetrics(live_sessions=lambda: len(hub), breaker=live)
+    metrics = PrometheusMetrics(
+        live_sessions=lambda: len(hub), breaker=live, worker_files=metrics_dir
+    )
     secret = token_secret(settings, adapter, create=create_store)
     tokens = JwtTokens(secret, clock)
     quizzes = QuizCache(store)

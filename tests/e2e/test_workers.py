@@ -400,3 +400,80 @@ async def test_two_workers_on_postgresql(tmp_path: Path, fresh_dsn: str) -> None
     finally:
         code = server.terminate(timeout=20)
     assert code == 0, server.log_text()[-3000:]
+
+
+def _sample(text: str, name: str) -> float:
+    """The value of the unlabelled sample ``name`` in an exposition (0 if absent)."""
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return 0.0
+
+
+async def _scrape(server: ServerProcess, pid: int) -> str:
+    conn = await Pinned.to(server, pid)
+    try:
+        conn.writer.write(
+            (
+                f"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: {server.admin_key}\r\n"
+                "Connection: close\r\n\r\n"
+            ).encode()
+        )
+        raw = await asyncio.wait_for(conn.reader.read(), 15)
+    finally:
+        conn.close()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), head
+    return body.decode()
+
+
+async def test_metrics_count_every_worker(server_factory: ServerFactory) -> None:
+    """A scrape reaches one worker and counts the whole service: saves made
+    through either worker, live sockets held by either; a worker killed keeps
+    its saves in the count and stops counting its sockets."""
+    server = server_factory("metrics", env=WORKERS)
+    one, two = await start_workers(server)
+    async with httpx.AsyncClient(base_url=server.url, timeout=20.0) as client:
+        await put_quiz(client, server.admin_headers, quiz_definition("w-metrics"))
+        [token] = await invite(client, server.admin_headers, "w-metrics", 1, "m")
+        c = Candidate(token)
+        assert (await login(client, c)).status_code == 201
+        await start_test(client, c)
+        question = await _first_question(client, server, c)
+    rng = random.Random(3)
+    for pid, count in ((one, 3), (two, 5)):
+        conn = await Pinned.to(server, pid)
+        for n in range(count):
+            status, reply, _ = await _save(conn, c, question, f"m-{pid}-{n}", rng)
+            assert status == 200, reply
+        conn.close()
+
+    async def until(pid: int, saves: float, live: float) -> str:
+        give_up = time.monotonic() + 10
+        while True:
+            text = await _scrape(server, pid)
+            seen = (
+                _sample(text, "quizsession_saves_total"),
+                _sample(text, "quizsession_live_sessions"),
+            )
+            if seen == (saves, live):
+                return text
+            assert time.monotonic() < give_up, f"worker {pid}: {seen} != {(saves, live)}"
+            await asyncio.sleep(0.2)
+
+    sock = await worker_socket(server, one)
+    url = f"ws://127.0.0.1:{server.port}/sessions/{c.session_id}/live"
+    async with connect(url, sock=sock, open_timeout=10, proxy=None, ping_interval=None) as ws:
+        await ws.send(json.dumps({"type": "auth", "token": c.session_token}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "welcome"
+        for pid in (one, two, one, two):
+            text = await until(pid, 8.0, 1.0)
+            # Requests are timed by every worker: at least the 8 saves.
+            assert 'route="/sessions/{session_id}/progress"' in text
+        os.kill(one, signal.SIGKILL)
+    deadline = time.monotonic() + 20
+    while len(worker_pids(server)) < 2 or one in worker_pids(server):
+        assert time.monotonic() < deadline, server.log_text()[-3000:]
+        await asyncio.sleep(0.05)
+    for pid in worker_pids(server):
+        await until(pid, 8.0, 0.0)

@@ -21,16 +21,28 @@ Exposed (text format 0.0.4):
   ``quizsession_live_breaker_open`` (gauge, 1 while not closed),
   ``quizsession_live_breaker_trips_total`` and
   ``quizsession_live_breaker_fallbacks_total``.
+
+Worker processes (``serve --workers N``): a scrape reaches one worker, and must
+still count the whole service. Each worker records into memory-mapped files in
+a directory the workers share (``prometheus_client``'s multiprocess mode:
+``use_worker_files`` in each worker before its metrics exist); an exposition
+sums every worker's files, those of workers that died included (a counter never
+goes back); live gauges count only running workers (``worker_gone`` when one is
+reaped). Values read from elsewhere (live sockets, the breaker) are copied into
+the files by ``refresh``, which the container runs every second.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from typing import Protocol, runtime_checkable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess, values
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+_FILES_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 #: HTTP methods kept as label values; anything else is ``OTHER`` (bounded labels).
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -80,6 +92,52 @@ class _BreakerCollector:
         )
 
 
+def use_worker_files(path: str) -> None:
+    """Make this process record its metrics into files under ``path`` (shared
+    with the other workers); call it in a worker before any metric exists."""
+    os.environ[_FILES_ENV] = path
+    values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]
+
+
+def worker_gone(path: str, pid: int) -> None:
+    """A worker (``pid``) was reaped: its live gauges stop counting."""
+    multiprocess.mark_process_dead(pid, path)  # type: ignore[no-untyped-call]
+
+
+class _SharedBreaker:
+    """The breaker's state and counters copied into a worker's metric files."""
+
+    def __init__(self, breaker: Breaker, registry: CollectorRegistry) -> None:
+        self._breaker = breaker
+        self._open = Gauge(
+            "quizsession_live_breaker_open",
+            "1 while the live state's circuit breaker is not closed (store-only mode)",
+            registry=registry,
+            multiprocess_mode="livemax",
+        )
+        self._trips = Counter(
+            "quizsession_live_breaker_trips",
+            "times the live state's circuit breaker opened",
+            registry=registry,
+        )
+        self._fallbacks = Counter(
+            "quizsession_live_breaker_fallbacks",
+            "live-state calls served by the fallback while the breaker was not closed",
+            registry=registry,
+        )
+        self._seen = (0, 0)
+
+    def refresh(self) -> None:
+        b = self._breaker
+        self._open.set(0.0 if b.state == "closed" else 1.0)
+        trips, fallbacks = b.trips, b.fallbacks
+        if trips > self._seen[0]:
+            self._trips.inc(trips - self._seen[0])
+        if fallbacks > self._seen[1]:
+            self._fallbacks.inc(fallbacks - self._seen[1])
+        self._seen = (max(trips, self._seen[0]), max(fallbacks, self._seen[1]))
+
+
 class PrometheusMetrics:
     def __init__(
         self,
@@ -87,13 +145,21 @@ class PrometheusMetrics:
         *,
         live_sessions: Callable[[], float] | None = None,
         breaker: object | None = None,
+        worker_files: str | None = None,
     ) -> None:
+        """``worker_files``: this process is a worker recording into that
+        directory (``use_worker_files`` was called)."""
         self.registry = registry if registry is not None else CollectorRegistry()
+        self._files = worker_files
+        self._live_sessions = live_sessions
         r = self.registry
         self._live = Gauge(
-            "quizsession_live_sessions", "live sockets held by this instance", registry=r
+            "quizsession_live_sessions",
+            "live sockets held by this instance (every worker's)",
+            registry=r,
+            multiprocess_mode="livesum",
         )
-        if live_sessions is not None:
+        if live_sessions is not None and worker_files is None:
             self._live.set_function(live_sessions)
         self._saves = Counter("quizsession_saves", "answers appended", registry=r)
         self._conflicts = Counter(
@@ -133,8 +199,27 @@ class PrometheusMetrics:
             buckets=APPEND_BUCKETS,
             registry=r,
         )
+        self._shared_breaker: _SharedBreaker | None = None
         if isinstance(breaker, Breaker):
-            r.register(_BreakerCollector(breaker))
+            if worker_files is None:
+                r.register(_BreakerCollector(breaker))
+            else:
+                self._shared_breaker = _SharedBreaker(breaker, r)
+
+    @property
+    def shared(self) -> bool:
+        """True in a worker process: ``refresh`` must run periodically."""
+        return self._files is not None
+
+    def refresh(self) -> None:
+        """Copy the values read from elsewhere into this worker's files (a
+        scrape answered by another worker reads them there)."""
+        if self._files is None:
+            return
+        if self._live_sessions is not None:
+            self._live.set(self._live_sessions())
+        if self._shared_breaker is not None:
+            self._shared_breaker.refresh()
 
     def saved(self) -> None:
         self._saves.inc()
@@ -168,4 +253,9 @@ class PrometheusMetrics:
         self._append.observe(seconds)
 
     def exposition(self) -> tuple[bytes, str]:
-        return generate_latest(self.registry), CONTENT_TYPE_PLAIN_0_0_4
+        if self._files is None:
+            return generate_latest(self.registry), CONTENT_TYPE_PLAIN_0_0_4
+        self.refresh()
+        every_worker = CollectorRegistry()
+        multiprocess.MultiProcessCollector(every_worker, path=self._files)  # type: ignore[no-untyped-call]
+        return generate_latest(every_worker), CONTENT_TYPE_PLAIN_0_0_4

@@ -36,6 +36,15 @@ class Metrics(Protocol):
     def exposition(self) -> tuple[bytes, str]:
         """The metrics in a text exposition format, and its content type."""
 
+    @property
+    def shared(self) -> bool:
+        """True when several processes record together (``serve --workers``):
+        ``refresh`` must then run about every second."""
+
+    def refresh(self) -> None:
+        """Record the values read from elsewhere (live sockets, a breaker) where
+        another process's exposition finds them."""
+
 
 class NoMetrics:
     """Records nothing."""
@@ -63,6 +72,13 @@ class NoMetrics:
 
     def exposition(self) -> tuple[bytes, str]:
         return b"", PLAIN_TEXT
+
+    @property
+    def shared(self) -> bool:
+        return False
+
+    def refresh(self) -> None:
+        return None
 
 
 NO_METRICS: Metrics = NoMetrics()

@@ -115,31 +115,31 @@ def die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
-LIVE_DIR_PREFIX = "quizsession-live-"
-_LIVE_DIR = re.compile(re.escape(LIVE_DIR_PREFIX) + r"(\d+)-")
+RUN_DIR_PREFIX = "quizsession-run-"
+_RUN_DIR = re.compile(re.escape(RUN_DIR_PREFIX) + r"(\d+)-")
 
 
-def private_live_dir(parent: str | None = None) -> str:
-    """A new private directory for the workers' shared live-state file, named
-    for this process; first removes those that services killed without their
-    clean-up (``kill -9``) left behind: the ones of this user whose process is
-    gone. A directory whose process still runs (or that is another user's) is
-    never touched."""
+def private_run_dir(parent: str | None = None) -> str:
+    """A new private directory for what the workers share on this machine (their
+    live-state file, their metric files), named for this process; first removes
+    those that services killed without their clean-up (``kill -9``) left
+    behind: the ones of this user whose process is gone. A directory whose
+    process still runs (or that is another user's) is never touched."""
     parent = parent or tempfile.gettempdir()
-    sweep_live_dirs(parent)
-    return tempfile.mkdtemp(prefix=f"{LIVE_DIR_PREFIX}{os.getpid()}-", dir=parent)
+    sweep_run_dirs(parent)
+    return tempfile.mkdtemp(prefix=f"{RUN_DIR_PREFIX}{os.getpid()}-", dir=parent)
 
 
-def sweep_live_dirs(parent: str) -> list[str]:
-    """Remove the live-state directories under ``parent`` left by dead services
-    of this user; the paths removed."""
+def sweep_run_dirs(parent: str) -> list[str]:
+    """Remove the run directories under ``parent`` left by dead services of this
+    user; the paths removed."""
     removed: list[str] = []
     try:
         entries = list(os.scandir(parent))
     except OSError:
         return removed
     for entry in entries:
-        match = _LIVE_DIR.match(entry.name)
+        match = _RUN_DIR.match(entry.name)
         if match is None or not entry.is_dir(follow_symlinks=False):
             continue
         try:
@@ -175,6 +175,7 @@ class Supervisor:
         *,
         startup_failure: int,
         on_stop: Callable[[], None] | None = None,
+        on_reaped: Callable[[int], None] | None = None,
         quick_s: float = QUICK_S,
         max_quick_deaths: int = MAX_QUICK_DEATHS,
     ) -> None:
@@ -184,6 +185,7 @@ class Supervisor:
         self._main = main
         self._startup_failure = startup_failure
         self._on_stop = on_stop
+        self._on_reaped = on_reaped
         self._quick_s = quick_s
         self._max_quick = max_quick_deaths
         self._workers: dict[int, _Worker] = {}  # pid -> worker
@@ -248,6 +250,11 @@ class Supervisor:
             worker = self._workers.pop(pid, None)
             if worker is None:
                 continue
+            if self._on_reaped is not None:
+                try:
+                    self._on_reaped(pid)
+                except Exception:
+                    log.exception("quizsession: clean-up after worker %d failed", pid)
             code = os.waitstatus_to_exitcode(status)
             how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
             if self._stopping:

@@ -17,7 +17,13 @@ from urllib.parse import urlsplit
 import typer
 
 from quizsession.app.ports import StoreError
-from quizsession.bootstrap import Container, build, make_store
+from quizsession.bootstrap import (
+    Container,
+    build,
+    make_store,
+    use_worker_metric_files,
+    worker_metrics_gone,
+)
 from quizsession.entrypoints.cli.common import StoreOpt, cli_settings, fail, store_failure
 from quizsession.entrypoints.cli.demo import banner, demo_admin_key, http_url, load_demo
 from quizsession.entrypoints.serving import (
@@ -28,7 +34,7 @@ from quizsession.entrypoints.serving import (
     listen_socket,
     serve_forever,
 )
-from quizsession.entrypoints.workers import Supervisor, listen_group, private_live_dir
+from quizsession.entrypoints.workers import Supervisor, listen_group, private_run_dir
 from quizsession.observability import configure_logging
 from quizsession.settings import Settings
 
@@ -213,11 +219,14 @@ class Serving:
                 held.release()
 
     def supervise(self, count: int) -> int:
-        """Fork ``count`` workers on the listener and look after them. Without
-        Redis they share their live state through a file in a private directory
-        that lives as long as this process (leases die with the service)."""
-        live_dir = None if self.settings.redis_url else private_live_dir()
-        live_file = None if live_dir is None else os.path.join(live_dir, "live.db")
+        """Fork ``count`` workers on the listener and look after them. They share
+        a private directory that lives as long as this process: their metric
+        files and, without Redis, their live state (a small SQLite file, so
+        leases die with the service)."""
+        run_dir = private_run_dir()
+        live_file = None if self.settings.redis_url else os.path.join(run_dir, "live.db")
+        metrics_dir = os.path.join(run_dir, "metrics")
+        os.mkdir(metrics_dir, 0o700)
 
         def main(index: int, generation: int) -> int:
             # Its own socket only: the others' close with their workers.
@@ -225,11 +234,12 @@ class Serving:
             for sock in self.listeners:
                 if sock is not mine:
                     sock.close()
+            use_worker_metric_files(metrics_dir)
             # The demo is loaded (and its banner printed) once, by the first worker;
             # if that fails, the first worker's next start tries again (and a demo
             # that never loads stops the service like any start failure) rather
             # than serving without the banner.
-            container = build(self.settings, live_file=live_file)
+            container = build(self.settings, live_file=live_file, metrics_dir=metrics_dir)
             first = self.demo and index == 0 and not demo_loaded.value
             return self.worker(
                 container, demo=first, listener=mine, on_demo_loaded=mark_demo_loaded
@@ -247,13 +257,16 @@ class Serving:
                 sock.close()
 
         supervisor = Supervisor(
-            count, main, startup_failure=STARTUP_FAILURE, on_stop=stop_listening
+            count,
+            main,
+            startup_failure=STARTUP_FAILURE,
+            on_stop=stop_listening,
+            on_reaped=lambda pid: worker_metrics_gone(metrics_dir, pid),
         )
         try:
             return supervisor.run()
         finally:
-            if live_dir is not None:
-                shutil.rmtree(live_dir, ignore_errors=True)
+            shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def migrate(store_url: StoreOpt = None) -> None:
