@@ -1,15 +1,25 @@
 """The workers' private run directory (live-state file, metric files): named
-for the service's process, and the ones a killed service left behind (its clean-up never ran after a
-``kill -9``) removed at the next start, never one whose process still runs."""
+for the service's process and locked while it lives; the ones a killed service
+left behind (its clean-up never ran after a ``kill -9``) are removed at the next
+start, never one whose process still runs or whose lock is held."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from quizsession.entrypoints.workers import RUN_DIR_PREFIX, private_run_dir, sweep_run_dirs
+import pytest
+
+from quizsession.entrypoints.run_dir import (
+    ALIVE_FILE,
+    RUN_DIR_PREFIX,
+    private_run_dir,
+    release_run_dir,
+    sweep_run_dirs,
+)
 
 
 def _dead_pid() -> int:
@@ -49,7 +59,37 @@ def test_a_new_dir_is_named_for_this_process_and_sweeps_first(tmp_path: Path) ->
     assert made.is_dir()
     assert other.is_dir()
     assert other != made
+    release_run_dir(str(made))
+    release_run_dir(str(other))
 
 
 def test_a_missing_parent_sweeps_nothing(tmp_path: Path) -> None:
     assert sweep_run_dirs(str(tmp_path / "nowhere")) == []
+
+
+def test_a_locked_dir_stays_even_when_its_pid_is_not_ours_to_see(tmp_path: Path) -> None:
+    """A service in another PID namespace sharing the temporary directory: its
+    pid means nothing here, its lock does."""
+    elsewhere = tmp_path / f"{RUN_DIR_PREFIX}{_dead_pid()}-ns"
+    elsewhere.mkdir()
+    fd = os.open(elsewhere / ALIVE_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        assert sweep_run_dirs(str(tmp_path)) == []
+        assert elsewhere.is_dir()
+    finally:
+        os.close(fd)  # the service ends without its clean-up
+    assert sweep_run_dirs(str(tmp_path)) == [str(elsewhere)]
+
+
+def test_a_dir_made_here_is_locked_until_released(tmp_path: Path) -> None:
+    made = Path(private_run_dir(str(tmp_path)))
+    probe = os.open(made / ALIVE_FILE, os.O_RDONLY)
+    try:
+        with pytest.raises(BlockingIOError):
+            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    finally:
+        os.close(probe)
+    release_run_dir(str(made))
+    assert not made.exists()
+    release_run_dir(str(made))  # twice: nothing more to do

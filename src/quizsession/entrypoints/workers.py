@@ -39,13 +39,10 @@ import ctypes
 import errno
 import logging
 import os
-import re
 import select
-import shutil
 import signal
 import socket
 import sys
-import tempfile
 import time
 import traceback
 from collections.abc import Callable
@@ -113,55 +110,6 @@ def die_with_parent(parent_pid: int) -> None:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent_pid:
         os._exit(1)
-
-
-RUN_DIR_PREFIX = "quizsession-run-"
-_RUN_DIR = re.compile(re.escape(RUN_DIR_PREFIX) + r"(\d+)-")
-
-
-def private_run_dir(parent: str | None = None) -> str:
-    """A new private directory for what the workers share on this machine (their
-    live-state file, their metric files), named for this process; first removes
-    those that services killed without their clean-up (``kill -9``) left
-    behind: the ones of this user whose process is gone. A directory whose
-    process still runs (or that is another user's) is never touched."""
-    parent = parent or tempfile.gettempdir()
-    sweep_run_dirs(parent)
-    return tempfile.mkdtemp(prefix=f"{RUN_DIR_PREFIX}{os.getpid()}-", dir=parent)
-
-
-def sweep_run_dirs(parent: str) -> list[str]:
-    """Remove the run directories under ``parent`` left by dead services of this
-    user; the paths removed."""
-    removed: list[str] = []
-    try:
-        entries = list(os.scandir(parent))
-    except OSError:
-        return removed
-    for entry in entries:
-        match = _RUN_DIR.match(entry.name)
-        if match is None or not entry.is_dir(follow_symlinks=False):
-            continue
-        try:
-            if entry.stat(follow_symlinks=False).st_uid != os.getuid():
-                continue
-        except OSError:
-            continue
-        if _alive(int(match.group(1))):
-            continue
-        shutil.rmtree(entry.path, ignore_errors=True)
-        removed.append(entry.path)
-    return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # signal 0: nothing is sent, only whether the process exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process
-    return True
 
 
 class Supervisor:

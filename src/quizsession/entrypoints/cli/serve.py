@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
-import shutil
 import socket
 import sys
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from quizsession.bootstrap import (
 )
 from quizsession.entrypoints.cli.common import StoreOpt, cli_settings, fail, store_failure
 from quizsession.entrypoints.cli.demo import banner, demo_admin_key, http_url, load_demo
+from quizsession.entrypoints.run_dir import private_run_dir, release_run_dir
 from quizsession.entrypoints.serving import (
     DRAIN_TIMEOUT_S,
     STARTUP_FAILURE,
@@ -34,7 +34,7 @@ from quizsession.entrypoints.serving import (
     listen_socket,
     serve_forever,
 )
-from quizsession.entrypoints.workers import Supervisor, listen_group, private_run_dir
+from quizsession.entrypoints.workers import Supervisor, listen_group
 from quizsession.observability import configure_logging
 from quizsession.settings import Settings
 
@@ -266,7 +266,7 @@ class Serving:
         try:
             return supervisor.run()
         finally:
-            shutil.rmtree(run_dir, ignore_errors=True)
+            release_run_dir(run_dir)
 
 
 def migrate(store_url: StoreOpt = None) -> None:
