@@ -68,8 +68,8 @@ EXPECTED_QUESTIONS: list[dict[str, Any]] = [
                 "correct": True,
                 "feedback": "Right: chosen as a compromise in 1908.",
             },
-            {"id": "b", "text": "Sydney", "feedback": "The largest city, but not the capital."},
-            {"id": "c", "text": "Melbourne", "feedback": "Capital only until 1927."},
+            {"id": "c", "text": "Sydney", "feedback": "The largest city, but not the capital."},
+            {"id": "b", "text": "Melbourne", "feedback": "Capital only until 1927."},
         ],
     },
     {
@@ -134,9 +134,9 @@ EXPECTED_QUESTIONS: list[dict[str, Any]] = [
         "text": "Which string literal is an empty set in Python: {} or set()?",
         "points": 1.0,
         "choices": [
-            {"id": "a", "text": "set()", "correct": True, "feedback": "{} is an empty dict."},
-            {"id": "b", "text": "{}"},
-            {"id": "c", "text": "=="},
+            {"id": "b", "text": "set()", "correct": True, "feedback": "{} is an empty dict."},
+            {"id": "c", "text": "{}"},
+            {"id": "a", "text": "=="},
         ],
     },
     {
@@ -189,8 +189,8 @@ EXPECTED_QUESTIONS: list[dict[str, Any]] = [
         "text": "Which gas do plants take in?",
         "points": 1.0,
         "choices": [
-            {"id": "a", "text": "carbon dioxide", "correct": True},
-            {"id": "b", "text": "air"},
+            {"id": "b", "text": "carbon dioxide", "correct": True},
+            {"id": "a", "text": "air"},
             {"id": "c", "text": "oxygen"},
         ],
     },
@@ -522,7 +522,7 @@ def test_format_markers_and_html() -> None:
         "{=[html]<em>yes</em>#[plain]<kept> ~no}"
     )
     assert html["text"] == "Is this bold?"
-    assert html["choices"][0] == {"id": "a", "text": "yes", "correct": True, "feedback": "<kept>"}
+    assert html["choices"][0] == {"id": "b", "text": "yes", "correct": True, "feedback": "<kept>"}
     # The default format is Moodle's auto-format: tags go, line breaks stay.
     moodle = only("Line one<br>and <i>two</i>\nthree?{T}")
     assert moodle["text"] == "Line one\nand two\nthree?"
@@ -748,8 +748,8 @@ def test_kinds_fixture_description_essay_matching_and_image() -> None:
             "points": 1.0,
             "images": [{"url": "https://example.org/nile.jpg", "alt": "A wide river"}],
             "choices": [
-                {"id": "a", "text": "Nile", "correct": True},
-                {"id": "b", "text": "Amazon"},
+                {"id": "b", "text": "Nile", "correct": True},
+                {"id": "a", "text": "Amazon"},
             ],
         },
     ]

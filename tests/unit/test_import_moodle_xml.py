@@ -73,9 +73,9 @@ EXPECTED_QUESTIONS: list[dict[str, Any]] = [
         "penalty": 0.5,  # -25% of 2 points
         "feedback": "Canberra was chosen as a compromise between Sydney & Melbourne.",
         "choices": [
-            {"id": "a", "text": "Sydney", "feedback": "The largest city, not the capital."},
-            {"id": "b", "text": "Canberra", "correct": True, "feedback": "Right."},
-            {"id": "c", "text": "Melbourne"},
+            {"id": "c", "text": "Sydney", "feedback": "The largest city, not the capital."},
+            {"id": "a", "text": "Canberra", "correct": True, "feedback": "Right."},
+            {"id": "b", "text": "Melbourne"},
         ],
     },
     {
@@ -158,8 +158,8 @@ EXPECTED_QUESTIONS: list[dict[str, Any]] = [
         "penalty": 0.25,
         "choices": [
             {"id": "a", "text": "Canberra", "correct": True},
-            {"id": "b", "text": "Sydney"},
-            {"id": "c", "text": "Perth"},
+            {"id": "c", "text": "Sydney"},
+            {"id": "b", "text": "Perth"},
         ],
     },
 ]

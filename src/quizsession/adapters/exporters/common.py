@@ -75,9 +75,7 @@ def id_notes(q: Question, qid: str, notes: Notes, *, exact_ids: bool) -> None:
         notes.add(qid, f"the question id comes back as {slugify(q.id) or 'q<N>'!r} on import")
     inner: list[tuple[str, list[str], list[str]]] = []
     if q.choices:
-        inner.append(
-            ("choice", [c.id for c in q.choices], [choice_id(i) for i in range(len(q.choices))])
-        )
+        inner.append(("choice", [c.id for c in q.choices], item_ids([c.text for c in q.choices])))
     if q.pairs:
         inner.append(("item", [p.id for p in q.pairs], [choice_id(i) for i in range(len(q.pairs))]))
     if q.items:
@@ -86,7 +84,7 @@ def id_notes(q: Question, qid: str, notes: Notes, *, exact_ids: bool) -> None:
         inner.append(("gap", [g.id for g in q.gaps], [f"g{n}" for n in range(1, len(q.gaps) + 1)]))
         for g in q.gaps:
             ids = [c.id for c in g.choices]
-            inner.append((f"gap {g.id} choice", ids, [choice_id(i) for i in range(len(ids))]))
+            inner.append((f"gap {g.id} choice", ids, item_ids([c.text for c in g.choices])))
     for what, have, imported in inner:
         if have != imported:
             notes.add(qid, f"{what} ids come back as {', '.join(imported)} on import")

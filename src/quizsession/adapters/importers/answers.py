@@ -23,8 +23,10 @@ def choice_id(position: int) -> str:
 
 
 def item_ids(texts: list[str]) -> list[str]:
-    """The ids of ordering items listed in the right order: letters by the items'
-    alphabetical order, so that the ids say nothing about the right order."""
+    """The ids of choices or ordering items: letters by their texts' alphabetical
+    order, so that an id says nothing a candidate cannot see (letters in the
+    file's order would: authors mostly write the right answer first, and the
+    ids are in the page a candidate can inspect)."""
     ranked = sorted(range(len(texts)), key=lambda i: (texts[i].casefold(), texts[i], i))
     ids = [""] * len(texts)
     for rank, index in enumerate(ranked):
@@ -168,8 +170,9 @@ def choice_fields(
                 "save such a question); imported: each correct choice earns an equal share"
             )
     choices: list[dict[str, object]] = []
-    for i, (a, right) in enumerate(zip(answers, correct, strict=True)):
-        choice: dict[str, object] = {"id": choice_id(i), "text": a.text}
+    ids = item_ids([a.text for a in answers])
+    for choice_key, a, right in zip(ids, answers, correct, strict=True):
+        choice: dict[str, object] = {"id": choice_key, "text": a.text}
         if right:
             choice["correct"] = True
         if a.feedback:

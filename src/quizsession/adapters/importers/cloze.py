@@ -29,7 +29,7 @@ from quizsession.adapters.importers.answers import (
     Answer,
     NumericAnswer,
     Skip,
-    choice_id,
+    item_ids,
     number,
     numeric_fields,
     plural,
@@ -226,8 +226,12 @@ def _gap(n: int, e: Embedded, notes: list[str]) -> dict[str, object]:
 
 def _choices(e: Embedded) -> list[dict[str, object]]:
     choices: list[dict[str, object]] = []
-    for i, (fraction, answer, feedback) in enumerate(e.alternatives):
-        choice: dict[str, object] = {"id": choice_id(i), "text": _html(answer)}
+    texts = [_html(answer) for _fraction, answer, _feedback in e.alternatives]
+    ids = item_ids(texts)
+    for choice_key, text, (fraction, _answer, feedback) in zip(
+        ids, texts, e.alternatives, strict=True
+    ):
+        choice: dict[str, object] = {"id": choice_key, "text": text}
         if fraction >= 1 - 1e-6:
             choice["correct"] = True
         if fb := _html(feedback):
