@@ -20,7 +20,9 @@ from pathlib import Path
 
 import httpx
 
-from bench.saves import Phase, WorkerResult, _cpu_self, _machine_ticks, aggregate, run_worker
+from bench.common import machine_ticks, self_cpu_s
+from bench.saves_load import WorkerResult, run_worker
+from bench.saves_phases import Phase, aggregate
 from testsupport.postgres_server import PostgresServer
 from testsupport.service import ServerProcess
 
@@ -99,11 +101,11 @@ async def _raw_drive(job: RawJob) -> WorkerResult:
 
         async def mark_cpu() -> None:
             await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
-            cpu_before.append(_cpu_self())
+            cpu_before.append(self_cpu_s())
 
         marker = asyncio.get_running_loop().create_task(mark_cpu())
         await asyncio.gather(*(run() for _ in range(job.tasks)))
-        cpu_after = _cpu_self()
+        cpu_after = self_cpu_s()
         await marker
     finally:
         await pool.close()
@@ -182,10 +184,10 @@ def run_raw(
         workers.append((proc, parent))
     time.sleep(max(0.0, start_at + warmup_s - time.time()))
     db0 = postgres_cpu(pg)
-    busy0, total0 = _machine_ticks()
+    busy0, total0 = machine_ticks()
     time.sleep(max(0.0, start_at + warmup_s + duration_s - time.time()))
     db1 = postgres_cpu(pg)
-    busy1, total1 = _machine_ticks()
+    busy1, total1 = machine_ticks()
     results: list[WorkerResult] = []
     for proc, pipe in workers:
         if not pipe.poll(duration_s + warmup_s + 30):

@@ -66,7 +66,8 @@ from bench.pg_phases import (
     run_raw,
     sql,
 )
-from bench.saves import SERVER_ENV, Phase, Target, prepare_targets, run_phase
+from bench.saves_load import Target
+from bench.saves_phases import SERVER_ENV, Phase, prepare_targets, run_phase
 from testsupport.postgres_server import PostgresServer, start_postgres
 from testsupport.redis_server import RedisServer, start_redis
 

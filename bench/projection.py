@@ -48,7 +48,7 @@ from bench.common import json_line
 from bench.pg_phases import PgServerProcess
 from bench.projection_measure import measure
 from bench.projection_report import report
-from bench.saves import SERVER_ENV
+from bench.saves_phases import SERVER_ENV
 from testsupport.postgres_server import PostgresServer, start_postgres
 from testsupport.redis_server import RedisServer, start_redis
 

@@ -20,7 +20,8 @@ import httpx
 from bench.common import proc_memory_mib
 from bench.pg_phases import PgServerProcess, postgres_cpu, proc_cpu, sql
 from bench.projection_load import OP_ID, HttpResult, HttpStage, Request, WsResult, generator_main
-from bench.saves import Target, prepare_targets
+from bench.saves_load import Target
+from bench.saves_phases import prepare_targets
 from testsupport import capacity_model as model
 from testsupport.postgres_server import PostgresServer
 from testsupport.redis_server import RedisServer
