@@ -27,13 +27,21 @@ from testsupport.scenario import quiz_definition
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
-ALL_ITEMS = ["score", "answers", "right_answers", "feedback", "general_feedback"]
+ALL_ITEMS = [
+    "score", "answers", "right_answers", "feedback", "general_feedback", "overall_feedback"
+]  # fmt: skip
 WARNING = "Wrong answers cost marks"
+#: The quiz's overall feedback by grade band (13 / 13 is the top band).
+OVERALL_FEEDBACK = [
+    {"from_percent": 0, "text": "Keep practising."},
+    {"from_percent": 90, "text": "Excellent work!\nYou know your general knowledge."},
+]
 
 
 async def put_quiz(admin_api: AdminApi, quiz_id: str, review: dict[str, list[str]] | None) -> str:
     definition = quiz_definition(quiz_id, duration_s=600, grace_s=2, practice=True)
     definition["policies"]["second_login"] = "takeover"
+    definition["overall_feedback"] = OVERALL_FEEDBACK
     if review is not None:
         definition["review"] = review
     await admin_api._call("PUT", f"/admin/quizzes/{quiz_id}", definition)
@@ -120,6 +128,13 @@ async def test_instructions_practice_feedback_and_full_review(
     await expect(wall).to_contain_text("Right answer")
     await expect(wall).to_contain_text("A popular myth")
     await expect(wall).to_contain_text("1 out of 1")
+    # The overall feedback for the grade, under the score, its line break kept.
+    overall = page.get_by_role("region", name="Overall feedback")
+    await expect(overall).to_be_visible()
+    await expect(overall.get_by_role("heading", name="Overall feedback")).to_be_visible()
+    text = page.locator("#result-overall-text")
+    await expect(text).to_have_text("Excellent work!\nYou know your general knowledge.")
+    assert await text.evaluate("e => e.getBoundingClientRect().height") > 30  # two lines
     await axe.check(page, "the result with the full review")
     await shot(page, "review-03-full-review")
 
@@ -136,19 +151,23 @@ async def test_default_policy_shows_the_score_only(
     await expect(page.locator("body")).to_have_attribute("data-review", "shown")
     await expect(page.locator("#result-review")).to_be_hidden()
     await expect(page.locator(".review-question")).to_have_count(0)
+    await expect(page.locator("#result-overall")).to_be_hidden()  # not in the policy yet
     await axe.check(page, "the result with the score only")
 
 
 async def test_a_policy_without_the_score_shows_no_score(
     browser_run: BrowserRun, admin_api: AdminApi, axe: Axe
 ) -> None:
-    quiz = await put_quiz(admin_api, "noscore", {"after_submit": ["answers"], "after_close": []})
+    # The overall feedback is never shown without the score (it would tell its range).
+    policy = {"after_submit": ["answers", "overall_feedback"], "after_close": []}
+    quiz = await put_quiz(admin_api, "noscore", policy)
     page = await browser_run.candidate(await admin_api.invite(quiz))
     await page.get_by_role("button", name="Skip practice, go to the test").click()
     await start_test(page)
     await answer_test(page)
     await expect(page.locator("body")).to_have_attribute("data-review", "shown")
     await expect(page.locator("#result-score")).to_be_hidden()
+    await expect(page.locator("#result-overall")).to_be_hidden()
     review = page.locator("#result-review")
     await expect(review.locator(".review-question")).to_have_count(len(TEST_ORDER))
     await expect(review).to_contain_text("Your answer")

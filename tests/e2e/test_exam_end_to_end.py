@@ -9,7 +9,8 @@ earlier one and changes its answer, reads the summary (the unanswered and the
 flagged ones), answers the last one from there and submits: the review shows
 everything, the score pending because of the essay. The administrator grades the
 essay in the admin page's Grading panel and reads the attempt's timeline; the
-candidate reloads and the review shows the final score and the grader's comment.
+candidate reloads and the review shows the final score, the overall feedback for
+that grade (pending until then) and the grader's comment.
 Then the teacher fixes an answer key in a new version and regrades (API): the
 regrade and the results report show the old score and the new one.
 
@@ -261,6 +262,10 @@ async def test_an_exam_of_every_kind_from_instructions_to_regrade(
     essay = page.locator('#result-review [data-question="k-essay"]')
     await expect(essay).to_contain_text(f"Pending (out of {question(quiz, 'k-essay')['points']})")
     assert await essay.locator('[data-line="answer"]').inner_text() == ESSAY  # lines kept
+    overall = page.get_by_role("region", name="Overall feedback")
+    await expect(overall).to_be_visible()
+    await expect(overall).to_have_attribute("data-pending", "true")
+    await expect(overall).to_contain_text("Pending")
     await axe.check(page, "the review, score pending")
     await shot(page, "exam-02-review-pending")
 
@@ -275,6 +280,12 @@ async def test_an_exam_of_every_kind_from_instructions_to_regrade(
     await expect(essay).to_contain_text(f"{ESSAY_POINTS} out of 5")
     comment = essay.locator('[data-line="comment"]')
     assert await comment.inner_text() == COMMENT
+    # 19 of 21 (90 %): the band from 85 %, its line break kept.
+    await expect(overall).to_have_attribute("data-pending", "false")
+    band = quiz["overall_feedback"][0]
+    assert band["from_percent"] == 85
+    text = await page.locator("#result-overall-text").inner_text()
+    assert text == band["text"].strip()
     await axe.check(page, "the review, graded")
     await shot(page, "exam-05-review-graded")
 

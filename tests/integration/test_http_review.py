@@ -25,7 +25,12 @@ from tests.integration.conftest import (
 
 pytestmark = pytest.mark.usefixtures("demo")
 
-ALL_ITEMS = ["score", "answers", "right_answers", "feedback", "general_feedback"]
+ALL_ITEMS = [
+    "score", "answers", "right_answers", "feedback", "general_feedback", "overall_feedback"
+]  # fmt: skip
+#: The items shown on their own (``overall_feedback``, shown only with the
+#: score, has its own tests: test_http_overall_feedback.py).
+ALONE = ALL_ITEMS[:-1]
 PER_ITEM_KEYS = {
     "answers": {"answer", "answer_text"},
     "right_answers": {"right_answer"},
@@ -239,7 +244,7 @@ async def test_default_policy_shows_everything_once_the_quiz_closes(api: Api) ->
     assert "general_feedback" not in blank  # the question has none
 
 
-@pytest.mark.parametrize("item", ALL_ITEMS)
+@pytest.mark.parametrize("item", ALONE)
 async def test_what_the_policy_hides_is_absent(api: Api, item: str) -> None:
     await api.load_demo(
         "policy", review={"after_submit": [item] if item != "score" else ["score", "answers"]}

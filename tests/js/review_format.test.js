@@ -4,6 +4,7 @@ import { describe, it } from "node:test";
 import {
   checkVerdict,
   instructionParagraphs,
+  overallFeedback,
   questionLines,
   questionTitle,
   reviewNote,
@@ -105,6 +106,32 @@ describe("reviewScore", () => {
   });
 });
 
+describe("overallFeedback", () => {
+  const shown = ["score", "overall_feedback"];
+
+  it("gives the band's text, line breaks kept", () => {
+    const r = review({ available: shown, overall_feedback: "Well done!\nSee you next term.\n" });
+    assert.deepEqual(overallFeedback(r), { text: "Well done!\nSee you next term.", pending: false });
+  });
+
+  it("says pending while a grader has not finished", () => {
+    const r = review({ available: shown, pending: true, score: undefined });
+    const found = overallFeedback(r);
+    assert.equal(found.pending, true);
+    assert.match(found.text, /^Pending/);
+  });
+
+  it("shows nothing when the policy does not show it", () => {
+    assert.equal(overallFeedback(review({ overall_feedback: "Hidden" })), null);
+    assert.equal(overallFeedback(review({ pending: true })), null);
+  });
+
+  it("shows nothing when no band reaches the grade", () => {
+    assert.equal(overallFeedback(review({ available: shown })), null);
+    assert.equal(overallFeedback(review({ available: shown, overall_feedback: "  " })), null);
+  });
+});
+
 describe("reviewNote", () => {
   const at = (t) => `T${t}`;
 
@@ -126,6 +153,14 @@ describe("reviewNote", () => {
   it("says nothing when everything is shown", () => {
     const all = ["score", "answers", "right_answers", "feedback", "general_feedback"];
     assert.equal(reviewNote(review({ available: all }), at), "");
+    assert.equal(reviewNote(review({ available: [...all, "overall_feedback"] }), at), "");
+  });
+
+  it("counts the overall feedback as no answers shown", () => {
+    assert.equal(
+      reviewNote(review({ available: ["score", "overall_feedback"], next_at: 99 }), at),
+      "Your answers are not shown yet. More of your review (answers and feedback) is shown from T99.",
+    );
   });
 
   it("says so when nothing is shown", () => {

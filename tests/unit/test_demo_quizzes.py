@@ -62,7 +62,9 @@ def test_the_tour_has_every_kind_free_navigation_practice_and_a_full_review() ->
         "right_answers",
         "feedback",
         "general_feedback",
+        "overall_feedback",
     )
+    assert [band.from_percent for band in quiz.overall_feedback] == [0, 50, 85]
     assert all(q.feedback for q in quiz.test.questions if q.kind != "description")
     # Its picture is inline: the demo asks nothing of another site.
     assert all(

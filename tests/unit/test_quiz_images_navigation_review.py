@@ -112,12 +112,14 @@ def test_navigation_and_review_are_read_and_exported() -> None:
         (
             {"review": {"after_close": ["grades"]}},
             "/review/after_close/0",
-            "must be one of 'score', 'answers', 'right_answers', 'feedback', 'general_feedback'",
+            "must be one of 'score', 'answers', 'right_answers', 'feedback'"
+            ", 'general_feedback', 'overall_feedback'",
         ),
         (
             {"review": {"after_close": "score"}},
             "/review/after_close",
-            "must be a list of 'score', 'answers', 'right_answers', 'feedback', 'general_feedback'",
+            "must be a list of 'score', 'answers', 'right_answers', 'feedback'"
+            ", 'general_feedback', 'overall_feedback'",
         ),
         (
             {"review": {"during": []}},

@@ -94,7 +94,11 @@ def test_a_submission_after_the_close_sees_the_after_close_items_at_once() -> No
     assert next_reveal(q, CLOSES, CLOSES) is None
 
 
-@pytest.mark.parametrize("item", REVIEW_ITEMS)
+#: The items shown on their own (``overall_feedback`` needs ``score``).
+ALONE = tuple(item for item in REVIEW_ITEMS if item != "overall_feedback")
+
+
+@pytest.mark.parametrize("item", ALONE)
 def test_each_item_is_shown_only_where_its_list_names_it(item: ReviewItem) -> None:
     q = quiz(after_submit=(item,), after_close=())
     assert visible_items(q, SUBMITTED, SUBMITTED) == (item,)
@@ -105,6 +109,24 @@ def test_each_item_is_shown_only_where_its_list_names_it(item: ReviewItem) -> No
     assert visible_items(q, SUBMITTED, SUBMITTED) == ()
     assert next_reveal(q, SUBMITTED, SUBMITTED) == CLOSES
     assert visible_items(q, SUBMITTED, CLOSES) == (item,)
+
+
+def test_overall_feedback_is_shown_only_with_the_score() -> None:
+    """The grade band's text would tell a hidden score's range."""
+    assert "overall_feedback" in REVIEW_ITEMS
+    assert "overall_feedback" in ReviewPolicy().after_close
+    assert ReviewPolicy().after_submit == ("score",)
+    q = quiz(after_submit=("overall_feedback", "answers"), after_close=("overall_feedback",))
+    assert visible_items(q, SUBMITTED, SUBMITTED) == ("answers",)
+    assert visible_items(q, SUBMITTED, CLOSES) == ()
+    # The close adds nothing that can be shown.
+    assert next_reveal(q, SUBMITTED, SUBMITTED) is None
+    q = quiz(after_submit=("overall_feedback", "score"), after_close=())
+    assert visible_items(q, SUBMITTED, SUBMITTED) == ("score", "overall_feedback")
+    q = quiz(after_submit=("score",), after_close=("score", "overall_feedback"))
+    assert visible_items(q, SUBMITTED, SUBMITTED) == ("score",)
+    assert next_reveal(q, SUBMITTED, SUBMITTED) == CLOSES
+    assert visible_items(q, SUBMITTED, CLOSES) == ("score", "overall_feedback")
 
 
 def test_items_come_in_one_order_without_repeats() -> None:

@@ -16,7 +16,9 @@ import msgspec
 
 from quizsession.api.models import AnswerValue, ChoiceView, GapView, ImageView, ItemView
 
-ReviewItem = Literal["score", "answers", "right_answers", "feedback", "general_feedback"]
+ReviewItem = Literal[
+    "score", "answers", "right_answers", "feedback", "general_feedback", "overall_feedback"
+]
 
 
 def _unset() -> Any:
@@ -82,9 +84,14 @@ class ReviewView(msgspec.Struct, frozen=True, kw_only=True):
     the submission, then after the quiz closes); ``next_at``: when more becomes
     visible (the quiz's close), or null. ``score`` and ``max_score`` appear with
     the ``score`` item; while a hand-graded answer waits for its grade,
-    ``pending`` is true and ``score`` is absent. ``questions`` lists the test's
-    questions when any per-question item is shown (answers, right answers,
-    feedback, general feedback), else it is empty."""
+    ``pending`` is true and ``score`` is absent. ``overall_feedback`` appears
+    with the ``overall_feedback`` item (listed in ``available`` only with
+    ``score``: the band would tell a hidden score's range) once the score is
+    final: the quiz's text for the candidate's grade band; absent while
+    ``pending`` is true, and when no band reaches the candidate's percentage.
+    ``questions`` lists the test's questions when any per-question item is
+    shown (answers, right answers, feedback, general feedback), else it is
+    empty."""
 
     attempt_id: str
     quiz_id: str
@@ -96,6 +103,7 @@ class ReviewView(msgspec.Struct, frozen=True, kw_only=True):
     questions: list[ReviewQuestion]
     score: float = _optional()
     max_score: float = _optional()
+    overall_feedback: str = _optional()
 
 
 class PracticeFeedback(msgspec.Struct, frozen=True, kw_only=True):

@@ -9,6 +9,7 @@ fields, its right answer and an answer in words)."""
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
 import msgspec
 
@@ -28,6 +29,7 @@ from quizsession.domain.attempt_state import AttemptState, score
 from quizsession.domain.errors import ErrorCode, refuse
 from quizsession.domain.events import AnswerValue
 from quizsession.domain.kinds import kind_of
+from quizsession.domain.overall_feedback import feedback_for_score
 from quizsession.domain.quiz import REVIEW_ITEMS, Question, Quiz
 from quizsession.domain.review import answer_feedback, next_reveal, visible_items
 from quizsession.domain.selection import planned_ids
@@ -132,11 +134,16 @@ def review_view(
                     grade_comment=grade[1] if grade is not None else "",
                 )
             )
-    extra: dict[str, float] = {}
+    scored: dict[str, Any] = {}
     if "score" in shown:
-        extra["max_score"] = sheet.max_score
+        scored["max_score"] = sheet.max_score
         if not pending:
-            extra["score"] = sheet.score
+            scored["score"] = sheet.score
+            # The grade band's text: with the score only, once it is final.
+            if "overall_feedback" in shown:
+                text = feedback_for_score(quiz.overall_feedback, sheet.score, sheet.max_score)
+                if text is not None:
+                    scored["overall_feedback"] = text
     return ReviewView(
         attempt_id=state.attempt_id,
         quiz_id=quiz.id,
@@ -146,7 +153,7 @@ def review_view(
         next_at=next_at,
         pending=bool(pending),
         questions=questions,
-        **extra,
+        **scored,
     )
 
 

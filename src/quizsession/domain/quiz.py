@@ -32,7 +32,9 @@ OrderingRule = Literal[
     "all_or_nothing", "absolute_position", "relative_next", "longest_subset", "longest_contiguous"
 ]
 GapKind = Literal["choice", "short_text", "numeric"]
-ReviewItem = Literal["score", "answers", "right_answers", "feedback", "general_feedback"]
+ReviewItem = Literal[
+    "score", "answers", "right_answers", "feedback", "general_feedback", "overall_feedback"
+]
 
 REVIEW_ITEMS: tuple[ReviewItem, ...] = (
     "score",
@@ -40,6 +42,7 @@ REVIEW_ITEMS: tuple[ReviewItem, ...] = (
     "right_answers",
     "feedback",
     "general_feedback",
+    "overall_feedback",
 )
 SELECTION_MODES: tuple[str, ...] = ("fixed", "shuffled", "pool", "adaptive")
 
@@ -161,6 +164,15 @@ class Policies(msgspec.Struct, frozen=True, kw_only=True):
     outage_credit: bool = True
 
 
+class FeedbackBand(msgspec.Struct, frozen=True, kw_only=True):
+    """One band of the quiz's overall feedback: ``text`` is for a candidate whose
+    percentage (score / max score x 100) is at least ``from_percent`` and below
+    the next band's (``domain.overall_feedback``)."""
+
+    from_percent: float
+    text: str
+
+
 class ReviewPolicy(msgspec.Struct, frozen=True, kw_only=True):
     """What a candidate sees of a finished test, and when: right after submitting,
     and after the quiz closes (never, when the quiz has no ``closes_at``)."""
@@ -182,6 +194,8 @@ class Quiz(msgspec.Struct, frozen=True, kw_only=True):
     policies: Policies = Policies()
     navigation: Navigation = "sequential"
     review: ReviewPolicy = ReviewPolicy()
+    #: Overall feedback by grade band, sorted by ``from_percent`` (ascending).
+    overall_feedback: tuple[FeedbackBand, ...] = ()
 
     def section(self, kind: SectionKind) -> Section | None:
         return self.test if kind == "test" else self.practice

@@ -50,6 +50,10 @@ def quiz_to_mapping(quiz: Quiz) -> dict[str, object]:
             "after_submit": list(quiz.review.after_submit),
             "after_close": list(quiz.review.after_close),
         }
+    if quiz.overall_feedback:
+        out["overall_feedback"] = [
+            {"from_percent": band.from_percent, "text": band.text} for band in quiz.overall_feedback
+        ]
     if quiz.practice is not None:
         out["practice"] = _section_to_mapping(quiz.practice)
     out["test"] = _section_to_mapping(quiz.test)

@@ -10,7 +10,8 @@ Conventions:
 
 - ``null`` means "absent" only for optional blocks and texts (``practice``,
   ``selection``, ``policies``, ``opens_at``, ``closes_at``, ``instructions``,
-  ``feedback``, ``selection.count``); elsewhere it is a type error.
+  ``feedback``, ``selection.count``, ``overall_feedback``); elsewhere it is a
+  type error.
 - Sections: ``kind`` may be omitted (it follows from the position); a section
   needs at least one question.
 - Numbers are ints or floats (never booleans) and must be finite everywhere.
@@ -35,6 +36,7 @@ from quizsession.domain.kinds.base import (
     MAX_CHOICES,
     MAX_FEEDBACK,
 )
+from quizsession.domain.overall_feedback import parse_overall_feedback
 from quizsession.domain.quiz import (
     REVIEW_ITEMS,
     SELECTION_MODES,
@@ -81,7 +83,7 @@ DIFFICULTY_MIN, DIFFICULTY_MAX = 0, 100
 
 _QUIZ_KEYS = (
     "id", "title", "version", "duration_s", "instructions", "opens_at", "closes_at",
-    "policies", "navigation", "review", "practice", "test",
+    "policies", "navigation", "review", "overall_feedback", "practice", "test",
 )  # fmt: skip
 _SECTION_KEYS = ("kind", "questions", "selection", "instructions")
 _SELECTION_KEYS = ("mode", "count")
@@ -122,6 +124,7 @@ def _quiz(problems: list[Problem], raw: object) -> Quiz | None:
     policies = _policies(problems, f.get("policies", nullable=True), "/policies")
     navigation = f.literal("navigation", ("sequential", "free"), "sequential")
     review = _review(problems, f.get("review", nullable=True), "/review")
+    overall_feedback = parse_overall_feedback(f)
     seen: dict[str, str] = {}
     practice = None
     if (raw_practice := f.get("practice", nullable=True)) is not ABSENT:
@@ -161,6 +164,7 @@ def _quiz(problems: list[Problem], raw: object) -> Quiz | None:
         policies=policies,
         navigation=navigation,
         review=review,
+        overall_feedback=overall_feedback,
     )
 
 

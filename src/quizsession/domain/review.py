@@ -8,7 +8,9 @@ Pure: the time is an argument. The policy (``Quiz.review``) has two lists:
   (``closes_at``); it replaces ``after_submit`` from then on (each list is the
   whole of what its period shows). Without ``closes_at`` it never applies.
 
-Nothing is shown before the submission.
+Nothing is shown before the submission. ``overall_feedback`` (the quiz's text
+for the candidate's grade band) is shown only together with ``score``: the
+band would tell a hidden score's range.
 """
 
 from __future__ import annotations
@@ -30,7 +32,11 @@ PENALTY_WARNING = "Wrong answers cost marks: see each question."
 
 
 def _ordered(items: tuple[ReviewItem, ...]) -> tuple[ReviewItem, ...]:
+    """``items`` in ``REVIEW_ITEMS`` order, once each; ``overall_feedback``
+    only with ``score``."""
     chosen = set(items)
+    if "score" not in chosen:
+        chosen.discard("overall_feedback")
     return tuple(item for item in REVIEW_ITEMS if item in chosen)
 
 
@@ -54,7 +60,7 @@ def next_reveal(quiz: Quiz, submitted_at: float | None, now: float) -> float | N
     ``after_close`` adds an item), else None."""
     if submitted_at is None or quiz.closes_at is None or _closed(quiz, now):
         return None
-    added = set(quiz.review.after_close) - set(quiz.review.after_submit)
+    added = set(_ordered(quiz.review.after_close)) - set(_ordered(quiz.review.after_submit))
     return quiz.closes_at if added else None
 
 

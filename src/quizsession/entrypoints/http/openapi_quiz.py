@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from quizsession.domain import overall_feedback as OF
 from quizsession.domain import quiz_images as QI
 from quizsession.domain import quiz_validation as QV
 from quizsession.domain.kinds import cloze, essay, matching, ordering
@@ -189,16 +190,30 @@ class DefinitionPolicies(msgspec.Struct, frozen=True, kw_only=True):
     outage_credit: bool = optional()
 
 
-ReviewItem = Literal["score", "answers", "right_answers", "feedback", "general_feedback"]
+ReviewItem = Literal[
+    "score", "answers", "right_answers", "feedback", "general_feedback", "overall_feedback"
+]
 
 
 class DefinitionReview(msgspec.Struct, frozen=True, kw_only=True):
     """What a candidate sees of the finished test: right after submitting
-    (default: ``score``) and once the quiz has closed (default: all five; never
-    without ``closes_at``). Each item at most once."""
+    (default: ``score``) and once the quiz has closed (default: all six; never
+    without ``closes_at``). Each item at most once. ``overall_feedback`` is
+    shown only with ``score`` (the grade band would tell a hidden score's
+    range), and only once the score is final (not while answers graded by hand
+    wait for a grader)."""
 
     after_submit: list[ReviewItem] = optional()
     after_close: list[ReviewItem] = optional()
+
+
+class DefinitionFeedbackBand(msgspec.Struct, frozen=True, kw_only=True):
+    """One band of the overall feedback: ``text`` (plain text, line breaks kept)
+    is shown to a candidate whose percentage (score / max score x 100) is at
+    least ``from_percent`` and below the next band's boundary."""
+
+    from_percent: Annotated[float, msgspec.Meta(ge=0, le=100)]
+    text: Annotated[str, _text(1, QV.MAX_FEEDBACK)]
 
 
 class QuizDefinition(msgspec.Struct, frozen=True, kw_only=True):
@@ -209,7 +224,17 @@ class QuizDefinition(msgspec.Struct, frozen=True, kw_only=True):
     every level. Times (``opens_at``, ``closes_at``) are ISO-8601 date-times with
     an offset, or epoch seconds, between 1970 and 2200. ``GET`` returns the export
     form: defaults left out, times as ISO-8601 UTC, with ``id`` and the stored
-    ``version`` (which ``PUT`` ignores; the ``id``, if sent, must be the path's)."""
+    ``version`` (which ``PUT`` ignores; the ``id``, if sent, must be the path's).
+
+    ``overall_feedback`` is text for the candidate chosen by their grade: at most
+    20 ``{from_percent, text}`` bands in any order (``GET`` returns them sorted),
+    with distinct boundaries from 0 to 100 and plain text (line breaks kept).
+    The candidate's percentage (score / max score x 100) selects the band with
+    the largest ``from_percent`` at most that percentage; below every boundary,
+    or for a test worth no marks, there is none; a negative score counts as
+    0 %. The review shows it with the ``overall_feedback`` review item, only
+    together with ``score`` (the band would tell a hidden score's range) and
+    only once the score is final (not while answers wait for a grader)."""
 
     title: Title
     duration_s: Annotated[float, msgspec.Meta(gt=0)]
@@ -224,6 +249,10 @@ class QuizDefinition(msgspec.Struct, frozen=True, kw_only=True):
     #: of the running section, in any order; not with adaptive selection).
     navigation: Literal["sequential", "free"] = optional()
     review: DefinitionReview | None = optional()
+    #: Overall feedback by grade band (see the class's description).
+    overall_feedback: (
+        Annotated[list[DefinitionFeedbackBand], msgspec.Meta(max_length=OF.MAX_BANDS)] | None
+    ) = optional()
     practice: DefinitionSection | None = optional()
 
 

@@ -1,12 +1,19 @@
-// The end screen's review: the score (or "pending") and each question with the
-// candidate's answer, the right answer and feedback, as far as the quiz's
-// review policy shows them now (GET /sessions/{id}/review). What the policy
-// hides is not in the answer, so it is not on the page either.
+// The end screen's review: the score (or "pending"), the quiz's overall
+// feedback for the grade, and each question with the candidate's answer, the
+// right answer and feedback, as far as the quiz's review policy shows them now
+// (GET /sessions/{id}/review). What the policy hides is not in the answer, so
+// it is not on the page either.
 
 import { ApiError, el, request } from "./api.js";
 import { formatScore } from "./format.js";
 import { reviewText } from "./questions.js";
-import { questionLines, questionTitle, reviewNote, reviewScore } from "./review_format.js";
+import {
+  overallFeedback,
+  questionLines,
+  questionTitle,
+  reviewNote,
+  reviewScore,
+} from "./review_format.js";
 import { auth, sessionPath } from "./session_flow.js";
 import { $, state } from "./take_state.js";
 
@@ -23,6 +30,16 @@ function renderScore(review, fallback) {
     el("span", { "aria-hidden": "true", text: score.visual }),
     el("span", { class: "visually-hidden", text: score.spoken }),
   );
+}
+
+/** The quiz's overall feedback under the score (text only: line breaks are
+ * kept by the style, never parsed as markup). */
+function renderOverall(review) {
+  const box = $("result-overall");
+  const feedback = review ? overallFeedback(review) : null;
+  box.hidden = !feedback;
+  box.dataset.pending = feedback && feedback.pending ? "true" : "false";
+  $("result-overall-text").textContent = feedback ? feedback.text : "";
 }
 
 function renderQuestion(q) {
@@ -86,11 +103,14 @@ function resultScore(result) {
 export async function showReview(result, attempt = 0) {
   if (!state.session) {
     renderScore(null, resultScore(result));
+    renderOverall(null);
     return;
   }
+  renderOverall(null);
   try {
     const { data } = await request("GET", sessionPath("/review"), { token: auth() });
     renderScore(data, null);
+    renderOverall(data);
     renderReview(data);
     document.body.dataset.review = "shown";
   } catch (err) {

@@ -68,11 +68,29 @@ export function reviewScore(review) {
   return { visual: `${score} / ${max}`, spoken: `Score: ${score} out of ${max}`, pending: false };
 }
 
+/** The quiz's overall feedback for the candidate's grade: `{text, pending}`
+ * (the band's text, line breaks kept; or, while answers are still being
+ * marked, a sentence saying it comes with the final score), or null when the
+ * review shows none (the policy does not show it now, or no band reaches the
+ * candidate's grade). */
+export function overallFeedback(review) {
+  if (!review.available.includes("overall_feedback")) return null;
+  if (review.pending) {
+    return {
+      text: "Pending: it is shown with your final score, once every answer has been marked.",
+      pending: true,
+    };
+  }
+  const text = typeof review.overall_feedback === "string" ? review.overall_feedback.trim() : "";
+  return text ? { text, pending: false } : null;
+}
+
 /** The sentence that says what the review shows now and when more comes
  * (`formatTime` turns epoch seconds into local text). */
 export function reviewNote(review, formatTime) {
   const later = review.next_at !== null && review.next_at !== undefined;
-  const shown = review.available.filter((item) => item !== "score");
+  // What is shown per question (the score and the overall feedback are not).
+  const shown = review.available.filter((item) => item !== "score" && item !== "overall_feedback");
   const parts = [];
   if (!review.available.length) {
     parts.push(later ? "Your results are not shown yet." : "The results of this quiz are not shown.");
