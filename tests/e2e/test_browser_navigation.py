@@ -139,8 +139,8 @@ async def test_free_navigation_panel_flags_and_summary(
 async def test_an_emptied_answer_is_cleared(browser_run: BrowserRun, admin_api: AdminApi) -> None:
     """A candidate who empties a text field takes the answer back (a blank costs
     no penalty): the page saves ``null``, the panel says "not answered" again and
-    a reload shows the field empty. A number still being typed ("3." or "abc")
-    changes nothing saved."""
+    a reload shows the field empty. A number that cannot be read ("3x") changes
+    nothing saved."""
     quiz = await put_free_quiz(admin_api, "free-clear")
     page = await browser_run.candidate(await admin_api.invite(quiz))
     await start_test(page)
@@ -176,6 +176,10 @@ async def test_an_emptied_answer_is_cleared(browser_run: BrowserRun, admin_api: 
     await saved_is("speed-of-light", 300)
     await number.fill("3x")
     await expect(page.locator("#q-message")).not_to_have_text("")
+    # Past the typing pause: nothing was sent, the saved 300 stands.
+    await page.wait_for_timeout(2_500)
+    await expect_saved(page)
+    assert (await admin_api.saved_answers(attempt_id))["speed-of-light"] == 300
     await number.fill("")
     await saved_is("speed-of-light", None)
 

@@ -138,11 +138,11 @@ describe("reviewNote", () => {
   it("says when more comes", () => {
     assert.equal(
       reviewNote(review({ next_at: 99 }), at),
-      "Your answers are not shown yet. More of your review (answers and feedback) is shown from T99.",
+      "Your answers are not shown yet. More of your review is shown from T99.",
     );
     assert.equal(
       reviewNote(review({ available: [], next_at: 99 }), at),
-      "Your results are not shown yet. More of your review (answers and feedback) is shown from T99.",
+      "Your results are not shown yet. More of your review is shown from T99.",
     );
   });
 
@@ -159,7 +159,7 @@ describe("reviewNote", () => {
   it("counts the overall feedback as no answers shown", () => {
     assert.equal(
       reviewNote(review({ available: ["score", "overall_feedback"], next_at: 99 }), at),
-      "Your answers are not shown yet. More of your review (answers and feedback) is shown from T99.",
+      "Your answers are not shown yet. More of your review is shown from T99.",
     );
   });
 

@@ -303,6 +303,56 @@ def test_regrade_refused_when_a_planned_question_is_gone() -> None:
     assert err.extra["missing"] == ["e2"]
 
 
+def _s1_choices(q: Quiz, choices: list[dict[str, Any]]) -> Quiz:
+    d = definition(q.version)
+    for question in d["test"]["questions"]:
+        if question["id"] == "s1":
+            question["choices"] = choices
+    return quiz_from(d, q.version)
+
+
+def quiz_from(d: dict[str, Any], version: int) -> Quiz:
+    parsed = parse_quiz(d)
+    return parsed if parsed.version == version else _with_version(parsed, version)
+
+
+def test_regrade_refused_when_the_ids_answers_name_now_mean_other_choices() -> None:
+    """A new version numbering the same choices differently (a re-import that
+    gives letters in another order): an answer stored as "a" would be scored as
+    another choice. Refused, naming what moved; the answers stay as they were."""
+    v2 = _s1_choices(
+        quiz(2),
+        [
+            {"id": "a", "text": "B", "correct": True},
+            {"id": "b", "text": "A"},
+            {"id": "c", "text": "C"},
+        ],
+    )
+    h = Harness(submitted({**ANSWERS, "s1": "b"}))
+    err = h.refused(Regrade(quiz_version=2, by=BY, quiz=v2), ErrorCode.REGRADE_INCOMPATIBLE)
+    assert err.extra["renamed"] == [
+        "s1: choice a is 'B', was 'A'",
+        "s1: choice b is 'A', was 'B'",
+    ]
+    assert h.state.regraded_version is None
+
+
+def test_regrade_accepts_a_choice_text_edited_in_place() -> None:
+    """A typo fixed in a choice's text is no rename: the regrade goes on."""
+    v2 = _s1_choices(
+        quiz(2),
+        [
+            {"id": "a", "text": "A (fixed)", "correct": True},
+            {"id": "b", "text": "B"},
+            {"id": "c", "text": "C"},
+        ],
+    )
+    h = Harness(submitted({**ANSWERS, "s1": "a"}))
+    (event,) = h.run(Regrade(quiz_version=2, by=BY, quiz=v2))
+    assert isinstance(event, Regraded)
+    assert event.changes == {"s1": [0.0, 1.0]}
+
+
 def test_regrade_refused_for_another_quiz_or_version() -> None:
     h = Harness(submitted(ANSWERS))
     h.refused(Regrade(quiz_version=3, by=BY, quiz=quiz(2)), ErrorCode.NOT_ALLOWED)

@@ -10,6 +10,7 @@ import pytest
 from quizsession.domain.quiz import (
     REVIEW_ITEMS,
     Choice,
+    FeedbackBand,
     Gap,
     Question,
     Quiz,
@@ -49,6 +50,7 @@ def quiz(
     after_submit: tuple[ReviewItem, ...] = ("score",),
     after_close: tuple[ReviewItem, ...] = REVIEW_ITEMS,
     penalty: float = 0.0,
+    bands: tuple[FeedbackBand, ...] = (FeedbackBand(from_percent=0, text="Thank you."),),
 ) -> Quiz:
     return Quiz(
         id="q",
@@ -57,6 +59,7 @@ def quiz(
         test=Section(kind="test", questions=(single(penalty),)),
         closes_at=closes_at,
         review=ReviewPolicy(after_submit=after_submit, after_close=after_close),
+        overall_feedback=bands,
     )
 
 
@@ -92,6 +95,21 @@ def test_a_submission_after_the_close_sees_the_after_close_items_at_once() -> No
     q = quiz()
     assert visible_items(q, CLOSES, CLOSES) == REVIEW_ITEMS
     assert next_reveal(q, CLOSES, CLOSES) is None
+
+
+def test_overall_feedback_is_neither_shown_nor_promised_without_bands() -> None:
+    """A quiz without bands: nothing to show, so the item is not announced,
+    and a close that would add only it reveals nothing more."""
+    q = quiz(bands=())
+    assert "overall_feedback" not in visible_items(q, SUBMITTED, CLOSES)
+    assert visible_items(q, SUBMITTED, CLOSES) == tuple(
+        item for item in REVIEW_ITEMS if item != "overall_feedback"
+    )
+    five = tuple(item for item in REVIEW_ITEMS if item != "overall_feedback")
+    q = quiz(bands=(), after_submit=five)
+    assert next_reveal(q, SUBMITTED, SUBMITTED) is None
+    # With bands, the close adds it: promised for then.
+    assert next_reveal(quiz(after_submit=five), SUBMITTED, SUBMITTED) == CLOSES
 
 
 #: The items shown on their own (``overall_feedback`` needs ``score``).

@@ -93,3 +93,15 @@ def test_a_dir_made_here_is_locked_until_released(tmp_path: Path) -> None:
     release_run_dir(str(made))
     assert not made.exists()
     release_run_dir(str(made))  # twice: nothing more to do
+
+
+def test_a_name_that_is_no_pid_is_left_to_the_lock(tmp_path: Path) -> None:
+    huge = tmp_path / f"{RUN_DIR_PREFIX}{10**25}-x"
+    huge.mkdir()
+    assert sweep_run_dirs(str(tmp_path)) == [str(huge)]
+
+
+def test_no_half_made_dir_is_left_behind(tmp_path: Path) -> None:
+    made = Path(private_run_dir(str(tmp_path)))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [made.name]
+    release_run_dir(str(made))

@@ -137,6 +137,18 @@ def regrade(
             f"version {new_quiz.version} lacks question(s) of this attempt: {', '.join(missing)}",
             missing=missing,
         )
+    renamed = [
+        f"{qid}: {what}"
+        for qid in ids
+        for what in renamed_ids(old_quiz.test.question(qid), new_quiz.test.question(qid))
+    ]
+    if renamed:
+        raise refuse(
+            ErrorCode.REGRADE_INCOMPATIBLE,
+            f"version {new_quiz.version} gives ids the answers name to other texts "
+            f"({'; '.join(renamed[:5])}): the answers would be scored as other choices",
+            renamed=renamed,
+        )
     before = score(state, old_quiz)
     after = score(state, new_quiz)
     changes = {
@@ -178,3 +190,36 @@ def grading_pending(state: AttemptState, quiz: Quiz) -> tuple[str, ...]:
     if state.submitted is None or state.status != "submitted":
         return ()
     return score(state, quiz).pending
+
+
+def _named(question: Question) -> dict[str, dict[str, str]]:
+    """The ids an answer to ``question`` names, by group, with their texts:
+    choices, matching items, ordering items, each gap's choices."""
+    groups = {
+        "choice": {c.id: c.text for c in question.choices},
+        "item": {p.id: p.text for p in question.pairs} | {i.id: i.text for i in question.items},
+    }
+    for gap in question.gaps:
+        groups[f"gap {gap.id} choice"] = {c.id: c.text for c in gap.choices}
+    return groups
+
+
+def renamed_ids(old: Question | None, new: Question | None) -> list[str]:
+    """Where ``new`` gives an id of ``old`` to a text that ``old`` had under
+    another id (ids permuted, as a re-import that numbers choices differently
+    does): the answers stored as ids would mean other choices. A text edited in
+    place (a typo fixed) is not a rename."""
+    if old is None or new is None:
+        return []
+    found: list[str] = []
+    new_groups = _named(new)
+    for group, old_texts in _named(old).items():
+        new_texts = new_groups.get(group, {})
+        id_of_text = {text: key for key, text in old_texts.items()}
+        for key, text in new_texts.items():
+            before = old_texts.get(key)
+            if before is None or before == text:
+                continue
+            if id_of_text.get(text, key) != key:
+                found.append(f"{group} {key} is {text!r}, was {before!r}")
+    return found

@@ -9,8 +9,8 @@ Pure: the time is an argument. The policy (``Quiz.review``) has two lists:
   whole of what its period shows). Without ``closes_at`` it never applies.
 
 Nothing is shown before the submission. ``overall_feedback`` (the quiz's text
-for the candidate's grade band) is shown only together with ``score``: the
-band would tell a hidden score's range.
+for the candidate's grade band) is shown only together with ``score`` (the
+band would tell a hidden score's range) and only when the quiz has bands.
 """
 
 from __future__ import annotations
@@ -31,11 +31,12 @@ __all__ = [
 PENALTY_WARNING = "Wrong answers cost marks: see each question."
 
 
-def _ordered(items: tuple[ReviewItem, ...]) -> tuple[ReviewItem, ...]:
+def _ordered(quiz: Quiz, items: tuple[ReviewItem, ...]) -> tuple[ReviewItem, ...]:
     """``items`` in ``REVIEW_ITEMS`` order, once each; ``overall_feedback``
-    only with ``score``."""
+    only with ``score`` and when the quiz has feedback bands (an item with
+    nothing behind it is never announced, nor promised for later)."""
     chosen = set(items)
-    if "score" not in chosen:
+    if "score" not in chosen or not quiz.overall_feedback:
         chosen.discard("overall_feedback")
     return tuple(item for item in REVIEW_ITEMS if item in chosen)
 
@@ -51,8 +52,8 @@ def visible_items(quiz: Quiz, submitted_at: float | None, now: float) -> tuple[R
     if submitted_at is None:
         return ()
     if _closed(quiz, now):
-        return _ordered(quiz.review.after_close)
-    return _ordered(quiz.review.after_submit)
+        return _ordered(quiz, quiz.review.after_close)
+    return _ordered(quiz, quiz.review.after_submit)
 
 
 def next_reveal(quiz: Quiz, submitted_at: float | None, now: float) -> float | None:
@@ -60,7 +61,9 @@ def next_reveal(quiz: Quiz, submitted_at: float | None, now: float) -> float | N
     ``after_close`` adds an item), else None."""
     if submitted_at is None or quiz.closes_at is None or _closed(quiz, now):
         return None
-    added = set(_ordered(quiz.review.after_close)) - set(_ordered(quiz.review.after_submit))
+    added = set(_ordered(quiz, quiz.review.after_close)) - set(
+        _ordered(quiz, quiz.review.after_submit)
+    )
     return quiz.closes_at if added else None
 
 

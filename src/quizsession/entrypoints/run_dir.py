@@ -32,9 +32,19 @@ def private_run_dir(parent: str | None = None) -> str:
     directories of dead services are removed first."""
     parent = parent or tempfile.gettempdir()
     sweep_run_dirs(parent)
-    path = tempfile.mkdtemp(prefix=f"{RUN_DIR_PREFIX}{os.getpid()}-", dir=parent)
-    fd = os.open(os.path.join(path, ALIVE_FILE), os.O_RDWR | os.O_CREAT, 0o600)
-    fcntl.flock(fd, fcntl.LOCK_EX)
+    # Made and locked under a name no sweep looks at, then renamed: a sweeper
+    # never sees the directory unlocked.
+    staging = tempfile.mkdtemp(prefix=f".{RUN_DIR_PREFIX}staging-", dir=parent)
+    fd = os.open(os.path.join(staging, ALIVE_FILE), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        suffix = os.path.basename(staging).rsplit("-", 1)[-1]
+        path = os.path.join(parent, f"{RUN_DIR_PREFIX}{os.getpid()}-{suffix}")
+        os.rename(staging, path)
+    except BaseException:
+        os.close(fd)
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     _held[path] = fd
     return path
 
@@ -78,6 +88,8 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True  # another user's process
+    except (OverflowError, ValueError, OSError):
+        return False  # not a pid at all: the lock decides
     return True
 
 

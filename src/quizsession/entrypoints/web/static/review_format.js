@@ -98,7 +98,7 @@ export function reviewNote(review, formatTime) {
     parts.push("Your answers are not shown yet.");
   }
   if (later) {
-    parts.push(`More of your review (answers and feedback) is shown from ${formatTime(review.next_at)}.`);
+    parts.push(`More of your review is shown from ${formatTime(review.next_at)}.`);
   }
   return parts.join(" ");
 }
