@@ -12,6 +12,7 @@ import msgspec
 from quizsession.app.outbound import Destination, OutboundEvent, OutboundType
 from quizsession.app.ports import (
     AttemptIndexRow,
+    DeliveryCounts,
     DeliveryResult,
     DestinationRecord,
     NewDelivery,
@@ -243,6 +244,52 @@ class OutboundContract:
         assert [d.event.seq for d in await store.list_deliveries("d1", status="delivered")] == [1]
         assert [d.event.seq for d in await store.list_deliveries("d1", status="pending")] == [3, 2]
         assert await store.list_deliveries("other") == []
+
+    async def test_delivery_counts_per_status_and_the_oldest_pending_per_destination(
+        self, store: Store
+    ) -> None:
+        assert await store.delivery_counts("d1") == DeliveryCounts()  # unknown: zeros
+        await store.put_destination(endpoint("d1"))
+        assert await store.delivery_counts("d1") == DeliveryCounts()  # no deliveries yet
+        await pending_chain(store, "a1", 2)  # created at T0
+        await store.put_destination(endpoint("d2"))
+        later = [NewDelivery(destination_id="d2", event=outbound("a2", 1))]
+        await store.fan_out("a2", 1, later, T0 + 5, T0 + DAY)
+        await store.fan_out(
+            "a3", 1, [NewDelivery(destination_id="d1", event=outbound("a3", 1))], T0 + 7, T0 + DAY
+        )
+        assert await store.delivery_counts("d1") == DeliveryCounts(pending=3, oldest_pending_at=T0)
+        assert await store.delivery_counts("d2") == DeliveryCounts(
+            pending=1, oldest_pending_at=T0 + 5
+        )
+        claimed = await store.claim_deliveries(T0 + 7, 60, 10, "c1")
+        by_attempt = {c.delivery.event.attempt_id: c.delivery.id for c in claimed}
+        # A claimed delivery is still pending; a retry keeps it pending.
+        assert (await store.delivery_counts("d1")).pending == 3
+        assert await store.finish_delivery(by_attempt["a1"], "c1", ok(T0 + 1))
+        failed = DeliveryResult(status="failed", next_try_at=T0 + 2, at=T0 + 2, last_status=500)
+        assert await store.finish_delivery(by_attempt["a3"], "c1", failed)
+        retry = DeliveryResult(status="pending", next_try_at=T0 + 90, at=T0 + 3, last_status=503)
+        assert await store.finish_delivery(by_attempt["a2"], "c1", retry)
+        # a1's second event (created at T0) is the oldest still pending.
+        assert await store.delivery_counts("d1") == DeliveryCounts(
+            pending=1, delivered=1, failed=1, oldest_pending_at=T0
+        )
+        assert await store.delivery_counts("d2") == DeliveryCounts(
+            pending=1, oldest_pending_at=T0 + 5
+        )
+        [second] = await store.claim_deliveries(T0 + 10, 60, 10, "c2")
+        assert await store.finish_delivery(second.delivery.id, "c2", ok(T0 + 11))
+        assert await store.delivery_counts("d1") == DeliveryCounts(delivered=2, failed=1)
+        assert await store.redeliver(by_attempt["a3"], T0 + 20, T0 + DAY)
+        assert await store.delivery_counts("d1") == DeliveryCounts(
+            pending=1,
+            delivered=2,
+            oldest_pending_at=T0 + 7,  # its creation time stays
+        )
+        assert await store.delete_destination("d1")
+        assert await store.delivery_counts("d1") == DeliveryCounts()
+        assert (await store.delivery_counts("d2")).pending == 1
 
     async def test_redeliver_makes_a_delivery_pending_again(self, store: Store) -> None:
         await pending_chain(store, "a1", 1)

@@ -20,6 +20,7 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 
+from quizsession.app.outbound import OUTBOUND_TYPES
 from tests.e2e.browser_conftest import *  # noqa: F403 - the fixtures
 from tests.e2e.browser_conftest import AdminApi, Axe, BrowserRun, shot
 from tests.e2e.conftest import ServerFactory
@@ -176,12 +177,15 @@ async def test_webhooks_on_the_admin_page(
     assert "secret" not in registered or registered["secret"] is None
 
     # Every event type is ticked again for the next one.
-    await expect(page.locator("#webhook-type-boxes input:checked")).to_have_count(6)
+    ticked = page.locator("#webhook-type-boxes input:checked")
+    await expect(ticked).to_have_count(len(OUTBOUND_TYPES))
     receiver.secrets.append(await register(page, failing_url))
     receiver.secrets.append(await register(page, gone_url))
     rows = page.locator("#webhooks-body tr")
     await expect(rows).to_have_count(3)
     await expect(rows.filter(has_text=ok_url)).to_contain_text("Attempt started, Attempt submitted")
+    counts = "td[data-label=Deliveries]"
+    await expect(rows.locator(counts)).to_have_text(["0 pending, 0 delivered, 0 failed"] * 3)
     await expect(rows.filter(has_text=gone_url)).to_contain_text("Every event")
     await check_state(page, axe, "webhooks, list")
 
@@ -205,6 +209,24 @@ async def test_webhooks_on_the_admin_page(
     await page.get_by_role("button", name="Reload the endpoints").click()
     await expect(message).to_have_text("The endpoints were reloaded.")
     await expect(rows.filter(has_text=gone_url)).to_contain_text("Disabled after 410 Gone")
+
+    # The counts, as text: the 410 failed the first event and disabled the
+    # endpoint (the others wait); the 500 keeps all three pending (retrying).
+    # While some wait, the oldest pending one's creation time (viewer's zone).
+    ok_counts = rows.filter(has_text=ok_url).locator(counts)
+    await expect(ok_counts).to_have_text("0 pending, 3 delivered, 0 failed")
+    await expect(ok_counts.locator("time")).to_have_count(0)
+    gone_counts = rows.filter(has_text=gone_url).locator(counts)
+    await expect(gone_counts).to_contain_text("2 pending, 0 delivered, 1 failed")
+    await expect(gone_counts).to_contain_text("Oldest pending: ")
+    await expect(gone_counts.locator("time")).to_contain_text(" UTC+0")
+    failing_counts = rows.filter(has_text=failing_url).locator(counts)
+    await expect(failing_counts).to_contain_text("3 pending, 0 delivered, 0 failed")
+    oldest = (await endpoints(web_server))[failing_url]["deliveries"]["oldest_pending_at"]
+    iso = await page.evaluate("(s) => new Date(Math.floor(s) * 1000).toISOString()", oldest)
+    await expect(failing_counts.locator("time")).to_have_attribute(
+        "datetime", iso.replace(".000Z", "Z")
+    )
 
     # The failing endpoint's log: newest first; the first event retrying after
     # a 500, the later ones of the attempt waiting for it (no redelivery).

@@ -12,7 +12,7 @@ import pytest
 from litestar import Litestar
 
 from quizsession.adapters.store.memory import MemoryStore
-from quizsession.api.webhooks import WebhookEndpointPatch
+from quizsession.api.webhooks import WebhookDeliveryCounts, WebhookEndpointPatch
 from quizsession.client import AsyncQuizClient
 from tests.integration.conftest import API_KEY, Api, assert_problem
 from testsupport.fake_sink import FakeSink
@@ -132,6 +132,45 @@ async def test_a_submission_shows_in_the_delivery_log_and_redelivers(
     ]
 
 
+ZEROS = {"pending": 0, "delivered": 0, "failed": 0, "oldest_pending_at": None}
+
+
+async def test_the_endpoints_show_their_delivery_counts(api: Api, demo: dict[str, Any]) -> None:
+    types = ["attempt.submitted", "attempt.scored"]
+    good = await add(api, event_types=types)
+    gone = await add(api, url="https://hooks.test/status/410", event_types=types)
+    assert good["deliveries"] == gone["deliveries"] == ZEROS
+    api.container.delivery.add_sink(FakeSink())
+    session = await api.started()
+    r = await api.client.post(f"{session.path}/complete", json={}, headers=session.headers)
+    assert r.status_code == 200, r.text
+    fanned_at = api.clock.now()
+    assert await api.container.delivery.fan_out_once() == 1
+
+    async def counts() -> dict[str, dict[str, Any]]:
+        r = await api.client.get("/admin/webhooks", headers=api.admin)
+        return {e["id"]: e["deliveries"] for e in r.json()["endpoints"]}
+
+    waiting = {"pending": 2, "delivered": 0, "failed": 0, "oldest_pending_at": fanned_at}
+    assert await counts() == {good["id"]: waiting, gone["id"]: waiting}
+    api.clock.advance(5)
+    while await api.container.delivery.deliver_once():
+        pass
+    # The 410 failed its first delivery and disabled the endpoint: the second waits.
+    after = {
+        good["id"]: {**ZEROS, "delivered": 2},
+        gone["id"]: {"pending": 1, "delivered": 0, "failed": 1, "oldest_pending_at": fanned_at},
+    }
+    assert await counts() == after
+    for endpoint_id, expected in after.items():
+        r = await api.client.get(f"/admin/webhooks/{endpoint_id}", headers=api.admin)
+        assert r.json()["deliveries"] == expected
+    r = await api.client.patch(
+        f"/admin/webhooks/{gone['id']}", json={"description": "x"}, headers=api.admin
+    )
+    assert r.json()["deliveries"] == after[gone["id"]]
+
+
 async def test_changes_are_audited(api: Api, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level("INFO", logger="quizsession.audit")
     made = await add(api)
@@ -154,6 +193,9 @@ async def test_the_typed_client(api: Api, app: Litestar) -> None:
         made = await qc.add_webhook("https://hooks.test/ok", event_types=["attempt.voided"])
         assert made.secret is not None
         assert [e.id for e in await qc.webhooks()] == [made.id]
+        assert (await qc.webhook(made.id)).deliveries == WebhookDeliveryCounts(
+            pending=0, delivered=0, failed=0, oldest_pending_at=None
+        )
         changed = await qc.update_webhook(made.id, WebhookEndpointPatch(enabled=False))
         assert changed.enabled is False
         assert (await qc.webhook_deliveries(made.id)).deliveries == []

@@ -4,6 +4,7 @@ import { describe, it } from "node:test";
 import {
   checkRegistration,
   checkUrl,
+  deliveryCountsText,
   deliveryStatusText,
   endpointState,
   EVENT_TYPES,
@@ -11,6 +12,7 @@ import {
   eventTypeText,
   lastStatusText,
   logPage,
+  oldestPendingMs,
   pageOffset,
   redeliveredText,
   redeliverAllowed,
@@ -107,6 +109,23 @@ describe("how endpoints are worded", () => {
     assert.equal(eventTypesText(["attempt.started", "attempt.scored"]), "Attempt started, Attempt scored");
     assert.equal(eventTypesText(["attempt.new"]), "attempt.new");
     assert.equal(eventTypeText("attempt.voided"), "Attempt voided");
+  });
+
+  it("words the delivery counts, all three always, as text", () => {
+    const counts = { pending: 2, delivered: 15, failed: 1, oldest_pending_at: 1_700_000_000.75 };
+    assert.equal(deliveryCountsText(counts), "2 pending, 15 delivered, 1 failed");
+    assert.equal(deliveryCountsText({ pending: 0, delivered: 0, failed: 0 }), "0 pending, 0 delivered, 0 failed");
+    assert.equal(deliveryCountsText(undefined), "0 pending, 0 delivered, 0 failed");
+    assert.equal(deliveryCountsText({ pending: -1, delivered: "3", failed: null }), "0 pending, 0 delivered, 0 failed");
+  });
+
+  it("gives the oldest pending delivery's time only while one is pending", () => {
+    const pending = { pending: 2, delivered: 0, failed: 0, oldest_pending_at: 1_700_000_000.75 };
+    assert.equal(oldestPendingMs(pending), 1_700_000_000_000);
+    assert.equal(oldestPendingMs({ ...pending, pending: 0 }), null);
+    assert.equal(oldestPendingMs({ ...pending, oldest_pending_at: null }), null);
+    assert.equal(oldestPendingMs({ ...pending, oldest_pending_at: Number.NaN }), null);
+    assert.equal(oldestPendingMs(undefined), null);
   });
 });
 

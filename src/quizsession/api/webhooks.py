@@ -13,6 +13,7 @@ import msgspec
 __all__ = [
     "WEBHOOK_EVENT_TYPES",
     "WebhookDelivery",
+    "WebhookDeliveryCounts",
     "WebhookDeliveryList",
     "WebhookEndpoint",
     "WebhookEndpointBody",
@@ -86,9 +87,24 @@ class WebhookEndpointPatch(
     previous_secret_valid_s: Annotated[float, msgspec.Meta(ge=0, le=604_800)] = 86_400.0
 
 
+class WebhookDeliveryCounts(msgspec.Struct, frozen=True, kw_only=True):
+    """How an endpoint's deliveries stand: how many are ``pending`` (being
+    tried, or waiting for a retry, or for an earlier event of their attempt),
+    ``delivered`` and ``failed``, and ``oldest_pending_at``, when the oldest
+    pending one was created (a redelivered one keeps its creation time), or
+    None when none is pending. A pending count that grows, or an old
+    ``oldest_pending_at``, is an endpoint that does not keep up."""
+
+    pending: int
+    delivered: int
+    failed: int
+    oldest_pending_at: float | None
+
+
 class WebhookEndpoint(msgspec.Struct, frozen=True, kw_only=True):
     """A registered endpoint. ``secret`` is shown only in the answer that
-    created or rotated it: keep it; it cannot be read again."""
+    created or rotated it: keep it; it cannot be read again. ``deliveries``
+    counts its deliveries by status (all zeros in the answer that created it)."""
 
     id: str
     url: str
@@ -98,6 +114,7 @@ class WebhookEndpoint(msgspec.Struct, frozen=True, kw_only=True):
     description: str
     created_at: float
     updated_at: float
+    deliveries: WebhookDeliveryCounts
     #: When the previous secret stops signing (after a rotation), else None.
     previous_secret_expires_at: float | None = None
     secret: str | None = None

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from quizsession.app.ports import (
     BacklogEntry,
     Claimed,
+    DeliveryCounts,
     DeliveryRecord,
     DeliveryResult,
     DeliveryStatus,
@@ -67,6 +68,9 @@ class AssembledOutbound:
         return await self.base.list_deliveries(
             destination_id, status=status, limit=limit, offset=offset
         )
+
+    async def delivery_counts(self, destination_id: str) -> DeliveryCounts:
+        return await self.base.delivery_counts(destination_id)
 
     async def redeliver(self, delivery_id: int, now: float, give_up_at: float) -> bool:
         return await self.base.redeliver(delivery_id, now, give_up_at)

@@ -13,6 +13,7 @@ from quizsession.adapters.store.outbound_common import QUIET_EVENT_TYPES
 from quizsession.app.ports import (
     BacklogEntry,
     Claimed,
+    DeliveryCounts,
     DeliveryRecord,
     DeliveryResult,
     DeliveryStatus,
@@ -209,6 +210,17 @@ class MemoryOutbound:
             if d.destination_id == destination_id and (status is None or d.status == status)
         ]
         return rows[offset : offset + limit]
+
+    async def delivery_counts(self, destination_id: str) -> DeliveryCounts:
+        counts = {"pending": 0, "delivered": 0, "failed": 0}
+        oldest: float | None = None
+        for d in self._deliveries.values():
+            if d.destination_id != destination_id:
+                continue
+            counts[d.status] += 1
+            if d.status == "pending" and (oldest is None or d.created_at < oldest):
+                oldest = d.created_at
+        return DeliveryCounts(**counts, oldest_pending_at=oldest)
 
     async def redeliver(self, delivery_id: int, now: float, give_up_at: float) -> bool:
         d = self._deliveries.get(delivery_id)

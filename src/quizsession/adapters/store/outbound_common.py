@@ -9,12 +9,13 @@ event: a new kind of event that may go out needs no schema change."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Final
 
 import msgspec
 
 from quizsession.app.outbound import Destination, OutboundEvent
-from quizsession.app.ports import DeliveryRecord, DestinationRecord
+from quizsession.app.ports import DeliveryCounts, DeliveryRecord, DestinationRecord
 
 QUIET_EVENT_TYPES: Final = frozenset(
     {
@@ -92,6 +93,19 @@ def delivery_record(r: Any) -> DeliveryRecord:
         last_status=r[10],
         last_error=r[11],
         delivered_at=r[12],
+    )
+
+
+def delivery_counts(rows: Iterable[Any]) -> DeliveryCounts:
+    """The counts from the rows (status, count, oldest creation time) of a
+    ``GROUP BY status`` over one destination's deliveries."""
+    found = {r[0]: (int(r[1]), r[2]) for r in rows}
+    pending = found.get("pending")
+    return DeliveryCounts(
+        pending=pending[0] if pending else 0,
+        delivered=found["delivered"][0] if "delivered" in found else 0,
+        failed=found["failed"][0] if "failed" in found else 0,
+        oldest_pending_at=float(pending[1]) if pending else None,
     )
 
 

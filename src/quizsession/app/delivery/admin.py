@@ -22,12 +22,14 @@ import msgspec
 from quizsession.api.webhooks import (
     WEBHOOK_EVENT_TYPES,
     WebhookDelivery,
+    WebhookDeliveryCounts,
     WebhookEndpoint,
     WebhookEventType,
 )
 from quizsession.app.outbound import Destination
 from quizsession.app.ports import (
     Clock,
+    DeliveryCounts,
     DeliveryRecord,
     DeliveryStatus,
     DestinationRecord,
@@ -87,7 +89,9 @@ def _secrets(destination: Destination) -> list[dict[str, object]]:
     return [dict(s) for s in found if isinstance(s, dict)] if isinstance(found, list) else []
 
 
-def endpoint_view(record: DestinationRecord, secret: str | None = None) -> WebhookEndpoint:
+def endpoint_view(
+    record: DestinationRecord, counts: DeliveryCounts, secret: str | None = None
+) -> WebhookEndpoint:
     d = record.destination
     expiring = [
         float(at) for s in _secrets(d) if isinstance(at := s.get("expires_at"), (int, float))
@@ -102,6 +106,12 @@ def endpoint_view(record: DestinationRecord, secret: str | None = None) -> Webho
         description=description if isinstance(description, str) else "",
         created_at=record.created_at,
         updated_at=record.updated_at,
+        deliveries=WebhookDeliveryCounts(
+            pending=counts.pending,
+            delivered=counts.delivered,
+            failed=counts.failed,
+            oldest_pending_at=counts.oldest_pending_at,
+        ),
         previous_secret_expires_at=max(expiring) if expiring else None,
         secret=secret,
     )
@@ -163,13 +173,19 @@ class WebhookAdmin:
         )
         record = DestinationRecord(destination=destination, created_at=now, updated_at=now)
         await self._store.put_destination(record)
-        return endpoint_view(record, secret)
+        return endpoint_view(record, DeliveryCounts(), secret)  # new: no deliveries yet
+
+    async def _view(self, record: DestinationRecord, secret: str | None = None) -> WebhookEndpoint:
+        counts = await self._store.delivery_counts(record.destination.id)
+        return endpoint_view(record, counts, secret)
 
     async def endpoints(self) -> list[WebhookEndpoint]:
-        return [endpoint_view(r) for r in await self._store.list_destinations(KIND)]
+        """Every endpoint with its delivery counts (one counting query per
+        endpoint: endpoints are few)."""
+        return [await self._view(r) for r in await self._store.list_destinations(KIND)]
 
     async def get(self, endpoint_id: str) -> WebhookEndpoint:
-        return endpoint_view(await self._get(endpoint_id))
+        return await self._view(await self._get(endpoint_id))
 
     async def update(
         self,
@@ -215,7 +231,7 @@ class WebhookAdmin:
             disabled_reason="" if enabled else record.disabled_reason,
         )
         await self._store.put_destination(record)
-        return endpoint_view(record, shown)
+        return await self._view(record, shown)
 
     async def remove(self, endpoint_id: str) -> None:
         await self._get(endpoint_id)

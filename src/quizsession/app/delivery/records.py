@@ -66,6 +66,17 @@ class DeliveryRecord(msgspec.Struct, frozen=True, kw_only=True):
     delivered_at: float | None = None
 
 
+class DeliveryCounts(msgspec.Struct, frozen=True, kw_only=True):
+    """How many of a destination's deliveries are in each status, and when the
+    oldest pending one was created (``None`` when none is pending). A
+    redelivered delivery keeps its creation time."""
+
+    pending: int = 0
+    delivered: int = 0
+    failed: int = 0
+    oldest_pending_at: float | None = None
+
+
 class Claimed(msgspec.Struct, frozen=True, kw_only=True):
     """A delivery this dispatcher may send now, with its destination."""
 

@@ -18,6 +18,7 @@ from quizsession.api.models import AttemptStatus as AttemptStatus
 from quizsession.api.models import QuizSummary as QuizSummary
 from quizsession.app.delivery.records import BacklogEntry as BacklogEntry
 from quizsession.app.delivery.records import Claimed as Claimed
+from quizsession.app.delivery.records import DeliveryCounts as DeliveryCounts
 from quizsession.app.delivery.records import DeliveryRecord as DeliveryRecord
 from quizsession.app.delivery.records import DeliveryResult as DeliveryResult
 from quizsession.app.delivery.records import DeliveryStatus as DeliveryStatus

@@ -13,6 +13,7 @@ from quizsession.api.models import AttemptIndexRow, AttemptStatus, QuizSummary
 from quizsession.app.delivery.records import (
     BacklogEntry,
     Claimed,
+    DeliveryCounts,
     DeliveryRecord,
     DeliveryResult,
     DeliveryStatus,
@@ -296,6 +297,12 @@ class OutboundStore(Protocol):
         offset: int = 0,
     ) -> list[DeliveryRecord]:
         """A destination's deliveries, newest first."""
+        ...
+
+    async def delivery_counts(self, destination_id: str) -> DeliveryCounts:
+        """How many of the destination's deliveries are pending, delivered and
+        failed, and the creation time of the oldest pending one, in one query
+        (zeros for a destination without deliveries, or none at all)."""
         ...
 
     async def redeliver(self, delivery_id: int, now: float, give_up_at: float) -> bool:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from quizsession.adapters.store.common import check_page
 from quizsession.adapters.store.outbound_common import (
+    delivery_counts,
     delivery_record,
     destination,
     destination_record,
@@ -23,6 +24,7 @@ from quizsession.adapters.store.postgres import sql
 from quizsession.app.ports import (
     BacklogEntry,
     Claimed,
+    DeliveryCounts,
     DeliveryRecord,
     DeliveryResult,
     DeliveryStatus,
@@ -114,6 +116,10 @@ LIST_DELIVERIES_BY_STATUS = (
     "d.give_up_at, d.created_at, d.updated_at, d.last_status, d.last_error, d.delivered_at"
     " FROM outbound_deliveries AS d "
     "WHERE d.destination_id = $1 AND d.status = $4 ORDER BY d.id DESC LIMIT $2 OFFSET $3"
+)
+DELIVERY_COUNTS = (
+    "SELECT status, count(*), min(created_at) FROM outbound_deliveries "
+    "WHERE destination_id = $1 GROUP BY status"
 )
 REDELIVER = (
     "UPDATE outbound_deliveries SET status = 'pending', next_try_at = $1, give_up_at = $2, "
@@ -262,6 +268,12 @@ class PostgresOutbound:
                     LIST_DELIVERIES_BY_STATUS, destination_id, limit, offset, status
                 )
             return [delivery_record(r) for r in rows]
+
+        return await self._run(run)
+
+    async def delivery_counts(self, destination_id: str) -> DeliveryCounts:
+        async def run(conn: Conn) -> DeliveryCounts:
+            return delivery_counts(await conn.fetch(DELIVERY_COUNTS, destination_id))
 
         return await self._run(run)
 

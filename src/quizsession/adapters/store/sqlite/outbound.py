@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from quizsession.adapters.store.common import check_page
 from quizsession.adapters.store.outbound_common import (
+    delivery_counts,
     delivery_record,
     destination,
     destination_record,
@@ -23,6 +24,7 @@ from quizsession.adapters.store.outbound_common import (
 from quizsession.app.ports import (
     BacklogEntry,
     Claimed,
+    DeliveryCounts,
     DeliveryRecord,
     DeliveryResult,
     DeliveryStatus,
@@ -108,6 +110,10 @@ LIST_DELIVERIES_BY_STATUS = (
     "d.give_up_at, d.created_at, d.updated_at, d.last_status, d.last_error, d.delivered_at"
     " FROM outbound_deliveries AS d "
     "WHERE d.destination_id = ? AND d.status = ? ORDER BY d.id DESC LIMIT ? OFFSET ?"
+)
+DELIVERY_COUNTS = (
+    "SELECT status, count(*), min(created_at) FROM outbound_deliveries "
+    "WHERE destination_id = ? GROUP BY status"
 )
 REDELIVER = (
     "UPDATE outbound_deliveries SET status = 'pending', next_try_at = ?, give_up_at = ?, "
@@ -271,6 +277,12 @@ class SqliteOutbound:
 
         def run(cur: sqlite3.Cursor) -> list[DeliveryRecord]:
             return [delivery_record(r) for r in cur.execute(statement, params)]
+
+        return await self._read(run)
+
+    async def delivery_counts(self, destination_id: str) -> DeliveryCounts:
+        def run(cur: sqlite3.Cursor) -> DeliveryCounts:
+            return delivery_counts(cur.execute(DELIVERY_COUNTS, (destination_id,)).fetchall())
 
         return await self._read(run)
 

@@ -1,5 +1,6 @@
 // What the administrator page's webhooks panel decides without the DOM: the
-// register form's checks, how an endpoint's state and a delivery are worded,
+// register form's checks, how an endpoint's state, its delivery counts and a
+// delivery are worded,
 // when "Redeliver" applies (and why not), and the delivery log's pages. Pure
 // (unit-tested in tests/js/admin_webhook_rules.test.js).
 
@@ -11,6 +12,8 @@ export const EVENT_TYPES = [
   ["attempt.scored", "Attempt scored"],
   ["attempt.voided", "Attempt voided"],
   ["attempt.reopened", "Attempt reopened"],
+  ["attempt.graded", "Answer graded by hand"],
+  ["attempt.regraded", "Attempt regraded"],
 ];
 
 export const MAX_URL = 2048;
@@ -73,6 +76,26 @@ export function endpointState(endpoint) {
   if (/\b410\b/.test(reason)) return { text: "Disabled after 410 Gone", kind: "off" };
   if (reason) return { text: `Disabled by the service: ${reason}`, kind: "off" };
   return { text: "Disabled", kind: "off" };
+}
+
+function count(value) {
+  return Number.isInteger(value) && value > 0 ? value : 0;
+}
+
+/** An endpoint's delivery counts as text: "2 pending, 5 delivered, 1 failed"
+ * (missing counts are 0). */
+export function deliveryCountsText(counts) {
+  const c = counts || {};
+  return `${count(c.pending)} pending, ${count(c.delivered)} delivered, ${count(c.failed)} failed`;
+}
+
+/** When the oldest pending delivery was created, in ms since the epoch (whole
+ * seconds), or null when nothing is pending. */
+export function oldestPendingMs(counts) {
+  const c = counts || {};
+  const at = c.oldest_pending_at;
+  if (count(c.pending) === 0 || typeof at !== "number" || !Number.isFinite(at)) return null;
+  return Math.floor(at) * 1000;
 }
 
 /** "Attempt started, Attempt scored" (all six: "Every event"). */

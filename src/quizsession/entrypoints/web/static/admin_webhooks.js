@@ -1,10 +1,13 @@
 // The administrator page's webhooks panel: the registered endpoints (URL,
-// event types, enabled or why disabled), registering one (its secret shown
+// event types, enabled or why disabled, how many deliveries are pending,
+// delivered and failed, and since when the oldest pending one waits, in the
+// viewer's time zone), registering one (its secret shown
 // once: admin_webhook_secret.js), enabling and disabling, rotating the secret,
 // removing (after a confirmation) and, for a chosen endpoint, its delivery log
 // (admin_webhook_log.js). Same API key as the rest of the page.
 
 import { $, admin, message, onAuthError, problemText } from "./admin_session.js";
+import { formatWhen, isoTime, viewerTimeZone, zoneOffset } from "./admin_timeline.js";
 import {
   bindLog,
   closeLog,
@@ -14,9 +17,11 @@ import {
 } from "./admin_webhook_log.js";
 import {
   checkRegistration,
+  deliveryCountsText,
   endpointState,
   EVENT_TYPES,
   eventTypesText,
+  oldestPendingMs,
 } from "./admin_webhook_rules.js";
 import { bindSecret, hideSecret, showSecret } from "./admin_webhook_secret.js";
 import { el } from "./api.js";
@@ -82,6 +87,29 @@ function renderEndpoints(endpoints) {
   if (shown) updateLogEndpoint(byId(shown) || null);
 }
 
+/** The counts as text and, while some wait, "Oldest pending: <time>". */
+function countsCell(counts) {
+  const oldest = oldestPendingMs(counts);
+  const zone = viewerTimeZone();
+  return el(
+    "td",
+    { "data-label": "Deliveries", class: "delivery-counts" },
+    el("span", { text: deliveryCountsText(counts) }),
+    oldest === null ? null : el("br"),
+    oldest === null
+      ? null
+      : el(
+          "span",
+          { class: "muted small oldest-pending" },
+          "Oldest pending: ",
+          el("time", {
+            datetime: isoTime(oldest),
+            text: `${formatWhen(oldest, zone)} ${zoneOffset(oldest, zone)}`,
+          }),
+        ),
+  );
+}
+
 function endpointRow(e) {
   const state = endpointState(e);
   const selected = logEndpointId() === e.id;
@@ -109,6 +137,7 @@ function endpointRow(e) {
       { "data-label": "State" },
       el("span", { class: `badge ${state.kind}`, text: state.text }),
     ),
+    countsCell(e.deliveries),
     el(
       "td",
       { class: "actions-cell" },
