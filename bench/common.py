@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from testsupport.service import ServerProcess
+
 HOST = "127.0.0.1"
 JSON = dict[str, Any]
 
@@ -374,3 +376,32 @@ def wall_sleep_until(t: float) -> None:
     delay = t - time.time()
     if delay > 0:
         time.sleep(delay)
+
+
+INVITES_VALID_UNTIL = "2099-01-01"
+
+
+async def invite_roster(
+    conn: HttpConn, server: ServerProcess, quiz_id: str, count: int, prefix: str
+) -> list[str]:
+    """``count`` invite tokens for ``quiz_id``, in calls of the roster limit
+    (10,000 a call); candidates named ``<prefix><n>``."""
+    tokens: list[str] = []
+    for begin in range(0, count, 10_000):
+        roster = [
+            {
+                "name": f"{prefix}{i}",
+                "email": f"{prefix}{i}@example.org",
+                "valid_until": INVITES_VALID_UNTIL,
+            }
+            for i in range(begin, min(count, begin + 10_000))
+        ]
+        body = await conn.json(
+            "POST",
+            f"/admin/quizzes/{quiz_id}/invites",
+            {"roster": roster},
+            server.admin_headers,
+            expect=201,
+        )
+        tokens.extend(item["token"] for item in body["invites"])
+    return tokens

@@ -18,6 +18,7 @@ from bench.common import (
     JSON,
     HttpConn,
     finish_profile,
+    invite_roster,
     load_average,
     machine_ticks,
     proc_cpu_s,
@@ -81,21 +82,7 @@ async def invite_candidates(server: ServerProcess, count: int) -> list[str]:
     try:
         definition = quiz_definition(QUIZ_ID, duration_s=3 * 3600.0)
         await conn.json("PUT", f"/admin/quizzes/{QUIZ_ID}", definition, server.admin_headers)
-        tokens: list[str] = []
-        for begin in range(0, count, 10_000):  # the roster limit of one call
-            roster = [
-                {"name": f"l{i}", "email": f"l{i}@example.org", "valid_until": "2099-01-01"}
-                for i in range(begin, min(count, begin + 10_000))
-            ]
-            body = await conn.json(
-                "POST",
-                f"/admin/quizzes/{QUIZ_ID}/invites",
-                {"roster": roster},
-                server.admin_headers,
-                expect=201,
-            )
-            tokens.extend(item["token"] for item in body["invites"])
-        return tokens
+        return await invite_roster(conn, server, QUIZ_ID, count, "l")
     finally:
         conn.close()
 

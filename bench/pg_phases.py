@@ -22,7 +22,7 @@ import httpx
 
 from bench.common import machine_ticks, self_cpu_s
 from bench.saves_load import WorkerResult, run_worker
-from bench.saves_phases import Phase, aggregate
+from bench.saves_phases import Phase, aggregate, collect_results
 from testsupport.postgres_server import PostgresServer
 from testsupport.service import ServerProcess
 
@@ -188,16 +188,7 @@ def run_raw(
     time.sleep(max(0.0, start_at + warmup_s + duration_s - time.time()))
     db1 = postgres_cpu(pg)
     busy1, total1 = machine_ticks()
-    results: list[WorkerResult] = []
-    for proc, pipe in workers:
-        if not pipe.poll(duration_s + warmup_s + 30):
-            proc.kill()
-            raise RuntimeError(f"generator {proc.name} did not report")
-        results.append(pipe.recv())
-        proc.join(10)
-    failures = [r.failure for r in results if r.failure]
-    if failures:
-        raise RuntimeError(f"raw generator failed: {failures}")
+    results = collect_results(workers, duration_s + warmup_s + 30)
     busy = 100.0 * (busy1 - busy0) / max(1, total1 - total0)
     phase = aggregate("raw", results, duration_s, 0.0, busy)
     return dataclasses.replace(phase, extra_cpu_s={"postgres": db1 - db0, "redis": 0.0})

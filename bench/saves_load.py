@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-from bench.common import self_cpu_s
+from bench.common import read_response, self_cpu_s
 
 HOST = "127.0.0.1"
 
@@ -71,18 +71,7 @@ class _Conn:
     async def request(self, data: bytes) -> int:
         """Send one request, read the whole response; returns its status."""
         self.writer.write(data)
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        status = int(head[9:12])
-        length = 0
-        for line in head.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            lower = name.strip().lower()
-            if lower == b"content-length":
-                length = int(value)
-            elif lower == b"transfer-encoding":
-                raise RuntimeError("chunked responses are not supported by this generator")
-        if length:
-            await self.reader.readexactly(length)
+        status, _body = await read_response(self.reader)
         return status
 
 

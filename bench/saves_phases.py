@@ -17,6 +17,7 @@ import time
 from array import array
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,24 @@ def _server_cpu(pid: int) -> float:
     except OSError:
         children = []
     return own + sum(_server_cpu(int(child)) for child in children)
+
+
+def collect_results(
+    workers: Sequence[tuple[mp.process.BaseProcess, Connection]], timeout_s: float
+) -> list[WorkerResult]:
+    """Each generator process's result, in order; ``RuntimeError`` if one does
+    not report within ``timeout_s`` (it is killed) or reports a failure."""
+    results: list[WorkerResult] = []
+    for proc, pipe in workers:
+        if not pipe.poll(timeout_s):
+            proc.kill()
+            raise RuntimeError(f"generator {proc.name} did not report")
+        results.append(pipe.recv())
+        proc.join(10)
+    failures = [r.failure for r in results if r.failure]
+    if failures:
+        raise RuntimeError(f"generator failed: {failures}")
+    return results
 
 
 @dataclass(frozen=True)
@@ -143,16 +162,7 @@ def run_phase(
     cpu1 = sum(_server_cpu(pid) for pid in pids)
     extra1 = {name: read() for name, read in extra.items()}
     busy1, total1 = machine_ticks()
-    results: list[WorkerResult] = []
-    for proc, pipe in workers:
-        if not pipe.poll(duration_s + warmup_s + 30):
-            proc.kill()
-            raise RuntimeError(f"generator {proc.name} did not report")
-        results.append(pipe.recv())
-        proc.join(10)
-    failures = [r.failure for r in results if r.failure]
-    if failures:
-        raise RuntimeError(f"generator failed: {failures}")
+    results = collect_results(workers, duration_s + warmup_s + 30)
     busy_pct = 100.0 * (busy1 - busy0) / max(1, total1 - total0)
     phase = aggregate(mode, results, duration_s, cpu1 - cpu0, busy_pct)
     return dataclasses.replace(phase, extra_cpu_s={k: extra1[k] - extra0[k] for k in extra})

@@ -45,6 +45,7 @@ from bench.common import (
     artifacts_dir,
     finish_profile,
     http_request,
+    invite_roster,
     json_line,
     load_average,
     machine_ticks,
@@ -218,21 +219,7 @@ async def _setup(server: ServerProcess, count: int) -> list[str]:
         await conn.json(
             "PUT", f"/admin/quizzes/{QUIZ_ID}", quiz_definition(QUIZ_ID), server.admin_headers
         )
-        tokens: list[str] = []
-        for begin in range(0, count, 10_000):  # the roster limit of one call
-            roster = [
-                {"name": f"s{i}", "email": f"s{i}@example.org", "valid_until": "2099-01-01"}
-                for i in range(begin, min(count, begin + 10_000))
-            ]
-            body = await conn.json(
-                "POST",
-                f"/admin/quizzes/{QUIZ_ID}/invites",
-                {"roster": roster},
-                server.admin_headers,
-                expect=201,
-            )
-            tokens.extend(item["token"] for item in body["invites"])
-        return tokens
+        return await invite_roster(conn, server, QUIZ_ID, count, "s")
     finally:
         conn.close()
 
