@@ -12,7 +12,7 @@ import pytest
 
 from quizsession.client import AsyncQuizClient
 from tests.integration.conftest import DEMO_MAX_SCORE, DEMO_RIGHT, START, Api, demo_definition
-from tests.integration.test_http_review import iso, review, submitted
+from tests.integration.test_http_review import iso, review, submitted, submitted_with_an_essay
 
 pytestmark = pytest.mark.usefixtures("demo")
 
@@ -92,21 +92,7 @@ async def test_pending_while_an_essay_waits_then_shown_after_grading(api: Api) -
             {"from_percent": 80, "text": TOP},
         ],
     )
-    raw.pop("practice")
-    raw["test"] = {
-        "questions": [
-            {"id": "e1", "kind": "essay", "text": "Why?", "points": 4},
-            {"id": "t1", "kind": "true_false", "text": "True?", "correct": True},
-        ]
-    }
-    await api.put_quiz(raw)
-    session = await api.open_session("essay")
-    await api.start(session, "test")
-    for n, (qid, answer) in enumerate([("e1", "Because."), ("t1", True)]):
-        assert (await api.question(session))["question"]["id"] == qid
-        assert (await api.save(session, qid, answer, f"op-{n}")).status_code == 200
-    r = await api.client.post(f"{session.path}/complete", json={}, headers=session.headers)
-    assert r.status_code == 200, r.text
+    session = await submitted_with_an_essay(api, raw)
 
     pending = await review(api, session)
     assert pending["available"] == ["score", "overall_feedback"]

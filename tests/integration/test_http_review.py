@@ -344,8 +344,9 @@ async def test_admin_review_refusals(api: Api) -> None:
     await api.refused(api.client.get("/admin/attempts/nope/review"), 401, "api_key_required")
 
 
-async def test_the_score_says_pending_until_an_essay_is_graded(api: Api) -> None:
-    raw = demo_definition("essay", review={"after_submit": ["score", "answers", "feedback"]})
+async def submitted_with_an_essay(api: Api, raw: dict[str, Any]) -> Session:
+    """Quiz ``raw`` (a demo definition named "essay") with a test of an essay
+    (4 points) and a true/false question, both answered and submitted."""
     raw.pop("practice")
     raw["test"] = {
         "questions": [
@@ -361,6 +362,12 @@ async def test_the_score_says_pending_until_an_essay_is_graded(api: Api) -> None
         assert (await api.save(session, qid, answer, f"op-{n}")).status_code == 200
     r = await api.client.post(f"{session.path}/complete", json={}, headers=session.headers)
     assert r.status_code == 200, r.text
+    return session
+
+
+async def test_the_score_says_pending_until_an_essay_is_graded(api: Api) -> None:
+    raw = demo_definition("essay", review={"after_submit": ["score", "answers", "feedback"]})
+    session = await submitted_with_an_essay(api, raw)
     found = await review(api, session)
     assert found["pending"] is True
     assert "score" not in found
