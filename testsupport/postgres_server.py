@@ -12,6 +12,8 @@ them); ``destroy()`` removes it. Otherwise the cluster lives in ``tmpdir``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import glob
 import os
@@ -21,7 +23,11 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
+
+import asyncpg
 
 from testsupport.net import free_port
 from testsupport.processes import (
@@ -271,6 +277,25 @@ class PostgresServer(ManagedServer):
         if self._owned_dir is not None:
             shutil.rmtree(self._owned_dir, ignore_errors=True)
             self._owned_dir = None
+
+
+@contextlib.asynccontextmanager
+async def scratch_database(server: PostgresServer, prefix: str) -> AsyncIterator[str]:
+    """A new, empty database (no schema) on ``server`` named ``<prefix>_<random>``:
+    its DSN; dropped afterwards (the server is started again first if a test
+    stopped it)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    await asyncio.to_thread(server.create_database, name)
+    try:
+        yield server.dsn_for(name)
+    finally:
+        if not server.running:
+            await asyncio.to_thread(server.restart)
+        conn = await asyncpg.connect(server.admin_dsn)
+        try:
+            await conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        finally:
+            await conn.close()
 
 
 def _default_pg_user() -> str | None:

@@ -342,10 +342,11 @@ class TestSqliteFileLiveState(LiveStateContract):
     async def advance(self, seconds: float) -> None:
         self.clock.advance(seconds)
 
-    async def test_processes_share_leases_limits_and_notices(self, tmp_path: Path) -> None:
-        """Two opened on one file (as two worker processes): one lease, one
-        count per key, and a notice published by one reaches the other's
-        subscribers."""
+    @pytest.fixture
+    async def pair(
+        self, tmp_path: Path
+    ) -> AsyncIterator[tuple[SqliteFileLiveState, SqliteFileLiveState]]:
+        """Two opened on one file, as two worker processes."""
         clock = FakeClock()
         path = str(tmp_path / "shared.db")
         one = SqliteFileLiveState(path, clock, poll_s=0.01)
@@ -353,57 +354,57 @@ class TestSqliteFileLiveState(LiveStateContract):
         await one.open()
         await two.open()
         try:
-            attempt, s1, s2 = uid("a"), uid("s"), uid("s")
-            assert (await one.acquire_lease(attempt, s1, 10.0)).acquired
-            refused = await two.acquire_lease(attempt, s2, 10.0)
-            assert not refused.acquired
-            assert refused.holder == s1
-            assert (await two.lease_holder(attempt)).holder == s1
-            key = uid("k")
-            assert await one.hit(key, 1, 60) is True
-            assert await two.hit(key, 1, 60) is False
-            assert await two.exhausted(key, 1, 60) is True
-            await one.touch_session(s1, 10.0)
-            assert await two.session_seen(s1) is True
-            sub_one, sub_two = await one.subscribe(attempt), await two.subscribe(attempt)
-            notice = Notice(attempt_id=attempt, kind="takeover", data={"by": s2})
-            await two.publish(notice)
-            assert await next_notice(aiter(sub_one)) == notice
-            assert await next_notice(aiter(sub_two)) == notice  # at once, and only once
-            with pytest.raises(TimeoutError):
-                await asyncio.wait_for(anext(aiter(sub_two)), 0.1)
-            await sub_one.close()
-            await sub_two.close()
+            yield one, two
         finally:
             await one.close()
             await two.close()
 
+    async def test_processes_share_leases_limits_and_notices(
+        self, pair: tuple[SqliteFileLiveState, SqliteFileLiveState]
+    ) -> None:
+        """Two opened on one file (as two worker processes): one lease, one
+        count per key, and a notice published by one reaches the other's
+        subscribers."""
+        one, two = pair
+        attempt, s1, s2 = uid("a"), uid("s"), uid("s")
+        assert (await one.acquire_lease(attempt, s1, 10.0)).acquired
+        refused = await two.acquire_lease(attempt, s2, 10.0)
+        assert not refused.acquired
+        assert refused.holder == s1
+        assert (await two.lease_holder(attempt)).holder == s1
+        key = uid("k")
+        assert await one.hit(key, 1, 60) is True
+        assert await two.hit(key, 1, 60) is False
+        assert await two.exhausted(key, 1, 60) is True
+        await one.touch_session(s1, 10.0)
+        assert await two.session_seen(s1) is True
+        sub_one, sub_two = await one.subscribe(attempt), await two.subscribe(attempt)
+        notice = Notice(attempt_id=attempt, kind="takeover", data={"by": s2})
+        await two.publish(notice)
+        assert await next_notice(aiter(sub_one)) == notice
+        assert await next_notice(aiter(sub_two)) == notice  # at once, and only once
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(anext(aiter(sub_two)), 0.1)
+        await sub_one.close()
+        await sub_two.close()
+
     async def test_a_process_without_subscribers_does_not_poll_and_resumes_from_now(
-        self, tmp_path: Path
+        self, pair: tuple[SqliteFileLiveState, SqliteFileLiveState]
     ) -> None:
         """A process with no subscriber reads no notices; its first subscriber
         gets the notices published from then on, never the older ones."""
-        clock = FakeClock()
-        path = str(tmp_path / "shared.db")
-        one = SqliteFileLiveState(path, clock, poll_s=0.01)
-        two = SqliteFileLiveState(path, clock, poll_s=0.01)
-        await one.open()
-        await two.open()
-        try:
-            attempt = uid("a")
-            before = Notice(attempt_id=attempt, kind="takeover", data={"by": "before"})
-            await two.publish(before)
-            await asyncio.sleep(0.05)  # several poll intervals: nobody reads it
-            sub = await one.subscribe(attempt)
-            after = Notice(attempt_id=attempt, kind="takeover", data={"by": "after"})
-            await two.publish(after)
-            assert await next_notice(aiter(sub)) == after
-            with pytest.raises(TimeoutError):
-                await asyncio.wait_for(anext(aiter(sub)), 0.1)
-            await sub.close()
-        finally:
-            await one.close()
-            await two.close()
+        one, two = pair
+        attempt = uid("a")
+        before = Notice(attempt_id=attempt, kind="takeover", data={"by": "before"})
+        await two.publish(before)
+        await asyncio.sleep(0.05)  # several poll intervals: nobody reads it
+        sub = await one.subscribe(attempt)
+        after = Notice(attempt_id=attempt, kind="takeover", data={"by": "after"})
+        await two.publish(after)
+        assert await next_notice(aiter(sub)) == after
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(anext(aiter(sub)), 0.1)
+        await sub.close()
 
 
 @pytest.mark.redis

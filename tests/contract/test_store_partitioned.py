@@ -6,7 +6,6 @@ table, and a database that keeps the layout it was created with."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -17,13 +16,13 @@ import pytest
 
 from quizsession.adapters.store.postgres import PostgresStore
 from quizsession.adapters.store.postgres.partitioning import PARTITIONED_TABLES
-from quizsession.adapters.store.postgres.schema import MIGRATIONS, SCHEMA_VERSION
+from quizsession.adapters.store.postgres.schema import SCHEMA_VERSION
 from quizsession.app.ports import LtiLaunchLink, Store, StoreUnavailable
 from quizsession.domain.events import Submitted
 from quizsession.settings import load_settings
 from tests.contract import test_store_postgres as plain
 from tests.contract.test_store import T0, create, row
-from testsupport.postgres_server import PostgresServer
+from testsupport.postgres_server import PostgresServer, scratch_database
 
 pytestmark = pytest.mark.postgres
 
@@ -50,13 +49,8 @@ def partitioned_dsn(postgres_server: PostgresServer) -> str:
 @pytest.fixture
 async def empty_dsn(postgres_server: PostgresServer) -> AsyncIterator[str]:
     """A new database without a schema, dropped afterwards."""
-    name = f"empty_{uuid.uuid4().hex[:12]}"
-    await asyncio.to_thread(postgres_server.create_database, name)
-    try:
-        yield postgres_server.dsn_for(name)
-    finally:
-        await plain._ensure_running(postgres_server)
-        await plain._sql(postgres_server.admin_dsn, f"DROP DATABASE {name} WITH (FORCE)")
+    async with scratch_database(postgres_server, "empty") as dsn:
+        yield dsn
 
 
 async def _opened(dsn: str, partitions: int) -> None:
@@ -152,12 +146,7 @@ class TestPartitionedPostgresStore(plain.TestPostgresStore):
         conn = await asyncpg.connect(empty_dsn)
         try:
             async with conn.transaction():
-                await conn.execute(MIGRATIONS[0])
-                await conn.execute(
-                    "CREATE TABLE schema_migrations (version integer PRIMARY KEY, "
-                    "applied_at timestamptz NOT NULL DEFAULT now())"
-                )
-                await conn.execute("INSERT INTO schema_migrations (version) VALUES (1)")
+                await plain.at_schema_1(conn)
         finally:
             await conn.close()
         with pytest.raises(StoreUnavailable, match="QUIZSESSION_PG_PARTITIONS=0"):

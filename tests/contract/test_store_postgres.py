@@ -5,7 +5,6 @@ restart and a crash of the server, and errors translated at the port."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
@@ -27,7 +26,7 @@ from tests.contract.test_store import (
     sample_quiz,
 )
 from testsupport.net import free_port
-from testsupport.postgres_server import PostgresServer
+from testsupport.postgres_server import PostgresServer, scratch_database
 
 pytestmark = pytest.mark.postgres
 
@@ -52,6 +51,17 @@ async def _fetch(dsn: str, query: str) -> list[asyncpg.Record]:
         return await conn.fetch(query)
     finally:
         await conn.close()
+
+
+async def at_schema_1(conn: asyncpg.Connection) -> None:
+    """Make the empty database on ``conn`` one that migration 1 made (before
+    every later migration and the table layouts)."""
+    await conn.execute(MIGRATIONS[0])
+    await conn.execute(
+        "CREATE TABLE schema_migrations (version integer PRIMARY KEY, "
+        "applied_at timestamptz NOT NULL DEFAULT now())"
+    )
+    await conn.execute("INSERT INTO schema_migrations (version) VALUES (1)")
 
 
 async def _ensure_running(server: PostgresServer) -> None:
@@ -87,13 +97,8 @@ class TestPostgresStore(StoreContract):
     @pytest.fixture
     async def fresh_dsn(self, postgres_server: PostgresServer) -> AsyncIterator[str]:
         """A new, empty database (no schema yet), dropped afterwards."""
-        name = f"fresh_{uuid.uuid4().hex[:12]}"
-        await asyncio.to_thread(postgres_server.create_database, name)
-        try:
-            yield postgres_server.dsn_for(name)
-        finally:
-            await _ensure_running(postgres_server)
-            await _sql(postgres_server.admin_dsn, f"DROP DATABASE {name} WITH (FORCE)")
+        async with scratch_database(postgres_server, "fresh") as dsn:
+            yield dsn
 
     async def test_is_durable(self, store: Store) -> None:
         assert store.durable is True
@@ -184,12 +189,7 @@ class TestPostgresStore(StoreContract):
         conn = await asyncpg.connect(fresh_dsn)
         try:
             async with conn.transaction():
-                await conn.execute(MIGRATIONS[0])
-                await conn.execute(
-                    "CREATE TABLE schema_migrations (version integer PRIMARY KEY, "
-                    "applied_at timestamptz NOT NULL DEFAULT now())"
-                )
-                await conn.execute("INSERT INTO schema_migrations (version) VALUES (1)")
+                await at_schema_1(conn)
                 await conn.execute(
                     "INSERT INTO attempts (attempt_id, quiz_id, candidate_id, status, state, "
                     "version, updated_at) VALUES ('a1', 'quiz-1', 'c1', 'open', 'x', 1, 0)"

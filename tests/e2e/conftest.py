@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from testsupport.ci import unavailable
-from testsupport.postgres_server import PostgresServer
+from testsupport.postgres_server import PostgresServer, scratch_database
 from testsupport.processes import BinaryNotFound
 from testsupport.redis_server import RedisServer, start_redis
 from testsupport.service import ServerProcess
@@ -67,13 +64,5 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
 @pytest.fixture
 async def fresh_dsn(postgres_server: PostgresServer) -> AsyncIterator[str]:
     """A new, empty database on the suite's PostgreSQL, dropped afterwards."""
-    name = f"e2e_{uuid.uuid4().hex[:12]}"
-    await asyncio.to_thread(postgres_server.create_database, name)
-    try:
-        yield postgres_server.dsn_for(name)
-    finally:
-        conn = await asyncpg.connect(postgres_server.admin_dsn)
-        try:
-            await conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
-        finally:
-            await conn.close()
+    async with scratch_database(postgres_server, "e2e") as dsn:
+        yield dsn

@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -39,7 +38,7 @@ from quizsession.app.clock import FakeClock
 from quizsession.bootstrap import build
 from quizsession.entrypoints.http.app import create_app
 from tests.integration.conftest import START, Api, make_settings
-from testsupport.postgres_server import PostgresServer
+from testsupport.postgres_server import PostgresServer, scratch_database
 
 pytestmark = [
     pytest.mark.postgres,
@@ -121,16 +120,8 @@ def recorder(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
 
 @pytest.fixture
 async def partitioned_dsn(postgres_server: PostgresServer) -> AsyncIterator[str]:
-    name = f"shard_{uuid.uuid4().hex[:12]}"
-    await asyncio.to_thread(postgres_server.create_database, name)
-    try:
-        yield postgres_server.dsn_for(name)
-    finally:
-        conn = await asyncpg.connect(postgres_server.admin_dsn)
-        try:
-            await conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
-        finally:
-            await conn.close()
+    async with scratch_database(postgres_server, "shard") as dsn:
+        yield dsn
 
 
 @pytest.fixture

@@ -25,8 +25,6 @@ sequential navigation the map lists only what was delivered.
 
 from __future__ import annotations
 
-import asyncio
-import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -35,12 +33,10 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import event as note
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
+from hypothesis.stateful import initialize, rule, run_state_machine_as_test
 
-from quizsession.app.clock import FakeClock
-from quizsession.bootstrap import build
-from quizsession.entrypoints.http.app import create_app
-from tests.integration.conftest import API_KEY, PROBLEM_JSON, START, Api, make_settings
+from tests.integration.conftest import API_KEY, PROBLEM_JSON, Api
+from tests.security.service_machine import ServiceMachine
 from testsupport.sample_kinds import sample_quiz
 
 # -- a quiz whose keys are marked ------------------------------------------------------------
@@ -208,31 +204,15 @@ def test_the_walk_finds_every_kind_of_key_material() -> None:
 # -- the candidate -----------------------------------------------------------------------------
 
 
-class CandidateSeesNoKey(RuleBasedStateMachine):
+class CandidateSeesNoKey(ServiceMachine):
     navigation = "free"
 
     def __init__(self) -> None:
         super().__init__()
-        self.loop = asyncio.new_event_loop()
-        self.clock = FakeClock(START)
-        self.container = build(make_settings(), clock=self.clock)
-        self.app = create_app(self.container, manage_lifespan=False)
-        self.run(self.container.start(reaper=False))
-        transport = httpx.ASGITransport(app=self.app)  # type: ignore[arg-type]
-        self.client = httpx.AsyncClient(transport=transport, base_url="http://testserver.local")
-        self.ops = itertools.count()
         self.path = ""
         self.headers: dict[str, str] = {}
         self.attempt_id = ""
         self.invite = ""
-
-    def run(self, awaitable: Any) -> Any:
-        return self.loop.run_until_complete(awaitable)
-
-    def teardown(self) -> None:
-        self.run(self.client.aclose())
-        self.run(self.container.stop())
-        self.loop.close()
 
     def request(self, method: str, url: str, *, reveals: bool = False, **kw: Any) -> Any:
         """Send a candidate request; no 5xx, problems are problem+json, and no

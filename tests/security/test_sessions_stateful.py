@@ -29,8 +29,6 @@ idle tracking keep those promises end to end.
 
 from __future__ import annotations
 
-import asyncio
-import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +38,6 @@ from hypothesis import event as note
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
-    RuleBasedStateMachine,
     initialize,
     invariant,
     multiple,
@@ -50,12 +47,10 @@ from hypothesis.stateful import (
 
 from quizsession.adapters.store.memory import MemoryStore
 from quizsession.api.problems import status_for
-from quizsession.app.clock import FakeClock
-from quizsession.bootstrap import build
 from quizsession.domain.attempt import AttemptState
 from quizsession.domain.events import AnswerSaved, SessionClosed, SessionOpened, Submitted
-from quizsession.entrypoints.http.app import create_app
-from tests.integration.conftest import API_KEY, PROBLEM_JSON, START, demo_definition, make_settings
+from tests.integration.conftest import API_KEY, PROBLEM_JSON, demo_definition
+from tests.security.service_machine import ServiceMachine
 
 ANSWERS: dict[str, list[Any]] = {
     "capital-au": ["canberra", "sydney", "perth"],
@@ -81,32 +76,16 @@ class Known:
         return {"Authorization": f"Bearer {self.token}"}
 
 
-class SessionsThroughHttp(RuleBasedStateMachine):
+class SessionsThroughHttp(ServiceMachine):
     sessions = Bundle("sessions")
 
     def __init__(self) -> None:
         super().__init__()
-        self.loop = asyncio.new_event_loop()
-        self.clock = FakeClock(START)
-        self.container = build(make_settings(), clock=self.clock)
-        self.app = create_app(self.container, manage_lifespan=False)
-        self.run(self.container.start(reaper=False))
-        transport = httpx.ASGITransport(app=self.app)  # type: ignore[arg-type]
-        self.client = httpx.AsyncClient(transport=transport, base_url="http://testserver.local")
-        self.ops = itertools.count()
         self.acked: dict[str, tuple[str, Any]] = {}  # op id -> (question, answer) of a 2xx
         self.sent: dict[str, tuple[str, Any]] = {}  # op id -> the first payload sent
         self.attempt_id = ""
         self.invite = ""
         self.latest: Known | None = None  # the session that logged in last
-
-    def run(self, awaitable: Any) -> Any:
-        return self.loop.run_until_complete(awaitable)
-
-    def teardown(self) -> None:
-        self.run(self.client.aclose())
-        self.run(self.container.stop())
-        self.loop.close()
 
     # -- the store ---------------------------------------------------------------------
 

@@ -3,6 +3,7 @@ figures, worked out by hand."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -34,15 +35,7 @@ SMALL = model.Profile(
     start_window_s=100.0,
     utilisation=0.5,
 )
-MILLION = model.Profile(
-    candidates=1_000_000,
-    save_every_s=10.0,
-    heartbeat_s=5.0,
-    exam_s=1000.0,
-    questions=0,
-    start_window_s=100.0,
-    utilisation=0.5,
-)
+MILLION = dataclasses.replace(SMALL, candidates=1_000_000)
 
 
 def test_steady_rates_follow_the_profile() -> None:
